@@ -1,0 +1,296 @@
+"""The application's tables (SQLAlchemy 2 declarative models).
+
+Times are stored as naive UTC (`utcnow()`); the city's time zone is applied only when presenting or
+bucketing for reports. PII is minimal: a citizen is a channel plus an opaque external id; phone numbers
+and ID numbers are never stored in clear outside the message text itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class TicketStatus(enum.StrEnum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    WAITING_CITIZEN = "waiting_citizen"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REFERRED = "referred"
+    CANCELLED = "cancelled"
+    REOPENED = "reopened"
+
+
+class CaseType(enum.StrEnum):
+    CIVIL = "civil"
+    CRIMINAL = "criminal"
+    ADMINISTRATIVE = "administrative"
+    CONSULTATION = "consultation"
+
+
+class MessageDirection(enum.StrEnum):
+    INBOUND = "in"
+    OUTBOUND = "out"
+
+
+class MessageState(enum.StrEnum):
+    RECEIVED = "received"  # persisted, not yet answered by the engine
+    PROCESSED = "processed"
+    RETRY = "retry"  # engine unreachable; kept for the retry loop
+    FAILED = "failed"  # gave up after max attempts; visible to operators
+    FORWARDED = "forwarded"  # ticket is with a human; relayed to the operator desk
+    SENT = "sent"  # outbound delivered
+
+
+class OperatorRole(enum.StrEnum):
+    OPERATOR = "operator"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Citizen(Base):
+    __tablename__ = "citizen"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    # The sender id used with the dialog engine; stable per citizen and channel.
+    conversation_id: Mapped[str] = mapped_column(String(96), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class MessageLog(Base):
+    __tablename__ = "message_log"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_message_id", "direction"),
+        Index("ix_message_log_state", "state", "citizen_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    external_message_id: Mapped[str | None] = mapped_column(String(64))
+    direction: Mapped[MessageDirection] = mapped_column(Enum(MessageDirection, native_enum=False, length=8))
+    text: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    state: Mapped[MessageState] = mapped_column(Enum(MessageState, native_enum=False, length=16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Ticket(Base):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "intake_key"),
+        Index("ix_ticket_created", "created_at"),
+        Index("ix_ticket_county_status", "county_code", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"))
+    conversation_id: Mapped[str | None] = mapped_column(String(96))
+    intake_key: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16), default="bot")  # bot | import | operator
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    case_type: Mapped[CaseType] = mapped_column(
+        Enum(CaseType, native_enum=False, length=16), default=CaseType.CONSULTATION
+    )
+    county_code: Mapped[str | None] = mapped_column(String(6))
+    status: Mapped[TicketStatus] = mapped_column(
+        Enum(TicketStatus, native_enum=False, length=16), default=TicketStatus.NEW
+    )
+    priority: Mapped[str] = mapped_column(String(8), default="normal")  # normal | urgent
+    description: Mapped[str] = mapped_column(Text, default="")
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Eligibility decision as produced by the rules engine, kept for audit and replay.
+    eligibility_outcome: Mapped[str | None] = mapped_column(String(48))
+    eligibility_reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    eligibility_articles: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    eligibility_rules_version: Mapped[str | None] = mapped_column(String(64))
+    # Special groups for reports (民生工程 statistics).
+    migrant_worker: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    minor: Mapped[bool] = mapped_column(Boolean, default=False)
+    elderly: Mapped[bool] = mapped_column(Boolean, default=False)
+    women: Mapped[bool] = mapped_column(Boolean, default=False)
+    handled_by_bot_only: Mapped[bool] = mapped_column(Boolean, default=True)
+    handoff_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    assigned_operator_id: Mapped[int | None] = mapped_column(ForeignKey("operator.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    first_response_due: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    resolution_due: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    first_response_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class TicketEvent(Base):
+    """Audit trail: one row per change, written in the same transaction as the change."""
+
+    __tablename__ = "ticket_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # created | status | assigned | note | rating | ...
+    actor: Mapped[str] = mapped_column(String(64))  # "bot", "operator:12", "system:scheduler", "import"
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class TicketCounter(Base):
+    """Per-day sequence behind human-readable ticket numbers (滁-20261129-0007)."""
+
+    __tablename__ = "ticket_counter"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Attachment(Base):
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message_log.id"))
+    file_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))  # photo | document | voice
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Rating(Base):
+    __tablename__ = "rating"
+    __table_args__ = (UniqueConstraint("ticket_id", "round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer, default=1)  # re-asked on each resolution
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    score: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operator.id"))
+
+
+class ReviewItem(Base):
+    """A dissatisfied rating or complaint that a supervisor must follow up (100% 不满意回访)."""
+
+    __tablename__ = "review_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(32))  # low_rating | complaint
+    detail: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | done
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Operator(Base):
+    __tablename__ = "operator"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_user_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[OperatorRole] = mapped_column(Enum(OperatorRole, native_enum=False, length=16))
+    # County codes this operator may see; empty with role supervisor/admin = whole city.
+    counties: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Target(Base):
+    """Yearly case target per county; overrides the configuration file when present."""
+
+    __tablename__ = "target"
+    __table_args__ = (UniqueConstraint("county_code", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    year: Mapped[int] = mapped_column(Integer)
+    cases: Mapped[int] = mapped_column(Integer)
+
+
+class ReportRun(Base):
+    """Exactly-once production and delivery of a period's report."""
+
+    __tablename__ = "report_run"
+    __table_args__ = (UniqueConstraint("kind", "period", "scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # weekly | monthly | annual
+    period: Mapped[str] = mapped_column(String(32))  # 2026-W48 | 2026-11 | 2026
+    scope: Mapped[str] = mapped_column(String(16))  # city | county code
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | produced | delivered
+    files: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class ButtonPayload(Base):
+    """Telegram callback_data is limited to 64 bytes; long Rasa payloads are stored and referenced."""
+
+    __tablename__ = "button_payload"
+
+    key: Mapped[str] = mapped_column(String(24), primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AppLock(Base):
+    """Leader election (one active scheduler) via a row with an expiry, portable across SQLite/PostgreSQL."""
+
+    __tablename__ = "app_lock"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(96))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -1,0 +1,1 @@
+"""Work orders (工单): numbering, lifecycle and audit trail."""
