@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -25,6 +25,9 @@ from hotline.db.models import (
     TicketStatus,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from hotline.sla.clock import SlaClock
 
 S = TicketStatus
 
@@ -91,6 +94,7 @@ def create_ticket(
     timezone: str = "Asia/Shanghai",
     actor: str = "bot",
     now: dt.datetime | None = None,
+    sla: SlaClock | None = None,
 ) -> tuple[Ticket, bool]:
     """Return (ticket, created). An existing ticket for the same conversation+intake is returned as is."""
     if new.conversation_id and new.intake_key:
@@ -153,6 +157,8 @@ def create_ticket(
             created_at=created_at,
         )
     )
+    if sla is not None:  # due times in business time (hotline.sla); optional for callers without config
+        sla.apply(ticket, [], created_at)
     return ticket, True
 
 
@@ -164,6 +170,7 @@ def change_status(
     actor: str,
     note: str = "",
     now: dt.datetime | None = None,
+    sla: SlaClock | None = None,
 ) -> TicketEvent:
     """Move a ticket along its lifecycle and record who did it; stamps resolve/close times."""
     current = TicketStatus(ticket.status)
@@ -180,6 +187,8 @@ def change_status(
     elif to is S.REOPENED:
         ticket.resolved_at = None
         ticket.closed_at = None
+    if ticket.first_response_at is None and current is S.NEW and to is not S.CANCELLED:
+        ticket.first_response_at = at  # the first human (or bot) action on the ticket stops that clock
     event = TicketEvent(
         ticket_id=ticket.id,
         kind="status",
@@ -190,6 +199,10 @@ def change_status(
         created_at=at,
     )
     session.add(event)
+    if sla is not None:  # the clock pauses on waiting_citizen and resumes here
+        from hotline.sla.clock import compute_due_times
+
+        compute_due_times(session, ticket, sla, at)
     return event
 
 

@@ -1,0 +1,96 @@
+"""The `sla:` section of config/hotline.yaml, validated into a typed model with working defaults.
+
+Targets are business time, not wall-clock time: a ticket opened on the eve of the National Day golden
+week must not be "overdue" on 3 October. Resolution targets are given in business days and converted to
+business seconds (days × length of a working day) so the same pause-aware machinery serves both clocks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class SlaTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    first_response_hours: float = Field(default=4.0, gt=0)
+    resolution_days: float = Field(default=5.0, gt=0)
+
+
+def _hhmm(value: str) -> dt.time:
+    try:
+        hours, minutes = value.split(":")
+        return dt.time(int(hours), int(minutes))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"时间格式应为 HH:MM: {value!r}") from exc
+
+
+class SlaConfig(BaseModel):
+    """Working hours, per-category/priority targets and a holiday overlay for years the library lacks."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timezone: str = "Asia/Shanghai"
+    # Legal aid centre opening hours (see config counties[].centre.hours).
+    work_hours: list[tuple[str, str]] = [("08:30", "12:00"), ("14:30", "17:30")]
+    # targets[category][priority]; category "default" and priority "normal" are the fallbacks.
+    targets: dict[str, dict[str, SlaTarget]] = {
+        "default": {
+            "normal": SlaTarget(first_response_hours=4, resolution_days=5),
+            "urgent": SlaTarget(first_response_hours=1, resolution_days=2),
+        }
+    }
+    # Overlay, used only for years chinese_calendar has no data for (it raises for 2027+ in 1.11.0).
+    holidays: list[dt.date] = []
+    workdays: list[dt.date] = []
+
+    @field_validator("work_hours")
+    @classmethod
+    def _windows_ordered(cls, windows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        if not windows:
+            raise ValueError("work_hours 至少需要一个时间段")
+        previous = dt.time(0, 0)
+        for start, end in windows:
+            a, b = _hhmm(start), _hhmm(end)
+            if not previous <= a < b:
+                raise ValueError(f"work_hours 时间段必须递增且不重叠: {start}-{end}")
+            previous = b
+        return windows
+
+    @model_validator(mode="after")
+    def _has_default(self) -> SlaConfig:
+        if "normal" not in self.targets.get("default", {}):
+            raise ValueError("targets.default.normal 必须配置")
+        return self
+
+    @property
+    def windows(self) -> list[tuple[dt.time, dt.time]]:
+        return [(_hhmm(a), _hhmm(b)) for a, b in self.work_hours]
+
+    @property
+    def workday_seconds(self) -> float:
+        day = dt.date(2000, 1, 1)
+        return sum(
+            (dt.datetime.combine(day, b) - dt.datetime.combine(day, a)).total_seconds()
+            for a, b in self.windows
+        )
+
+    def target_for(self, category: str, priority: str) -> SlaTarget:
+        by_priority = self.targets.get(category) or self.targets["default"]
+        return (
+            by_priority.get(priority)
+            or self.targets["default"].get(priority)
+            or by_priority.get("normal")
+            or self.targets["default"]["normal"]
+        )
+
+
+def load_sla_config(raw: dict[str, Any] | None, timezone: str | None = None) -> SlaConfig:
+    """Validate `settings.sla`; the city's time zone is the default."""
+    data = dict(raw or {})
+    if timezone and "timezone" not in data:
+        data["timezone"] = timezone
+    return SlaConfig.model_validate(data)
