@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 
-import chinese_calendar
+import chinese_calendar  # type: ignore[import-untyped]
 
 log = logging.getLogger(__name__)
 

@@ -145,7 +145,7 @@ def recompute_due_times(
         session.flush()
 
 
-def overdue_query(now: dt.datetime | None = None, kind: str = "any") -> Select[tuple[Ticket]]:
+def overdue_query(now: dt.datetime | None = None, kind: str = "any") -> Select[Ticket]:
     """Open, not paused tickets past a due time. kind: any | first_response | resolution."""
     now = now or utcnow()
     first = and_(Ticket.first_response_at.is_(None), Ticket.first_response_due < now)

@@ -1,16 +1,22 @@
+# ruff: noqa: F811
 from __future__ import annotations
 
 import datetime as dt
 import logging
 
 import pytest
+from reports_fixtures import db_url, engine, session, utc  # noqa: F401
 from sqlalchemy.orm import Session
 
 from hotline.db.models import Ticket, TicketStatus
-from hotline.sla import BusinessCalendar, SlaClock, load_sla_config, overdue_tickets, recompute_due_times
+from hotline.sla import (
+    BusinessCalendar,
+    SlaClock,
+    load_sla_config,
+    overdue_tickets,
+    recompute_due_times,
+)
 from hotline.tickets.service import NewTicket, change_status, create_ticket
-
-from reports_fixtures import engine, db_url, session, utc  # noqa: F401
 
 L = dt.datetime.fromisoformat
 
@@ -67,7 +73,7 @@ def _ticket(session: Session, created_local: str, clock: SlaClock, **kw: object)
     return ticket
 
 
-def test_due_times_on_create_and_pause_while_waiting_citizen(session: Session) -> None:  # noqa: F811
+def test_due_times_on_create_and_pause_while_waiting_citizen(session: Session) -> None:
     clock = SlaClock()
     t = _ticket(session, "2026-09-29 09:00", clock)
     # first response 4 business hours: 09:00-12:00 (3h) + 14:30-15:30
@@ -82,7 +88,7 @@ def test_due_times_on_create_and_pause_while_waiting_citizen(session: Session) -
     assert t.resolution_due == utc("2026-10-13 09:00")
 
 
-def test_overdue_query_and_recompute(session: Session) -> None:  # noqa: F811
+def test_overdue_query_and_recompute(session: Session) -> None:
     clock = SlaClock()
     late = _ticket(session, "2026-09-29 09:00", clock)
     fresh = _ticket(session, "2026-10-12 09:00", clock)
