@@ -23,7 +23,10 @@ class BusinessCalendar:
 
     def __init__(
         self,
-        windows: Iterable[tuple[dt.time, dt.time]] = ((dt.time(8, 30), dt.time(12)), (dt.time(14, 30), dt.time(17, 30))),
+        windows: Iterable[tuple[dt.time, dt.time]] = (
+            (dt.time(8, 30), dt.time(12)),
+            (dt.time(14, 30), dt.time(17, 30)),
+        ),
         holidays: Iterable[dt.date] = (),
         workdays: Iterable[dt.date] = (),
     ) -> None:
@@ -50,7 +53,8 @@ class BusinessCalendar:
             if day.year not in _WARNED_YEARS:
                 _WARNED_YEARS.add(day.year)
                 log.warning(
-                    "chinese_calendar 没有 %s 年的节假日数据，按周一至周五并叠加配置 sla.holidays/sla.workdays 计算",
+                    "chinese_calendar 没有 %s 年的节假日数据，"
+                    "按周一至周五并叠加配置 sla.holidays/sla.workdays 计算",
                     day.year,
                 )
         if day in self.extra_workdays:

@@ -56,7 +56,9 @@ class SlaClock:
         return local.replace(tzinfo=self.tz).astimezone(dt.UTC).replace(tzinfo=None)
 
     @staticmethod
-    def pauses(events: Iterable[TicketEvent], now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime | None]]:
+    def pauses(
+        events: Iterable[TicketEvent], now: dt.datetime
+    ) -> list[tuple[dt.datetime, dt.datetime | None]]:
         """Intervals (UTC) during which the clock stood still, from the status events in order."""
         result: list[tuple[dt.datetime, dt.datetime | None]] = []
         started: dt.datetime | None = None
@@ -73,7 +75,11 @@ class SlaClock:
         return result
 
     def _due(
-        self, start: dt.datetime, budget: float, pauses: Sequence[tuple[dt.datetime, dt.datetime | None]], now: dt.datetime
+        self,
+        start: dt.datetime,
+        budget: float,
+        pauses: Sequence[tuple[dt.datetime, dt.datetime | None]],
+        now: dt.datetime,
     ) -> dt.datetime:
         cal = self.calendar
         due = cal.add_business_seconds(self.to_local(start), budget)
@@ -85,7 +91,9 @@ class SlaClock:
             due = cal.add_business_seconds(due, cal.business_seconds_between(a, b))
         return self.to_utc(due)
 
-    def due_times(self, ticket: Ticket, events: Iterable[TicketEvent], now: dt.datetime | None = None) -> DueTimes:
+    def due_times(
+        self, ticket: Ticket, events: Iterable[TicketEvent], now: dt.datetime | None = None
+    ) -> DueTimes:
         now = now or utcnow()
         target = self.config.target_for(ticket.category, ticket.priority or "normal")
         pauses = self.pauses(events, now)
@@ -96,7 +104,9 @@ class SlaClock:
         paused = bool(pauses) and pauses[-1][1] is None
         return DueTimes(first, resolution, paused)
 
-    def apply(self, ticket: Ticket, events: Iterable[TicketEvent], now: dt.datetime | None = None) -> DueTimes:
+    def apply(
+        self, ticket: Ticket, events: Iterable[TicketEvent], now: dt.datetime | None = None
+    ) -> DueTimes:
         """Store the due times on the ticket (the caller commits)."""
         due = self.due_times(ticket, events, now)
         ticket.first_response_due = due.first_response_due
@@ -119,7 +129,12 @@ def compute_due_times(
 
 
 def recompute_due_times(
-    session: Session, clock: SlaClock, now: dt.datetime | None = None, *, only_open: bool = True, batch: int = 500
+    session: Session,
+    clock: SlaClock,
+    now: dt.datetime | None = None,
+    *,
+    only_open: bool = True,
+    batch: int = 500,
 ) -> int:
     """Recompute due times for open tickets (or all); run by the scheduler and after a config change."""
     now = now or utcnow()
@@ -153,9 +168,7 @@ def overdue_query(now: dt.datetime | None = None, kind: str = "any") -> Select[T
     condition = {"first_response": first, "resolution": resolution}.get(kind, or_(first, resolution))
     active = (TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.REOPENED)
     return (
-        select(Ticket)
-        .where(Ticket.status.in_(active), condition)
-        .order_by(Ticket.resolution_due, Ticket.id)
+        select(Ticket).where(Ticket.status.in_(active), condition).order_by(Ticket.resolution_due, Ticket.id)
     )
 
 

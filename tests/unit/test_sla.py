@@ -1,11 +1,9 @@
-# ruff: noqa: F811
 from __future__ import annotations
 
 import datetime as dt
 import logging
 
 import pytest
-from reports_fixtures import db_url, engine, session, utc  # noqa: F401
 from sqlalchemy.orm import Session
 
 from hotline.db.models import Ticket, TicketStatus
@@ -17,6 +15,7 @@ from hotline.sla import (
     recompute_due_times,
 )
 from hotline.tickets.service import NewTicket, change_status, create_ticket
+from tests.unit.reports_fixtures import utc
 
 L = dt.datetime.fromisoformat
 
@@ -53,8 +52,12 @@ def test_2027_falls_back_to_weekdays_with_overlay_and_warns_once(caplog: pytest.
 
 def test_config_targets_by_category_and_priority() -> None:
     cfg = load_sla_config(
-        {"targets": {"default": {"normal": {"first_response_hours": 4, "resolution_days": 5}},
-                     "wage_arrears": {"urgent": {"first_response_hours": 1, "resolution_days": 1}}}}
+        {
+            "targets": {
+                "default": {"normal": {"first_response_hours": 4, "resolution_days": 5}},
+                "wage_arrears": {"urgent": {"first_response_hours": 1, "resolution_days": 1}},
+            }
+        }
     )
     assert cfg.target_for("wage_arrears", "urgent").first_response_hours == 1
     assert cfg.target_for("wage_arrears", "normal").resolution_days == 5
@@ -66,8 +69,11 @@ def test_config_targets_by_category_and_priority() -> None:
 
 def _ticket(session: Session, created_local: str, clock: SlaClock, **kw: object) -> Ticket:
     ticket, _ = create_ticket(
-        session, NewTicket(category="wage_arrears", county_code="341102", **kw),  # type: ignore[arg-type]
-        prefix="滁", now=utc(created_local), sla=clock,
+        session,
+        NewTicket(category="wage_arrears", county_code="341102", **kw),  # type: ignore[arg-type]
+        prefix="滁",
+        now=utc(created_local),
+        sla=clock,
     )
     session.flush()
     return ticket
@@ -78,11 +84,16 @@ def test_due_times_on_create_and_pause_while_waiting_citizen(session: Session) -
     t = _ticket(session, "2026-09-29 09:00", clock)
     # first response 4 business hours: 09:00-12:00 (3h) + 14:30-15:30
     assert t.first_response_due == utc("2026-09-29 15:30")
-    # resolution 5 business days × 6.5 h from Tue 29 Sep 09:00: 29, 30 Sep, 8, 9, 10 (Sat make-up) Oct → 12 Oct 09:00
+    # resolution 5 business days × 6.5 h from Tue 29 Sep 09:00:
+    # 29, 30 Sep, 8, 9, 10 (Sat make-up) Oct → 12 Oct 09:00
     assert t.resolution_due == utc("2026-10-12 09:00")
-    change_status(session, t, TicketStatus.ASSIGNED, actor="operator:1", now=utc("2026-09-29 10:00"), sla=clock)
+    change_status(
+        session, t, TicketStatus.ASSIGNED, actor="operator:1", now=utc("2026-09-29 10:00"), sla=clock
+    )
     assert t.first_response_at == utc("2026-09-29 10:00")
-    change_status(session, t, TicketStatus.WAITING_CITIZEN, actor="operator:1", now=utc("2026-09-30 09:00"), sla=clock)
+    change_status(
+        session, t, TicketStatus.WAITING_CITIZEN, actor="operator:1", now=utc("2026-09-30 09:00"), sla=clock
+    )
     # citizen answers after one full business day (6.5 h of paused business time)
     change_status(session, t, TicketStatus.ASSIGNED, actor="bot", now=utc("2026-10-08 09:00"), sla=clock)
     assert t.resolution_due == utc("2026-10-13 09:00")
@@ -93,7 +104,9 @@ def test_overdue_query_and_recompute(session: Session) -> None:
     late = _ticket(session, "2026-09-29 09:00", clock)
     fresh = _ticket(session, "2026-10-12 09:00", clock)
     waiting = _ticket(session, "2026-09-29 09:00", clock)
-    change_status(session, waiting, TicketStatus.WAITING_CITIZEN, actor="operator:1", now=utc("2026-09-29 09:30"))
+    change_status(
+        session, waiting, TicketStatus.WAITING_CITIZEN, actor="operator:1", now=utc("2026-09-29 09:30")
+    )
     session.flush()
     now = utc("2026-10-12 10:00")
     ids = {t.id for t in overdue_tickets(session, now)}

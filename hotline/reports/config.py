@@ -1,0 +1,53 @@
+"""The `reports:` section of config/hotline.yaml (schedules, output directory, follow-up knobs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Cron(BaseModel):
+    """APScheduler cron fields (strings or ints, as in CronTrigger)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    month: str | None = None
+    day: str | None = None
+    day_of_week: str | None = None
+    hour: str = "8"
+    minute: str = "30"
+
+    def fields(self) -> dict[str, str]:
+        return {k: str(v) for k, v in self.model_dump().items() if v is not None}
+
+
+class ReportsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timezone: str = "Asia/Shanghai"
+    out_dir: str = "var/reports"
+    weekly: Cron = Cron(day_of_week="mon", hour="8", minute="30")
+    monthly: Cron = Cron(day="1", hour="9", minute="0")
+    annual: Cron = Cron(month="1", day="5", hour="9", minute="0")
+    enabled_kinds: list[str] = ["weekly", "monthly", "annual"]
+    per_county: bool = True  # also produce one report per county besides the city one
+    misfire_grace_seconds: int = Field(default=86400, ge=1)
+    lock_ttl_seconds: int = Field(default=60, ge=5)
+    stale_run_seconds: int = Field(default=3600, ge=60)  # a "running" claim older than this is taken over
+    sla_refresh_minutes: int = Field(default=15, ge=1)
+    followup_poll_minutes: int = Field(default=15, ge=1)
+    # Follow-up visit (回访)
+    rating_reminder_hours: float = Field(default=24, gt=0)
+    satisfied_min_score: int = Field(default=4, ge=1, le=5)
+    low_rating_max_score: int = Field(default=2, ge=1, le=5)
+    complaint_categories: list[str] = ["complaint"]
+    # Where deliveries go; defaults to telegram.supervisors_chat_id, else the outbox directory.
+    chat: str | None = None
+
+
+def load_reports_config(raw: dict[str, Any] | None, timezone: str | None = None) -> ReportsConfig:
+    data = dict(raw or {})
+    if timezone and "timezone" not in data:
+        data["timezone"] = timezone
+    return ReportsConfig.model_validate(data)

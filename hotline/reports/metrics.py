@@ -1,0 +1,346 @@
+"""Report figures computed with SQL aggregates (GROUP BY in the database), never Python loops over tickets.
+
+Definitions (they decide what a supervisor reads, so they are spelled out):
+- new (受理/新增): tickets created in the period. "Legal-aid cases" (法律援助案件) are tickets whose case
+  type is civil, criminal or administrative; consultations are counted separately. Target completion,
+  case-type shares, the migrant-worker share and the closure rate use the legal-aid cases, like the
+  province's 自评表 (6761 = 4564 civil + 2182 criminal + 15 administrative).
+- closed (结案): tickets whose resolved_at (resolve, referral or close) falls in the period;
+  closure rate (结案率) = closed / new of the same set.
+- backlog (积压): created before the period end, not cancelled, not resolved by the period end.
+- first-response / resolution time: wall-clock hours from creation, for tickets first answered /
+  resolved in the period; median and p90 are nearest-rank. SLA compliance = share done by the due time.
+- satisfaction: ratings requested in the period; response rate = answered / requested;
+  满意率 = scores >= 4 / answered.
+- complaints: tickets of a complaint category created in the period plus review items (reason complaint).
+- bot: bot-only share = handled_by_bot_only / new; handoff rate = handoff_requested / new; fallback
+  rate = share of new tickets whose conversation hit the fallback at least once (facts["fallbacks"] > 0).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from hotline.db.models import CaseType, Rating, ReviewItem, Target, Ticket, TicketStatus
+from hotline.reports.config import ReportsConfig
+from hotline.reports.periods import Period
+from hotline.settings import Settings
+from hotline.sla.calendar import BusinessCalendar
+
+GROUPS = ("migrant_worker", "disabled", "minor", "elderly", "women")
+LEGAL_AID_TYPES = (CaseType.CIVIL.value, CaseType.CRIMINAL.value, CaseType.ADMINISTRATIVE.value)
+
+
+def share(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+@dataclass
+class Durations:
+    count: int = 0
+    median_hours: float | None = None
+    p90_hours: float | None = None
+    within_sla: int = 0
+    with_due: int = 0
+
+    @property
+    def compliance(self) -> float | None:
+        return share(self.within_sla, self.with_due)
+
+
+@dataclass
+class ReportMetrics:
+    period: Period
+    scope: str  # "city" or a county code
+    scope_name: str
+    new: int = 0
+    consultations: int = 0
+    cases: int = 0  # legal-aid cases (civil + criminal + administrative)
+    closed: int = 0
+    cases_closed: int = 0
+    backlog: int = 0
+    by_case_type: dict[str, int] = field(default_factory=dict)
+    by_category: dict[str, int] = field(default_factory=dict)
+    by_county: dict[str, int] = field(default_factory=dict)
+    by_outcome: dict[str, int] = field(default_factory=dict)
+    groups: dict[str, int] = field(default_factory=dict)  # over all new tickets
+    case_groups: dict[str, int] = field(default_factory=dict)  # over legal-aid cases
+    target: float | None = None  # pro-rated for the period
+    target_year: float | None = None  # the full-year target
+    first_response: Durations = field(default_factory=Durations)
+    resolution: Durations = field(default_factory=Durations)
+    ratings_requested: int = 0
+    ratings_answered: int = 0
+    rating_distribution: dict[int, int] = field(default_factory=dict)
+    satisfied: int = 0
+    complaint_tickets: int = 0
+    review_items: dict[str, int] = field(default_factory=dict)
+    bot_only: int = 0
+    handoffs: int = 0
+    fallback_tickets: int = 0
+    fallbacks_total: int = 0
+    calendar_fallback_years: list[int] = field(default_factory=list)
+    previous: ReportMetrics | None = None
+
+    @property
+    def closure_rate(self) -> float | None:
+        return share(self.cases_closed, self.cases) if self.cases else share(self.closed, self.new)
+
+    @property
+    def target_completion(self) -> float | None:
+        return share(self.cases, self.target) if self.target else None
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        return share(self.satisfied, self.ratings_answered)
+
+    @property
+    def response_rate(self) -> float | None:
+        return share(self.ratings_answered, self.ratings_requested)
+
+    @property
+    def complaints(self) -> int:
+        return self.complaint_tickets + self.review_items.get("complaint", 0)
+
+    def case_share(self, case_type: str) -> float | None:
+        return share(self.by_case_type.get(case_type, 0), self.cases)
+
+    def group_share(self, group: str) -> float | None:
+        return share(self.case_groups.get(group, 0), self.cases)
+
+    def rate(self, name: str) -> float | None:
+        return share(
+            {"bot_only": self.bot_only, "handoff": self.handoffs, "fallback": self.fallback_tickets}[name],
+            self.new,
+        )
+
+
+def _flag(column: Any) -> ColumnElement[int]:
+    return func.sum(case((column.is_(True), 1), else_=0))
+
+
+def _seconds(dialect: str, start: Any, end: Any) -> ColumnElement[Any]:
+    if dialect == "sqlite":
+        return (func.julianday(end) - func.julianday(start)) * 86400.0
+    return func.extract("epoch", end - start)
+
+
+def _scope_filter(counties: Sequence[str] | None) -> ColumnElement[bool]:
+    if not counties:
+        return literal(True)
+    return Ticket.county_code.in_(list(counties))
+
+
+def _durations(
+    session: Session, dialect: str, done_col: Any, due_col: Any, period: Period, scope: ColumnElement[bool]
+) -> Durations:
+    in_period = and_(done_col >= period.start_utc, done_col < period.end_utc, scope)
+    row = session.execute(
+        select(
+            func.count(),
+            func.sum(case((and_(due_col.is_not(None), done_col <= due_col), 1), else_=0)),
+            func.count(due_col),
+        ).where(in_period)
+    ).one()
+    result = Durations(count=row[0] or 0, within_sla=row[1] or 0, with_due=row[2] or 0)
+    if not result.count:
+        return result
+    expr = _seconds(dialect, Ticket.created_at, done_col)
+
+    def nearest_rank(p: float) -> float:
+        k = max(0, math.ceil(p * result.count) - 1)
+        value = session.scalar(select(expr).where(in_period).order_by(expr).offset(k).limit(1))
+        return round(float(value or 0)) / 3600  # whole seconds: julianday arithmetic is not exact
+
+    result.median_hours = nearest_rank(0.5)
+    result.p90_hours = nearest_rank(0.9)
+    return result
+
+
+def yearly_targets(session: Session, settings: Settings, year: int) -> dict[str, int]:
+    """County → target for `year`; rows in the `target` table override the configuration file."""
+    targets = {c.code: c.targets[year] for c in settings.counties if year in c.targets}
+    for row in session.scalars(select(Target).where(Target.year == year)):
+        targets[row.county_code] = row.cases
+    return targets
+
+
+def prorated_target(
+    session: Session, settings: Settings, period: Period, counties: Sequence[str] | None
+) -> tuple[float | None, float | None]:
+    """(target for the period, full-year target of the period's first year): yearly target × days/365."""
+    total = 0.0
+    full_year: float | None = None
+    day = period.start
+    while day < period.end:
+        year_end = dt.date(day.year + 1, 1, 1)
+        seg_end = min(year_end, period.end)
+        per_county = yearly_targets(session, settings, day.year)
+        if counties:
+            year_target = float(sum(per_county.get(c, 0) for c in counties))
+        else:
+            year_target = float(settings.city.targets.get(day.year) or sum(per_county.values()))
+        if full_year is None:
+            full_year = year_target or None
+        days_in_year = (year_end - dt.date(day.year, 1, 1)).days
+        total += year_target * (seg_end - day).days / days_in_year
+        day = seg_end
+    return (total or None), full_year
+
+
+def compute_metrics(
+    session: Session,
+    settings: Settings,
+    period: Period,
+    counties: Sequence[str] | None = None,
+    config: ReportsConfig | None = None,
+    *,
+    with_previous: bool = True,
+) -> ReportMetrics:
+    """All figures of one report for the city (counties=None) or the given counties."""
+    config = config or ReportsConfig()
+    dialect = session.get_bind().dialect.name
+    scope = _scope_filter(counties)
+    if counties and len(counties) == 1:
+        county = next((c for c in settings.counties if c.code == counties[0]), None)
+        scope_key, scope_name = counties[0], county.name if county else counties[0]
+    else:
+        scope_key, scope_name = (
+            ("city", settings.city.name) if not counties else (",".join(counties), "、".join(counties))
+        )
+    m = ReportMetrics(period=period, scope=scope_key, scope_name=scope_name)
+    created = and_(Ticket.created_at >= period.start_utc, Ticket.created_at < period.end_utc, scope)
+    fallbacks = func.coalesce(Ticket.facts["fallbacks"].as_integer(), 0)
+    resolved_by_end = and_(Ticket.resolved_at.is_not(None), Ticket.resolved_at < period.end_utc)
+    rows = session.execute(
+        select(
+            Ticket.county_code,
+            Ticket.case_type,
+            Ticket.category,
+            Ticket.eligibility_outcome,
+            func.count(),
+            *[_flag(getattr(Ticket, g)) for g in GROUPS],
+            _flag(Ticket.handled_by_bot_only),
+            _flag(Ticket.handoff_requested),
+            func.sum(case((fallbacks > 0, 1), else_=0)),
+            func.sum(fallbacks),
+        )
+        .where(created)
+        .group_by(Ticket.county_code, Ticket.case_type, Ticket.category, Ticket.eligibility_outcome)
+    ).all()
+    by_type: Counter[str] = Counter()
+    by_cat: Counter[str] = Counter()
+    by_county: Counter[str] = Counter()
+    by_outcome: Counter[str] = Counter()
+    groups: Counter[str] = Counter()
+    case_groups: Counter[str] = Counter()
+    complaint_cats = set(config.complaint_categories)
+    for county_code, case_type, category, outcome, n, *rest in rows:
+        ct = CaseType(case_type).value
+        flags, (bot, handoff, fb_tickets, fb_total) = rest[: len(GROUPS)], rest[len(GROUPS) :]
+        m.new += n
+        by_type[ct] += n
+        by_cat[category] += n
+        by_county[county_code or "未知"] += n
+        by_outcome[outcome or "未评估"] += n
+        for g, v in zip(GROUPS, flags, strict=True):
+            groups[g] += v or 0
+            if ct in LEGAL_AID_TYPES:
+                case_groups[g] += v or 0
+        m.bot_only += bot or 0
+        m.handoffs += handoff or 0
+        m.fallback_tickets += fb_tickets or 0
+        m.fallbacks_total += fb_total or 0
+        if category in complaint_cats:
+            m.complaint_tickets += n
+    m.by_case_type, m.by_category, m.by_county, m.by_outcome = (
+        dict(by_type),
+        dict(by_cat),
+        dict(by_county),
+        dict(by_outcome),
+    )
+    m.groups, m.case_groups = dict(groups), dict(case_groups)
+    m.consultations = by_type.get(CaseType.CONSULTATION.value, 0)
+    m.cases = m.new - m.consultations
+
+    closed_rows = session.execute(
+        select(Ticket.case_type, func.count())
+        .where(Ticket.resolved_at >= period.start_utc, Ticket.resolved_at < period.end_utc, scope)
+        .group_by(Ticket.case_type)
+    ).all()
+    for case_type, n in closed_rows:
+        m.closed += n
+        if CaseType(case_type).value in LEGAL_AID_TYPES:
+            m.cases_closed += n
+    m.backlog = (
+        session.scalar(
+            select(func.count()).where(
+                Ticket.created_at < period.end_utc,
+                Ticket.status != TicketStatus.CANCELLED,
+                or_(Ticket.resolved_at.is_(None), ~resolved_by_end),
+                scope,
+            )
+        )
+        or 0
+    )
+
+    m.first_response = _durations(
+        session, dialect, Ticket.first_response_at, Ticket.first_response_due, period, scope
+    )
+    m.resolution = _durations(session, dialect, Ticket.resolved_at, Ticket.resolution_due, period, scope)
+
+    rated = and_(Rating.requested_at >= period.start_utc, Rating.requested_at < period.end_utc, scope)
+    for score, n in session.execute(
+        select(Rating.score, func.count())
+        .join(Ticket, Ticket.id == Rating.ticket_id)
+        .where(rated)
+        .group_by(Rating.score)
+    ):
+        m.ratings_requested += n
+        if score is not None:
+            m.ratings_answered += n
+            m.rating_distribution[int(score)] = n
+            if score >= config.satisfied_min_score:
+                m.satisfied += n
+    for reason, n in session.execute(
+        select(ReviewItem.reason, func.count())
+        .join(Ticket, Ticket.id == ReviewItem.ticket_id)
+        .where(ReviewItem.created_at >= period.start_utc, ReviewItem.created_at < period.end_utc, scope)
+        .group_by(ReviewItem.reason)
+    ):
+        m.review_items[reason] = n
+
+    m.target, m.target_year = prorated_target(session, settings, period, counties)
+    calendar = BusinessCalendar()
+    m.calendar_fallback_years = [
+        y
+        for y in range(period.start.year, (period.end - dt.timedelta(days=1)).year + 1)
+        if not calendar.covers(y)
+    ]
+    if with_previous:
+        m.previous = compute_metrics(
+            session, settings, period.previous(), counties, config, with_previous=False
+        )
+    return m
+
+
+def bare_aggregate(session: Session, period: Period) -> int:
+    """The single cheapest GROUP BY of a report, for the benchmark's overhead comparison."""
+    rows = session.execute(
+        select(
+            Ticket.case_type,
+            func.count(),
+            func.sum(case((Ticket.migrant_worker.is_(True), 1), else_=0)).cast(Integer),
+        )
+        .where(Ticket.created_at >= period.start_utc, Ticket.created_at < period.end_utc)
+        .group_by(Ticket.case_type)
+    ).all()
+    return sum(r[1] for r in rows)
