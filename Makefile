@@ -1,0 +1,33 @@
+# One command to run, one to test; each sets up everything it needs first.
+.PHONY: run test setup train lint types validate unit integration conversations bench clean help
+
+help:  ## show targets
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
+
+setup:  ## build both runtimes from pinned requirements (.venv app, .venv-rasa engine)
+	bash scripts/setup_venvs.sh
+
+train: setup  ## train the Rasa model if its inputs changed (cached by hash)
+	.venv/bin/python scripts/train_model.py
+
+run: train  ## start engine + action server + console chat (Telegram if TELEGRAM_BOT_TOKEN is set)
+	.venv/bin/python -m hotline.stack
+
+test: train  ## everything CI runs: lint, types, data validation, unit + integration + conversation tests
+	bash scripts/test.sh
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+types: setup
+	.venv/bin/mypy
+
+validate: setup
+	.venv-rasa/bin/rasa data validate --data nlu --domain domain.yml --config config.yml --fail-on-warnings
+
+bench: train  ## benchmarks (print figures; not part of the tests)
+	.venv/bin/python bench/run_all.py
+
+clean:  ## remove generated things (venvs, models, local database, reports)
+	rm -rf .venv .venv-rasa models var results .rasa

@@ -1,0 +1,1 @@
+"""The gateway: where a citizen's message enters. Transports (Telegram, console) feed `Gateway`."""

@@ -1,0 +1,171 @@
+"""Transport-independent gateway: persist → dialog engine → replies → persist.
+
+Order of operations is the guarantee: the inbound message is committed before the engine sees it, and
+it only leaves the RECEIVED/RETRY states once the engine has answered (or a human has it). A citizen's
+messages are processed strictly in arrival order, one at a time, so a retried old message can never
+overtake a newer one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from hotline.db.models import Citizen, MessageLog, MessageState
+from hotline.db.session import session_scope
+from hotline.messages import (
+    active_handoff_ticket,
+    citizens_with_retries,
+    get_or_create_citizen,
+    log_inbound,
+    log_outbound,
+    PENDING,
+    mark,
+    pending_for,
+)
+
+from bot import strings
+from bot.engine import DialogEngine, EngineUnavailable
+from bot.replies import Reply, from_rasa
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    channel: str
+    user_id: str
+    message_id: str | None
+    text: str
+    button_payload: str | None = None
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class _Pending:
+    id: int
+    engine_text: str
+    attempts: int
+
+
+Deliver = Callable[[str, list[Reply]], Awaitable[None]]
+HandoffSink = Callable[[str, str, str], Awaitable[None]]  # (ticket number, conversation id, text)
+
+
+class Gateway:
+    def __init__(
+        self,
+        engine: DialogEngine,
+        database_url: str,
+        *,
+        max_attempts: int = 20,
+        on_handoff_message: HandoffSink | None = None,
+    ) -> None:
+        self._engine = engine
+        self._db = database_url
+        self._max_attempts = max_attempts
+        self._on_handoff_message = on_handoff_message
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def _lock(self, citizen_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(citizen_id, asyncio.Lock())
+
+    async def handle(self, inbound: Inbound) -> list[Reply]:
+        """Persist one inbound message, then answer everything this citizen has pending."""
+        with session_scope(self._db) as session:
+            citizen = get_or_create_citizen(
+                session, inbound.channel, inbound.user_id, inbound.display_name
+            )
+            payload = {"button": inbound.button_payload} if inbound.button_payload else None
+            message, new = log_inbound(
+                session,
+                citizen,
+                external_message_id=inbound.message_id,
+                text=inbound.text,
+                payload=payload,
+            )
+            citizen_id, duplicate_done = citizen.id, (not new and message.state not in PENDING)
+        if duplicate_done:
+            log.info("duplicate delivery of message %s ignored", inbound.message_id)
+            return []
+        async with self._lock(citizen_id):
+            replies, _ = await self._drain(citizen_id)
+        return replies
+
+    async def retry_pending(self, deliver: Deliver) -> int:
+        """Re-send queued messages of every citizen; deliver answers through the transport."""
+        with session_scope(self._db) as session:
+            citizen_ids = citizens_with_retries(session, self._max_attempts)
+        answered = 0
+        for citizen_id in citizen_ids:
+            async with self._lock(citizen_id):
+                replies, engine_answered = await self._drain(citizen_id, quiet_when_down=True)
+            if engine_answered and replies:
+                with session_scope(self._db) as session:
+                    user_id = _external_id(session, citizen_id)
+                await deliver(user_id, [Reply(strings.ENGINE_BACK), *replies])
+                answered += 1
+        return answered
+
+    async def _drain(self, citizen_id: int, quiet_when_down: bool = False) -> tuple[list[Reply], bool]:
+        replies: list[Reply] = []
+        engine_answered = False
+        with session_scope(self._db) as session:
+            pending = [
+                _Pending(m.id, (m.payload or {}).get("button") or m.text, m.attempts)
+                for m in pending_for(session, citizen_id)
+            ]
+            conversation_id = _conversation_id(session, citizen_id)
+        for item in pending:
+            handoff_reply = await self._forward_if_handoff(item, conversation_id)
+            if handoff_reply is not None:
+                replies.append(handoff_reply)
+                continue
+            try:
+                raw = await self._engine.send(conversation_id, item.engine_text)
+            except EngineUnavailable as exc:
+                gave_up = item.attempts + 1 >= self._max_attempts
+                with session_scope(self._db) as session:
+                    message = session.get_one(MessageLog, item.id)
+                    mark(message, MessageState.FAILED if gave_up else MessageState.RETRY, str(exc))
+                log.warning("engine unavailable (message %s kept for retry): %s", item.id, exc)
+                if gave_up:
+                    replies.append(Reply(strings.GAVE_UP))
+                elif not quiet_when_down:
+                    replies.append(Reply(strings.ENGINE_DOWN))
+                break  # keep order: later messages wait behind this one
+            engine_answered = True
+            answer = from_rasa(raw) or [Reply(strings.EMPTY_REPLY)]
+            with session_scope(self._db) as session:
+                message = session.get_one(MessageLog, item.id)
+                mark(message, MessageState.PROCESSED)
+                citizen = session.get_one(Citizen, citizen_id)
+                for reply in answer:
+                    log_outbound(session, citizen, reply.text, reply.as_payload())
+            replies.extend(answer)
+        return replies, engine_answered
+
+    async def _forward_if_handoff(self, item: _Pending, conversation_id: str) -> Reply | None:
+        with session_scope(self._db) as session:
+            ticket = active_handoff_ticket(session, conversation_id)
+            if ticket is None:
+                return None
+            message = session.get_one(MessageLog, item.id)
+            message.ticket_id = ticket.id
+            mark(message, MessageState.FORWARDED)
+            number = ticket.number
+        if self._on_handoff_message is not None:
+            await self._on_handoff_message(number, conversation_id, item.engine_text)
+        return Reply(strings.FORWARDED_TO_OPERATOR)
+
+
+def _conversation_id(session: Session, citizen_id: int) -> str:
+    return session.get_one(Citizen, citizen_id).conversation_id
+
+
+def _external_id(session: Session, citizen_id: int) -> str:
+    return session.get_one(Citizen, citizen_id).external_id

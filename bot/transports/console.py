@@ -1,0 +1,86 @@
+"""Terminal chat for local use: the default transport when no Telegram token is configured."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import sys
+import uuid
+from typing import TextIO
+
+from bot import strings
+from bot.gateway import Gateway, Inbound
+from bot.replies import Button, Reply
+
+
+class ConsoleChat:
+    def __init__(
+        self,
+        gateway: Gateway,
+        *,
+        user_id: str | None = None,
+        retry_interval: float = 30.0,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+    ) -> None:
+        self._gateway = gateway
+        self._user_id = user_id or getpass.getuser()
+        self._retry_interval = retry_interval
+        self._in = stdin or sys.stdin
+        self._out = stdout or sys.stdout
+        self._buttons: tuple[Button, ...] = ()
+
+    def _print(self, replies: list[Reply]) -> None:
+        for reply in replies:
+            if reply.text:
+                print(f"{strings.CONSOLE_BOT}{reply.text}", file=self._out)
+            for index, button in enumerate(reply.buttons, start=1):
+                print(strings.BUTTON_LINE.format(index=index, title=button.title), file=self._out)
+            if reply.buttons:
+                self._buttons = reply.buttons
+        self._out.flush()
+
+    def _to_inbound(self, line: str) -> Inbound:
+        text, payload = line, None
+        if line.isdigit() and 1 <= int(line) <= len(self._buttons):
+            button = self._buttons[int(line) - 1]
+            text, payload = button.title, button.payload
+        self._buttons = ()
+        return Inbound(
+            channel="console",
+            user_id=self._user_id,
+            message_id=uuid.uuid4().hex,
+            text=text,
+            button_payload=payload,
+        )
+
+    async def _retry_loop(self) -> None:
+        async def deliver(_user: str, replies: list[Reply]) -> None:
+            self._print(replies)
+
+        while True:
+            await asyncio.sleep(self._retry_interval)
+            await self._gateway.retry_pending(deliver)
+
+    async def run(self) -> None:
+        print(strings.CONSOLE_BANNER, file=self._out)
+        retry = asyncio.create_task(self._retry_loop())
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                print(strings.CONSOLE_PROMPT, end="", file=self._out, flush=True)
+                line = await loop.run_in_executor(None, self._in.readline)
+                if not line:
+                    break
+                line = line.strip()
+                if not line:
+                    continue
+                if line in ("/quit", "/exit"):
+                    break
+                self._print(await self._gateway.handle(self._to_inbound(line)))
+        finally:
+            retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retry
+            print(strings.CONSOLE_BYE, file=self._out)

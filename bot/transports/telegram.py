@@ -1,0 +1,151 @@
+"""Telegram transport: python-telegram-bot 22 `Application` with long polling.
+
+Rasa buttons become inline keyboards. Telegram limits callback_data to 64 bytes and a Chinese payload
+such as `/inform{"county":"琅琊区"}` can exceed it, so long payloads are stored and referenced by key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from hotline.db.models import ButtonPayload
+from hotline.db.session import session_scope
+from hotline.settings import Settings
+
+from bot import strings
+from bot.gateway import Gateway, Inbound
+from bot.replies import Reply
+
+log = logging.getLogger(__name__)
+CALLBACK_LIMIT = 64
+
+
+def encode_payload(database_url: str, payload: str) -> str:
+    if len(payload.encode()) <= CALLBACK_LIMIT and not payload.startswith("k:"):
+        return payload
+    key = "k:" + hashlib.sha1(payload.encode()).hexdigest()[:20]
+    with session_scope(database_url) as session:
+        if session.get(ButtonPayload, key) is None:
+            session.add(ButtonPayload(key=key, payload=payload))
+    return key
+
+
+def decode_payload(database_url: str, data: str) -> str | None:
+    if not data.startswith("k:"):
+        return data
+    with session_scope(database_url) as session:
+        row = session.get(ButtonPayload, data)
+        return row.payload if row else None
+
+
+def keyboard(database_url: str, reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    rows = [
+        [InlineKeyboardButton(b.title, callback_data=encode_payload(database_url, b.payload))]
+        for b in reply.buttons
+    ]
+    # Two buttons per row keeps eight county buttons on one phone screen.
+    paired = [sum(rows[i : i + 2], []) for i in range(0, len(rows), 2)]
+    return InlineKeyboardMarkup(paired)
+
+
+class TelegramTransport:
+    def __init__(self, gateway: Gateway, settings: Settings) -> None:
+        self._gateway = gateway
+        self._settings = settings
+        self._db = settings.database_url
+        assert settings.telegram_bot_token, "validated by Settings"
+        self.application: Application = (  # type: ignore[type-arg]
+            Application.builder()
+            .token(settings.telegram_bot_token)
+            .base_url(settings.telegram.base_url)
+            .post_init(self._post_init)
+            .build()
+        )
+        app = self.application
+        app.add_handler(CommandHandler("start", self._start))
+        app.add_handler(CallbackQueryHandler(self._button))
+        app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self._text))
+        app.add_handler(MessageHandler(~filters.TEXT & ~filters.COMMAND, self._media))
+
+    async def _post_init(self, app: Application) -> None:  # type: ignore[type-arg]
+        app.create_task(self._retry_loop(app))
+
+    async def _retry_loop(self, app: Application) -> None:  # type: ignore[type-arg]
+        async def deliver(user_id: str, replies: list[Reply]) -> None:
+            await self.send(app, int(user_id), replies)
+
+        while True:
+            await asyncio.sleep(self._settings.gateway.retry_interval_seconds)
+            try:
+                await self._gateway.retry_pending(deliver)
+            except Exception:
+                log.exception("retry loop failed; will try again")
+
+    async def send(self, app: Application, chat_id: int, replies: list[Reply]) -> None:  # type: ignore[type-arg]
+        for reply in replies:
+            await app.bot.send_message(
+                chat_id=chat_id, text=reply.text or "请选择：", reply_markup=keyboard(self._db, reply)
+            )
+
+    async def _start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_chat:
+            await context.bot.send_message(update.effective_chat.id, strings.TELEGRAM_START)
+
+    async def _text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        user = update.effective_user
+        if message is None or user is None or message.text is None:
+            return
+        inbound = Inbound(
+            channel="telegram",
+            user_id=str(user.id),
+            message_id=f"{message.chat_id}:{message.message_id}",
+            text=message.text,
+            display_name=None,  # minimal PII: Telegram names are not stored
+        )
+        replies = await self._gateway.handle(inbound)
+        await self.send(context.application, message.chat_id, replies)
+
+    async def _button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        user = update.effective_user
+        if query is None or user is None or query.data is None:
+            return
+        await query.answer()
+        payload = decode_payload(self._db, query.data)
+        if payload is None:
+            return
+        markup = getattr(query.message, "reply_markup", None)
+        rows = markup.inline_keyboard if markup else ()
+        title = next((b.text for row in rows for b in row if b.callback_data == query.data), payload)
+        inbound = Inbound(
+            channel="telegram",
+            user_id=str(user.id),
+            message_id=f"cb:{query.id}",
+            text=str(title),
+            button_payload=payload,
+        )
+        replies = await self._gateway.handle(inbound)
+        chat_id = update.effective_chat.id if update.effective_chat else user.id
+        await self.send(context.application, chat_id, replies)
+
+    async def _media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_chat:
+            await context.bot.send_message(update.effective_chat.id, strings.UNSUPPORTED_MEDIA)
+
+    def run(self) -> None:
+        self.application.run_polling(allowed_updates=Update.ALL_TYPES)

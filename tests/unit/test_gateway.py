@@ -1,0 +1,156 @@
+"""Gateway core with a fake dialog engine: persistence first, retry on outage, order, handoff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from bot import strings
+from bot.engine import EngineUnavailable
+from bot.gateway import Gateway, Inbound
+from bot.replies import Reply
+from hotline.db.models import MessageDirection, MessageLog, MessageState, TicketStatus
+from hotline.db.session import session_scope
+from hotline.tickets.service import NewTicket, change_status, create_ticket
+
+
+class FakeEngine:
+    def __init__(self) -> None:
+        self.up = True
+        self.seen: list[tuple[str, str]] = []
+
+    async def send(self, sender: str, text: str) -> list[dict[str, Any]]:
+        if not self.up:
+            raise EngineUnavailable("connection refused")
+        self.seen.append((sender, text))
+        return [{"text": f"答复:{text}", "buttons": [{"title": "是", "payload": "/affirm"}]}]
+
+
+def msg(n: int, text: str = "你好", payload: str | None = None) -> Inbound:
+    return Inbound(channel="console", user_id="u1", message_id=f"m{n}", text=text, button_payload=payload)
+
+
+def log_rows(db_url: str) -> list[tuple[str, str, str]]:
+    with session_scope(db_url) as s:
+        rows = s.scalars(select(MessageLog).order_by(MessageLog.id)).all()
+        return [(r.direction.value, r.text, r.state.value) for r in rows]
+
+
+async def test_message_persisted_then_answered(db_url: str) -> None:
+    engine = FakeEngine()
+    replies = await Gateway(engine, db_url).handle(msg(1, "老板拖欠我三个月工资"))
+    assert replies == [Reply("答复:老板拖欠我三个月工资", replies[0].buttons)]
+    assert replies[0].buttons[0].payload == "/affirm"
+    assert engine.seen == [("console-u1", "老板拖欠我三个月工资")]
+    assert log_rows(db_url) == [
+        ("in", "老板拖欠我三个月工资", "processed"),
+        ("out", "答复:老板拖欠我三个月工资", "sent"),
+    ]
+
+
+async def test_button_sends_payload_but_logs_title(db_url: str) -> None:
+    engine = FakeEngine()
+    await Gateway(engine, db_url).handle(msg(1, "定远县", payload='/inform{"county":"定远县"}'))
+    assert engine.seen[0][1] == '/inform{"county":"定远县"}'
+    assert log_rows(db_url)[0][1] == "定远县"
+
+
+async def test_duplicate_delivery_is_ignored(db_url: str) -> None:
+    engine = FakeEngine()
+    gateway = Gateway(engine, db_url)
+    await gateway.handle(msg(1))
+    assert await gateway.handle(msg(1)) == []
+    assert len(engine.seen) == 1
+
+
+async def test_engine_down_apologises_keeps_message_and_retries_in_order(db_url: str) -> None:
+    engine = FakeEngine()
+    gateway = Gateway(engine, db_url)
+    engine.up = False
+    assert await gateway.handle(msg(1, "第一条")) == [Reply(strings.ENGINE_DOWN)]
+    assert await gateway.handle(msg(2, "第二条")) == [Reply(strings.ENGINE_DOWN)]
+    # The first is queued for retry; the second waits behind it, untouched.
+    assert [r[2] for r in log_rows(db_url)] == ["retry", "received"]
+    delivered: list[tuple[str, list[Reply]]] = []
+
+    async def deliver(user: str, replies: list[Reply]) -> None:
+        delivered.append((user, replies))
+
+    assert await gateway.retry_pending(deliver) == 0  # still down: nothing delivered, nothing lost
+    engine.up = True
+    assert await gateway.retry_pending(deliver) == 1
+    assert [t for _, t in engine.seen] == ["第一条", "第二条"]
+    user, replies = delivered[0]
+    assert user == "u1"
+    assert [r.text for r in replies] == [strings.ENGINE_BACK, "答复:第一条", "答复:第二条"]
+    assert [r[2] for r in log_rows(db_url) if r[0] == "in"] == ["processed", "processed"]
+
+
+async def test_new_message_waits_behind_queued_one(db_url: str) -> None:
+    engine = FakeEngine()
+    gateway = Gateway(engine, db_url)
+    engine.up = False
+    await gateway.handle(msg(1, "旧消息"))
+    engine.up = True
+    replies = await gateway.handle(msg(2, "新消息"))
+    assert [t for _, t in engine.seen] == ["旧消息", "新消息"]
+    assert [r.text for r in replies] == ["答复:旧消息", "答复:新消息"]
+
+
+async def test_gives_up_after_max_attempts(db_url: str) -> None:
+    engine = FakeEngine()
+    engine.up = False
+    gateway = Gateway(engine, db_url, max_attempts=2)
+    await gateway.handle(msg(1))
+
+    async def deliver(user: str, replies: list[Reply]) -> None:
+        raise AssertionError("nothing to deliver while the engine is down")
+
+    await gateway.retry_pending(deliver)
+    with session_scope(db_url) as s:
+        row = s.scalars(select(MessageLog).where(MessageLog.direction == MessageDirection.INBOUND)).one()
+        assert row.state is MessageState.FAILED and row.attempts == 2
+        assert "refused" in (row.last_error or "")
+
+
+async def test_handoff_forwards_to_operator_instead_of_engine(db_url: str) -> None:
+    engine = FakeEngine()
+    forwarded: list[tuple[str, str, str]] = []
+
+    async def sink(number: str, conversation: str, text: str) -> None:
+        forwarded.append((number, conversation, text))
+
+    gateway = Gateway(engine, db_url, on_handoff_message=sink)
+    await gateway.handle(msg(1, "你好"))
+    with session_scope(db_url) as s:
+        ticket, _ = create_ticket(s, NewTicket(category="handoff", conversation_id="console-u1"), prefix="滁")
+        ticket.handoff_requested = True
+        change_status(s, ticket, TicketStatus.ASSIGNED, actor="operator:1")
+        number = ticket.number
+    replies = await gateway.handle(msg(2, "我还想补充一点"))
+    assert replies == [Reply(strings.FORWARDED_TO_OPERATOR)]
+    assert forwarded == [(number, "console-u1", "我还想补充一点")]
+    assert len(engine.seen) == 1
+    assert log_rows(db_url)[-1] == ("in", "我还想补充一点", "forwarded")
+
+
+async def test_message_left_received_by_a_crash_is_recovered(db_url: str) -> None:
+    import datetime as dt
+
+    from hotline.db.models import utcnow
+    from hotline.messages import get_or_create_citizen, log_inbound
+
+    with session_scope(db_url) as s:  # a gateway died right after persisting this message
+        citizen = get_or_create_citizen(s, "console", "u1")
+        m, _ = log_inbound(s, citizen, external_message_id="m9", text="崩溃前的消息")
+        m.created_at = utcnow() - dt.timedelta(minutes=5)
+    engine = FakeEngine()
+    delivered: list[list[Reply]] = []
+
+    async def deliver(user: str, replies: list[Reply]) -> None:
+        delivered.append(replies)
+
+    assert await Gateway(engine, db_url).retry_pending(deliver) == 1
+    assert engine.seen == [("console-u1", "崩溃前的消息")]
+    assert delivered[0][-1].text == "答复:崩溃前的消息"
