@@ -70,6 +70,7 @@ class ReportMetrics:
     by_case_type: dict[str, int] = field(default_factory=dict)
     by_category: dict[str, int] = field(default_factory=dict)
     by_county: dict[str, int] = field(default_factory=dict)
+    cases_by_county: dict[str, int] = field(default_factory=dict)
     by_outcome: dict[str, int] = field(default_factory=dict)
     groups: dict[str, int] = field(default_factory=dict)  # over all new tickets
     case_groups: dict[str, int] = field(default_factory=dict)  # over legal-aid cases
@@ -239,6 +240,7 @@ def compute_metrics(
     by_type: Counter[str] = Counter()
     by_cat: Counter[str] = Counter()
     by_county: Counter[str] = Counter()
+    cases_by_county: Counter[str] = Counter()
     by_outcome: Counter[str] = Counter()
     groups: Counter[str] = Counter()
     case_groups: Counter[str] = Counter()
@@ -250,6 +252,8 @@ def compute_metrics(
         by_type[ct] += n
         by_cat[category] += n
         by_county[county_code or "未知"] += n
+        if ct in LEGAL_AID_TYPES:
+            cases_by_county[county_code or "未知"] += n
         by_outcome[outcome or "未评估"] += n
         for g, v in zip(GROUPS, flags, strict=True):
             groups[g] += v or 0
@@ -267,7 +271,7 @@ def compute_metrics(
         dict(by_county),
         dict(by_outcome),
     )
-    m.groups, m.case_groups = dict(groups), dict(case_groups)
+    m.groups, m.case_groups, m.cases_by_county = dict(groups), dict(case_groups), dict(cases_by_county)
     m.consultations = by_type.get(CaseType.CONSULTATION.value, 0)
     m.cases = m.new - m.consultations
 

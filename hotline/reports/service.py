@@ -1,0 +1,82 @@
+"""Produce a report's files (text, PNG, XLSX, DOCX) for one period and scope, and deliver them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from hotline.reports.annual_docx import annual_docx
+from hotline.reports.charts import dashboard_png
+from hotline.reports.config import ReportsConfig, load_reports_config
+from hotline.reports.delivery import Notifier
+from hotline.reports.metrics import ReportMetrics, compute_metrics
+from hotline.reports.periods import Period
+from hotline.reports.text import summary_text
+from hotline.reports.xlsx import write_workbook
+from hotline.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ProducedReport:
+    metrics: ReportMetrics
+    text: str
+    files: list[Path]
+
+
+def reports_config(settings: Settings) -> ReportsConfig:
+    return load_reports_config(settings.reports, settings.city.timezone)
+
+
+def out_dir(settings: Settings, override: str | Path | None = None) -> Path:
+    path = Path(override or reports_config(settings).out_dir)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def county_names(settings: Settings) -> dict[str, str]:
+    return {c.code: c.name for c in settings.counties}
+
+
+def produce_report(
+    session: Session,
+    settings: Settings,
+    period: Period,
+    counties: Sequence[str] | None = None,
+    directory: str | Path | None = None,
+    *,
+    formats: Sequence[str] = ("txt", "png", "xlsx", "docx"),
+) -> ProducedReport:
+    """Compute the figures once and render every format into `<out>/<kind>/<period>/`."""
+    config = reports_config(settings)
+    names = county_names(settings)
+    m = compute_metrics(session, settings, period, counties, config)
+    text = summary_text(m, names)
+    folder = out_dir(settings, directory) / period.kind / period.key
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{period.kind}_{period.key}_{m.scope}"
+    files: list[Path] = []
+    if "txt" in formats:
+        txt = folder / f"{stem}.txt"
+        txt.write_text(text + "\n", encoding="utf-8")
+        files.append(txt)
+    if "png" in formats:
+        files.append(dashboard_png(m, folder / f"{stem}.png", names))
+    if "xlsx" in formats:
+        files.append(write_workbook(session, m, folder / f"{stem}.xlsx", counties, names))
+    if "docx" in formats and period.kind == "annual":
+        files.append(annual_docx(session, settings, m, folder / f"{stem}_草稿.docx", counties))
+    log.info("报告已生成: %s", ", ".join(str(f) for f in files))
+    return ProducedReport(m, text, files)
+
+
+def deliver(notifier: Notifier, chat: str, text: str, files: Sequence[Path]) -> None:
+    """Text first (it is what supervisors read on the phone), then the attachments."""
+    notifier.send_text(chat, text)
+    for path in files:
+        if path.suffix != ".txt":
+            notifier.send_file(chat, path, path.name)
