@@ -1,0 +1,225 @@
+"""Follow-up visits (回访): ask for a rating after resolution, remind once, escalate low ratings.
+
+Pure service functions over the database: they write Rating / ReviewItem / TicketEvent rows and *return* the
+messages to send. Sending is the caller's job (the chat gateway asks the citizen, the scheduler posts alerts
+through a Notifier), so the same logic serves the bot, the scheduler and the tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from hotline.db.models import Rating, ReviewItem, Ticket, TicketStatus, utcnow
+from hotline.followup import texts as T
+from hotline.tickets.service import record_event
+
+Audience = Literal["citizen", "supervisors"]
+
+
+class FollowupError(Exception):
+    """A rating the lifecycle cannot accept; Chinese message."""
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    kind: str  # rating_request | rating_reminder | low_rating | complaint
+    audience: Audience
+    text: str
+    ticket_number: str
+    conversation_id: str | None = None  # for audience == "citizen"
+    review_id: int | None = None
+
+
+@dataclass
+class RatingOutcome:
+    rating: Rating
+    review: ReviewItem | None = None
+    reply: str = T.THANKS
+    alerts: list[OutboundMessage] = field(default_factory=list)
+
+
+def _open_round(session: Session, ticket_id: int) -> Rating | None:
+    return session.scalar(
+        select(Rating)
+        .where(Rating.ticket_id == ticket_id, Rating.score.is_(None))
+        .order_by(Rating.round.desc())
+        .limit(1)
+    )
+
+
+def request_rating(
+    session: Session, ticket: Ticket, *, now: dt.datetime | None = None
+) -> OutboundMessage | None:
+    """Open the next rating round for a resolved ticket; None if one is already waiting for an answer."""
+    at = now or utcnow()
+    if _open_round(session, ticket.id) is not None:
+        return None
+    last = session.scalar(select(func.max(Rating.round)).where(Rating.ticket_id == ticket.id)) or 0
+    rating = Rating(
+        ticket_id=ticket.id, round=last + 1, requested_at=at, operator_id=ticket.assigned_operator_id
+    )
+    session.add(rating)
+    record_event(
+        session, ticket, "rating_requested", actor="system:followup", data={"round": last + 1}, now=at
+    )
+    return OutboundMessage(
+        "rating_request",
+        "citizen",
+        T.RATING_REQUEST.format(number=ticket.number),
+        ticket.number,
+        ticket.conversation_id,
+    )
+
+
+def request_due_ratings(
+    session: Session, *, now: dt.datetime | None = None, limit: int = 500
+) -> list[OutboundMessage]:
+    """Ratings for tickets resolved since their last request (bot tickets only: imports have no chat)."""
+    at = now or utcnow()
+    asked_since_resolution = exists().where(
+        Rating.ticket_id == Ticket.id, Rating.requested_at >= Ticket.resolved_at
+    )
+    tickets = session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.status.in_((TicketStatus.RESOLVED, TicketStatus.CLOSED)),
+            Ticket.resolved_at.is_not(None),
+            Ticket.resolved_at <= at,
+            Ticket.conversation_id.is_not(None),
+            ~asked_since_resolution,
+        )
+        .order_by(Ticket.resolved_at)
+        .limit(limit)
+    ).all()
+    messages = [m for t in tickets if (m := request_rating(session, t, now=at)) is not None]
+    session.flush()
+    return messages
+
+
+def due_reminders(
+    session: Session, *, delay: dt.timedelta, now: dt.datetime | None = None
+) -> list[OutboundMessage]:
+    """Remind once for every rating unanswered after `delay`."""
+    at = now or utcnow()
+    rows = session.execute(
+        select(Rating, Ticket)
+        .join(Ticket, Ticket.id == Rating.ticket_id)
+        .where(Rating.score.is_(None), Rating.reminded_at.is_(None), Rating.requested_at <= at - delay)
+    ).all()
+    messages = []
+    for rating, ticket in rows:
+        rating.reminded_at = at
+        record_event(
+            session, ticket, "rating_reminded", actor="system:followup", data={"round": rating.round}, now=at
+        )
+        messages.append(
+            OutboundMessage(
+                "rating_reminder",
+                "citizen",
+                T.RATING_REMINDER.format(number=ticket.number),
+                ticket.number,
+                ticket.conversation_id,
+            )
+        )
+    session.flush()
+    return messages
+
+
+def _county(ticket: Ticket, county_names: dict[str, str] | None) -> str:
+    return (county_names or {}).get(ticket.county_code or "", ticket.county_code or "未定县区")
+
+
+def record_rating(
+    session: Session,
+    ticket: Ticket,
+    score: int,
+    comment: str | None = None,
+    *,
+    low_max: int = 2,
+    county_names: dict[str, str] | None = None,
+    now: dt.datetime | None = None,
+) -> RatingOutcome:
+    """Store the citizen's answer on the open round; a score ≤ low_max opens a review item and an alert."""
+    if not isinstance(score, int) or not 1 <= score <= 5:
+        raise FollowupError(T.ERR_SCORE)
+    at = now or utcnow()
+    rating = _open_round(session, ticket.id)
+    if rating is None:
+        raise FollowupError(T.ERR_NO_REQUEST.format(number=ticket.number))
+    rating.score, rating.comment, rating.answered_at = score, comment, at
+    record_event(
+        session, ticket, "rating", actor="citizen", data={"round": rating.round, "score": score}, now=at
+    )
+    outcome = RatingOutcome(rating)
+    if score <= low_max:
+        review = ReviewItem(ticket_id=ticket.id, reason="low_rating", detail=comment or "", created_at=at)
+        session.add(review)
+        session.flush()
+        outcome.review, outcome.reply = review, T.THANKS_LOW
+        outcome.alerts.append(
+            OutboundMessage(
+                "low_rating",
+                "supervisors",
+                T.LOW_RATING_ALERT.format(
+                    number=ticket.number,
+                    county=_county(ticket, county_names),
+                    score=score,
+                    review_id=review.id,
+                    comment=T.COMMENT.format(comment=comment) if comment else "",
+                ),
+                ticket.number,
+                review_id=review.id,
+            )
+        )
+    session.flush()
+    return outcome
+
+
+def open_complaint(
+    session: Session,
+    ticket: Ticket,
+    detail: str,
+    *,
+    county_names: dict[str, str] | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[ReviewItem, OutboundMessage]:
+    """A complaint about the service is always reviewed by a supervisor."""
+    at = now or utcnow()
+    review = ReviewItem(ticket_id=ticket.id, reason="complaint", detail=detail, created_at=at)
+    session.add(review)
+    session.flush()
+    record_event(session, ticket, "complaint", actor="citizen", data={"review_id": review.id}, now=at)
+    alert = OutboundMessage(
+        "complaint",
+        "supervisors",
+        T.COMPLAINT_ALERT.format(
+            number=ticket.number, county=_county(ticket, county_names), review_id=review.id, detail=detail
+        ),
+        ticket.number,
+        review_id=review.id,
+    )
+    return review, alert
+
+
+def close_review(
+    session: Session, review: ReviewItem, *, actor: str, note: str = "", now: dt.datetime | None = None
+) -> None:
+    at = now or utcnow()
+    review.status, review.closed_at = "done", at
+    ticket = session.get(Ticket, review.ticket_id)
+    if ticket is not None:
+        record_event(
+            session, ticket, "review_done", actor=actor, data={"review_id": review.id, "note": note}, now=at
+        )
+
+
+def open_reviews(session: Session, counties: list[str] | None = None) -> list[ReviewItem]:
+    query = select(ReviewItem).where(ReviewItem.status == "open").order_by(ReviewItem.created_at)
+    if counties:
+        query = query.join(Ticket, Ticket.id == ReviewItem.ticket_id).where(Ticket.county_code.in_(counties))
+    return list(session.scalars(query))
