@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.db.models import Rating, ReviewItem, TicketStatus
+from hotline.db.models import Rating, ReviewItem, Ticket, TicketStatus
 from hotline.followup import (
     FollowupError,
     close_review,
@@ -20,7 +20,7 @@ from hotline.tickets.service import NewTicket, change_status, create_ticket
 from tests.unit.reports_fixtures import utc
 
 
-def _resolved(session: Session, conv: str = "tg:1") -> object:
+def _resolved(session: Session, conv: str = "tg:1") -> Ticket:
     t, _ = create_ticket(
         session,
         NewTicket(category="wage_arrears", conversation_id=conv, intake_key="k", county_code="341102"),
@@ -43,14 +43,14 @@ def test_request_remind_once_and_low_rating_review(session: Session) -> None:
     assert due_reminders(session, delay=delay, now=utc("2026-11-26 11:00")) == []  # only once
     out = record_rating(
         session, t, 2, "没人回电话", county_names={"341102": "琅琊区"}, now=utc("2026-11-25 09:00")
-    )  # type: ignore[arg-type]
+    )
     assert out.review is not None and out.review.reason == "low_rating"
     assert len(out.alerts) == 1 and out.alerts[0].audience == "supervisors"
     assert (
         "琅琊区" in out.alerts[0].text and "2 分" in out.alerts[0].text and "没人回电话" in out.alerts[0].text
     )
     with pytest.raises(FollowupError):
-        record_rating(session, t, 5)  # type: ignore[arg-type]  # no open round any more
+        record_rating(session, t, 5)  # no open round any more
     assert [r.id for r in open_reviews(session, ["341102"])] == [out.review.id]
     close_review(session, out.review, actor="operator:2")
     assert open_reviews(session) == []
@@ -59,20 +59,20 @@ def test_request_remind_once_and_low_rating_review(session: Session) -> None:
 def test_good_rating_no_review_and_reopen_asks_round_two(session: Session) -> None:
     t = _resolved(session)
     request_due_ratings(session, now=utc("2026-11-23 11:00"))
-    out = record_rating(session, t, 5, now=utc("2026-11-23 12:00"))  # type: ignore[arg-type]
+    out = record_rating(session, t, 5, now=utc("2026-11-23 12:00"))
     assert out.review is None and out.alerts == []
-    change_status(session, t, TicketStatus.REOPENED, actor="citizen", now=utc("2026-11-24 09:00"))  # type: ignore[arg-type]
-    change_status(session, t, TicketStatus.RESOLVED, actor="operator:1", now=utc("2026-11-24 10:00"))  # type: ignore[arg-type]
+    change_status(session, t, TicketStatus.REOPENED, actor="citizen", now=utc("2026-11-24 09:00"))
+    change_status(session, t, TicketStatus.RESOLVED, actor="operator:1", now=utc("2026-11-24 10:00"))
     session.flush()
     assert len(request_due_ratings(session, now=utc("2026-11-24 11:00"))) == 1
     rounds = session.scalars(select(Rating.round).order_by(Rating.round)).all()
     assert list(rounds) == [1, 2]
     with pytest.raises(FollowupError):
-        record_rating(session, t, 7)  # type: ignore[arg-type]
+        record_rating(session, t, 7)
 
 
 def test_complaint_opens_review(session: Session) -> None:
     t = _resolved(session)
-    review, alert = open_complaint(session, t, "态度不好")  # type: ignore[arg-type]
+    review, alert = open_complaint(session, t, "态度不好")
     assert review.reason == "complaint" and "态度不好" in alert.text
     assert session.scalar(select(ReviewItem.status)) == "open"
