@@ -1,0 +1,82 @@
+"""Scheduled jobs (referenced by import path from the persistent job store; keep names stable)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from hotline.followup.service import due_reminders, request_due_ratings
+from hotline.reports.periods import KINDS, Kind, Period, last_complete
+from hotline.reports.service import county_names, deliver, produce_report
+from hotline.scheduler.runs import Outcome, run_once
+from hotline.scheduler.runtime import Runtime, current
+from hotline.sla.clock import SlaClock, recompute_due_times
+from hotline.sla.config import load_sla_config
+
+log = logging.getLogger(__name__)
+
+
+def report_for_period(rt: Runtime, period: Period, scope: str) -> Outcome:
+    """Produce and deliver one period's report exactly once (see runs.py)."""
+    counties = None if scope == "city" else [scope]
+
+    def produce(session: Session) -> list[Path]:
+        return produce_report(session, rt.settings, period, counties, rt.reports_dir).files
+
+    def send(files: list[Path]) -> None:
+        text_file = next((f for f in files if f.suffix == ".txt"), None)
+        text = (
+            text_file.read_text(encoding="utf-8").strip()
+            if text_file and text_file.exists()
+            else period.label
+        )
+        deliver(rt.notifier, rt.supervisors_chat, text, [f for f in files if f.exists()])
+
+    outcome = run_once(
+        rt.sessions,
+        period.kind,
+        period.key,
+        scope,
+        produce,
+        send,
+        stale_after=dt.timedelta(seconds=rt.config.stale_run_seconds),
+    )
+    log.info("报告 %s %s %s: %s", period.kind, period.key, scope, outcome)
+    return outcome
+
+
+def scheduled_report(kind: str, today: str | None = None) -> dict[str, Outcome]:
+    """The job behind the weekly/monthly/annual schedules: the last complete period, city + counties."""
+    if kind not in KINDS:
+        raise ValueError(f"未知的报告类型: {kind}")
+    rt = current()
+    tz = rt.settings.city.timezone
+    day = dt.date.fromisoformat(today) if today else dt.datetime.now(ZoneInfo(tz)).date()
+    k: Kind = kind  # type: ignore[assignment]
+    period = last_complete(k, day, tz)
+    scopes = ["city"] + ([c for c in county_names(rt.settings)] if rt.config.per_county else [])
+    return {scope: report_for_period(rt, period, scope) for scope in scopes}
+
+
+def followup_tick() -> int:
+    """Ask for ratings of newly resolved tickets, remind once, hand the messages to the notifier."""
+    rt = current()
+    with rt.sessions() as session, session.begin():
+        messages = request_due_ratings(session)
+        messages += due_reminders(session, delay=dt.timedelta(hours=rt.config.rating_reminder_hours))
+    for message in messages:
+        if message.conversation_id:
+            rt.notifier.send_text(message.conversation_id, message.text)
+    return len(messages)
+
+
+def sla_refresh() -> int:
+    """Recompute due times of open tickets (paused clocks, config changes, tickets created without SLA)."""
+    rt = current()
+    clock = SlaClock(load_sla_config(rt.settings.sla, rt.settings.city.timezone))
+    with rt.sessions() as session, session.begin():
+        return recompute_due_times(session, clock)
