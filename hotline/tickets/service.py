@@ -247,3 +247,8 @@ STATUS_LABELS: dict[TicketStatus, str] = {
     S.CANCELLED: "已撤销",
     S.REOPENED: "重新处理中",
 }
+
+
+def next_ticket_number(session: Session, prefix: str, local_day: dt.date) -> str:
+    """Public alias for the day counter (used by the historical import to number old cases)."""
+    return _next_number(session, prefix, local_day)
