@@ -1,0 +1,346 @@
+"""Command line for operators, supervisors and administrators: `python -m hotline ...`.
+
+User errors (bad period, unknown ticket, invalid import file, bad configuration) print a Chinese message and
+exit with status 1 or 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from tqdm import tqdm
+
+from hotline.db.models import Operator, OperatorRole, TicketStatus
+from hotline.settings import ConfigError, Settings, load_settings
+
+EXIT_USER_ERROR = 1
+EXIT_CONFIG_ERROR = 2
+
+
+class CliError(Exception):
+    """A user error: printed as is, exit status 1."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config) if args.config else load_settings()
+
+
+def _session(settings: Settings) -> Session:
+    from hotline.db.session import get_sessionmaker
+
+    return get_sessionmaker(settings.database_url)()
+
+
+def _county_code(settings: Settings, text: str | None) -> str | None:
+    if not text:
+        return None
+    county = settings.county_by_name(text)
+    if county is None:
+        raise CliError(f"未知县区：{text}（可用：{'、'.join(c.name for c in settings.counties)}）")
+    return county.code
+
+
+# --- db -------------------------------------------------------------------------------------------
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from hotline.db.migrate import upgrade
+
+    settings = _settings(args)
+    upgrade(settings.database_url)
+    print(f"数据库已升级到最新版本：{settings.database_url}")
+    return 0
+
+
+# --- report ---------------------------------------------------------------------------------------
+def cmd_report(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from hotline.reports.periods import PeriodError, last_complete, parse_period
+    from hotline.reports.service import deliver, produce_report
+
+    settings = _settings(args)
+    tz = settings.city.timezone
+    try:
+        period = (
+            parse_period(args.kind, args.period, tz)
+            if args.period
+            else last_complete(args.kind, dt.datetime.now(ZoneInfo(tz)).date(), tz)
+        )
+    except PeriodError as exc:
+        raise CliError(str(exc)) from exc
+    scopes: list[str | None] = [_county_code(settings, args.county)] if args.county else [None]
+    if args.all_counties:
+        scopes = [None, *[c.code for c in settings.counties]]
+    with _session(settings) as session:
+        for scope in tqdm(scopes, desc="生成报告", unit="份", disable=len(scopes) == 1):
+            produced = produce_report(session, settings, period, [scope] if scope else None, args.out)
+            print(produced.text)
+            for path in produced.files:
+                print(f"  → {path}")
+            if args.deliver:
+                from hotline.scheduler.runtime import Runtime, default_notifier
+
+                rt = Runtime(settings, default_notifier(settings))
+                deliver(rt.notifier, rt.supervisors_chat, produced.text, produced.files)
+    return 0
+
+
+# --- tickets --------------------------------------------------------------------------------------
+def cmd_tickets_list(args: argparse.Namespace) -> int:
+    from hotline.reports.texts import STATUS, category_label
+    from hotline.tickets.access import Viewer
+    from hotline.tickets.queries import list_tickets
+
+    settings = _settings(args)
+    with _session(settings) as session:
+        viewer = None
+        if args.as_operator:
+            operator = session.get(Operator, args.as_operator)
+            if operator is None or not operator.active:
+                raise CliError(f"找不到在岗的工作人员 #{args.as_operator}")
+            viewer = Viewer.of(operator)
+        status = TicketStatus(args.status) if args.status else None
+        tickets = list_tickets(
+            session,
+            viewer=viewer,
+            status=status,
+            county=_county_code(settings, args.county),
+            overdue=args.overdue,
+            limit=args.limit,
+        )
+        names = {c.code: c.name for c in settings.counties}
+        for t in tickets:
+            due = t.resolution_due.strftime("%m-%d %H:%M") if t.resolution_due else "—"
+            print(
+                f"{t.number}\t{names.get(t.county_code or '', '—')}\t{category_label(t.category)}\t"
+                f"{STATUS.get(str(t.status), str(t.status))}\t办结时限(UTC) {due}"
+            )
+        print(f"共 {len(tickets)} 件")
+    return 0
+
+
+def cmd_tickets_show(args: argparse.Namespace) -> int:
+    from hotline.reports.texts import STATUS, category_label
+    from hotline.tickets.queries import ticket_history
+    from hotline.tickets.service import get_by_number
+
+    settings = _settings(args)
+    with _session(settings) as session:
+        t = get_by_number(session, args.number)
+        if t is None:
+            raise CliError(f"找不到工单：{args.number}")
+        print(
+            f"工单 {t.number}｜{category_label(t.category)}｜"
+            f"{STATUS.get(str(t.status), str(t.status))}｜县区 {t.county_code}"
+        )
+        print(f"受理 {t.created_at} UTC｜首次响应时限 {t.first_response_due}｜办结时限 {t.resolution_due}")
+        for e in ticket_history(session, t):
+            change = f"{e.from_status or ''}→{e.to_status}" if e.to_status else ""
+            print(f"  {e.created_at:%Y-%m-%d %H:%M} {e.kind} {change} by {e.actor} {e.data or ''}")
+    return 0
+
+
+def cmd_tickets_import(args: argparse.Namespace) -> int:
+    from hotline.imports import ImportFailed, import_file
+
+    settings = _settings(args)
+    path = Path(args.file)
+    if not path.exists():
+        raise CliError(f"文件不存在：{path}")
+    with _session(settings) as session:
+        try:
+            result = import_file(session, settings, path, progress=True, dry_run=args.dry_run)
+        except ImportFailed as exc:
+            session.rollback()
+            lines = [str(exc), *(f"  {e}" for e in exc.errors[:200])]
+            if len(exc.errors) > 200:
+                lines.append(f"  …另有 {len(exc.errors) - 200} 处错误")
+            raise CliError("\n".join(lines)) from exc
+        if args.dry_run:
+            print(f"校验通过：{result.rows} 行（试运行，未写入）")
+            return 0
+        session.commit()
+    print(f"导入成功：{result.rows} 件")
+    return 0
+
+
+def cmd_tickets_export(args: argparse.Namespace) -> int:
+    from hotline.imports import export_file
+    from hotline.reports.periods import Period
+
+    settings = _settings(args)
+    try:
+        start = dt.date.fromisoformat(args.date_from)
+        end = dt.date.fromisoformat(args.date_to) + dt.timedelta(days=1)
+    except ValueError as exc:
+        raise CliError("日期格式应为 YYYY-MM-DD") from exc
+    if end <= start:
+        raise CliError("结束日期不能早于开始日期")
+    period = Period("annual", start, end, settings.city.timezone)
+    county = _county_code(settings, args.county)
+    with _session(settings) as session:
+        n = export_file(
+            session, settings, Path(args.out), period.start_utc, period.end_utc, [county] if county else None
+        )
+    print(f"已导出 {n} 件 → {args.out}")
+    return 0
+
+
+# --- operators ------------------------------------------------------------------------------------
+def cmd_operators_add(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    counties = [
+        c
+        for c in (_county_code(settings, x.strip()) for x in (args.counties or "").split(",") if x.strip())
+        if c
+    ]
+    if args.role == "operator" and not counties:
+        raise CliError("话务员（operator）必须指定所属县区：--counties 琅琊,南谯")
+    with _session(settings) as session, session.begin():
+        operator = Operator(
+            name=args.name, role=OperatorRole(args.role), counties=counties, telegram_user_id=args.telegram_id
+        )
+        session.add(operator)
+        session.flush()
+        print(f"已添加 #{operator.id} {operator.name}（{args.role}，县区：{'、'.join(counties) or '全市'}）")
+    return 0
+
+
+def cmd_operators_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    with _session(settings) as session:
+        for op in session.scalars(select(Operator).order_by(Operator.id)):
+            state = "在岗" if op.active else "已停用"
+            print(f"#{op.id}\t{op.name}\t{op.role}\t{'、'.join(op.counties) or '全市'}\t{state}")
+    return 0
+
+
+def cmd_operators_remove(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    with _session(settings) as session, session.begin():
+        operator = session.get(Operator, args.id)
+        if operator is None:
+            raise CliError(f"找不到工作人员 #{args.id}")
+        operator.active = False  # kept for the audit trail (events name operator ids)
+        print(f"已停用 #{operator.id} {operator.name}")
+    return 0
+
+
+# --- scheduler ------------------------------------------------------------------------------------
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    from hotline.scheduler.service import SchedulerService
+
+    settings = _settings(args)
+    if args.run_now:
+        from hotline.scheduler.jobs import scheduled_report
+        from hotline.scheduler.runtime import Runtime, default_notifier, install
+
+        install(Runtime(settings, default_notifier(settings)))
+        print(scheduled_report(args.run_now))
+        return 0
+    service = SchedulerService(settings)
+    print("调度器运行中（Ctrl+C 退出）；多实例时仅一个为主节点")
+    try:
+        service.run_forever()
+    except KeyboardInterrupt:
+        service.stop()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m hotline", description="12348 法律援助热线管理命令 / hotline admin CLI"
+    )
+    p.add_argument("--config", help="配置文件路径 / config file (默认 config/hotline.yaml 或 HOTLINE_CONFIG)")
+    p.add_argument("-v", "--verbose", action="store_true", help="输出调试日志 / debug logging")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = sub.add_parser("db", help="数据库 / database").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="升级数据库结构 / apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    rp = sub.add_parser("report", help="生成报告 / produce a report")
+    rp.add_argument("kind", choices=["weekly", "monthly", "annual"], help="周报/月报/年度自查草稿")
+    rp.add_argument("--period", help="周期 / period: 2026-W48 | 2026-11 | 2026（默认上一完整周期）")
+    rp.add_argument("--county", help="县区名称或代码 / county (默认全市)")
+    rp.add_argument("--all-counties", action="store_true", help="全市及每个县区各一份 / city + each county")
+    rp.add_argument("--out", help="输出目录 / output dir (默认 reports.out_dir)")
+    rp.add_argument("--deliver", action="store_true", help="同时发送给督导群 / also deliver via notifier")
+    rp.set_defaults(func=cmd_report)
+
+    tk = sub.add_parser("tickets", help="工单 / tickets").add_subparsers(dest="action", required=True)
+    ls = tk.add_parser("list", help="列出工单 / list tickets")
+    ls.add_argument("--status", choices=[s.value for s in TicketStatus])
+    ls.add_argument("--county", help="县区 / county")
+    ls.add_argument("--overdue", action="store_true", help="仅超时未办 / overdue only")
+    ls.add_argument("--as-operator", type=int, help="按该工作人员的可见范围 / as seen by operator id")
+    ls.add_argument("--limit", type=int, default=50)
+    ls.set_defaults(func=cmd_tickets_list)
+    sh = tk.add_parser("show", help="查看工单及处理记录 / show ticket with audit trail")
+    sh.add_argument("number")
+    sh.set_defaults(func=cmd_tickets_show)
+    from hotline.imports.columns import __doc__ as columns_doc
+
+    im = tk.add_parser(
+        "import",
+        help="导入历史案件 / import historical cases (CSV/XLSX)",
+        description=columns_doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    im.add_argument("file", help="CSV（UTF-8）或 XLSX 文件")
+    im.add_argument("--dry-run", action="store_true", help="只校验不写入 / validate only")
+    im.set_defaults(func=cmd_tickets_import)
+    ex = tk.add_parser("export", help="导出工单 / export tickets (CSV/XLSX by file suffix)")
+    ex.add_argument("--from", dest="date_from", required=True, help="开始日期 YYYY-MM-DD")
+    ex.add_argument("--to", dest="date_to", required=True, help="结束日期 YYYY-MM-DD（含）")
+    ex.add_argument("--county", help="县区 / county")
+    ex.add_argument("--out", required=True, help="输出文件 .csv 或 .xlsx")
+    ex.set_defaults(func=cmd_tickets_export)
+
+    op = sub.add_parser("operators", help="工作人员 / operators").add_subparsers(dest="action", required=True)
+    add = op.add_parser("add", help="添加 / add")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", choices=[r.value for r in OperatorRole], default="operator")
+    add.add_argument("--counties", help="县区，逗号分隔 / comma-separated counties")
+    add.add_argument("--telegram-id", type=int)
+    add.set_defaults(func=cmd_operators_add)
+    op.add_parser("list", help="列表 / list").set_defaults(func=cmd_operators_list)
+    rm = op.add_parser("remove", help="停用 / deactivate")
+    rm.add_argument("id", type=int)
+    rm.set_defaults(func=cmd_operators_remove)
+
+    sc = sub.add_parser("scheduler", help="运行报告调度器 / run the report scheduler")
+    sc.add_argument(
+        "--run-now", choices=["weekly", "monthly", "annual"], help="立即执行一次 / run one job now"
+    )
+    sc.set_defaults(func=cmd_scheduler)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"配置错误：{exc}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    except CliError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OperationalError as exc:
+        print(f"数据库错误：{exc.orig}（是否已运行 python -m hotline db upgrade？）", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
