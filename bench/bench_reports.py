@@ -1,0 +1,221 @@
+"""Report generation time vs. the bare SQL aggregate, for 10k/100k/1M tickets on SQLite and PostgreSQL.
+
+    python bench/bench_reports.py --sizes 10k,100k,1M [--pg-url postgresql://user@127.0.0.1:5433/bench]
+
+PostgreSQL is skipped without --pg-url (or BENCH_PG_URL). The PostgreSQL database is wiped (schema public).
+Tickets are spread over 2026 and generated with executemany (SQLite) or COPY (PostgreSQL).
+Columns: bare = one GROUP BY over the year; annual metrics = every figure of the annual report (incl. the
+previous year); weekly full = metrics + text + PNG + XLSX (one row per ticket) for one ISO week.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+from tqdm import tqdm
+
+from hotline.db.models import Base
+from hotline.reports.metrics import bare_aggregate, compute_metrics
+from hotline.reports.periods import parse_period
+from hotline.reports.service import produce_report
+from hotline.settings import load_settings
+
+COUNTIES = ["341102", "341103", "341122", "341124", "341125", "341126", "341181", "341182"]
+CATEGORIES = [
+    "wage_arrears",
+    "work_injury",
+    "marriage_family",
+    "criminal_defence",
+    "social_insurance",
+    "other_legal",
+]
+# Enum columns store member names (SQLAlchemy Enum, native_enum=False).
+TYPES = ["CIVIL", "CIVIL", "CIVIL", "CRIMINAL", "ADMINISTRATIVE", "CONSULTATION"]
+COLUMNS = [
+    "id",
+    "number",
+    "source",
+    "category",
+    "case_type",
+    "county_code",
+    "status",
+    "priority",
+    "description",
+    "facts",
+    "eligibility_reasons",
+    "eligibility_articles",
+    "migrant_worker",
+    "disabled",
+    "minor",
+    "elderly",
+    "women",
+    "handled_by_bot_only",
+    "handoff_requested",
+    "created_at",
+    "updated_at",
+    "first_response_due",
+    "resolution_due",
+    "first_response_at",
+    "resolved_at",
+]
+
+
+def parse_size(text_: str) -> int:
+    text_ = text_.strip().lower()
+    factor = {"k": 1_000, "m": 1_000_000}.get(text_[-1], 1)
+    return int(float(text_.rstrip("km")) * factor)
+
+
+def rows(n: int, seed: int = 7) -> Iterator[tuple[Any, ...]]:
+    rnd = random.Random(seed)
+    start = dt.datetime(2025, 12, 31, 16, 0)
+    span = 365 * 86400
+    for i in range(1, n + 1):
+        created = start + dt.timedelta(seconds=int(span * i / (n + 1)))
+        cat = rnd.randrange(6)
+        resolved = created + dt.timedelta(hours=rnd.randint(1, 300)) if rnd.random() < 0.9 else None
+        fr = created + dt.timedelta(minutes=rnd.randint(5, 600))
+        yield (
+            i,
+            f"B-{i:08d}",
+            "bot",
+            CATEGORIES[cat],
+            TYPES[cat],
+            COUNTIES[i % 8],
+            "CLOSED" if resolved else "ASSIGNED",
+            "normal",
+            "",
+            json.dumps({"fallbacks": rnd.randint(0, 2)}),
+            "[]",
+            "[]",
+            rnd.random() < 0.3,
+            rnd.random() < 0.05,
+            rnd.random() < 0.05,
+            rnd.random() < 0.1,
+            rnd.random() < 0.4,
+            rnd.random() < 0.6,
+            rnd.random() < 0.3,
+            created,
+            created,
+            created + dt.timedelta(hours=4),
+            created + dt.timedelta(hours=120),
+            fr,
+            resolved,
+        )
+
+
+def load_sqlite(engine: Engine, n: int) -> None:
+    raw = engine.raw_connection()
+    cur = raw.cursor()
+    placeholders = ",".join("?" * len(COLUMNS))
+    sql = f"INSERT INTO ticket ({','.join(COLUMNS)}) VALUES ({placeholders})"
+    batch: list[tuple[Any, ...]] = []
+    for row in tqdm(rows(n), total=n, desc="  sqlite insert", unit="行", leave=False):
+        batch.append(row)
+        if len(batch) == 50_000:
+            cur.executemany(sql, batch)
+            batch.clear()
+    if batch:
+        cur.executemany(sql, batch)
+    raw.commit()
+    raw.close()
+
+
+def load_postgres(engine: Engine, n: int) -> None:
+    raw = engine.raw_connection()
+    cur = raw.cursor()
+    with cur.copy(f"COPY ticket ({','.join(COLUMNS)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+        for row in tqdm(rows(n), total=n, desc="  postgres COPY", unit="行", leave=False):
+            copy.write_row(row)
+    raw.commit()
+    raw.close()
+
+
+def fresh_engine(backend: str, pg_url: str | None, workdir: Path, n: int) -> Engine:
+    if backend == "sqlite":
+        path = workdir / f"bench_{n}.db"
+        path.unlink(missing_ok=True)
+        engine = create_engine(f"sqlite:///{path}")
+    else:
+        assert pg_url
+        engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def timed(fn: Callable[[], object], repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="10k,100k,1M")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL"))
+    parser.add_argument("--workdir", default=tempfile.gettempdir())
+    args = parser.parse_args()
+    settings = load_settings()
+    year, week = parse_period("annual", "2026"), parse_period("weekly", "2026-W26")
+    workdir = Path(args.workdir)
+    out = workdir / "bench_reports_out"
+    results: list[tuple[str, int, float, float, float, float, float]] = []
+    for backend in args.backends.split(","):
+        if backend == "postgresql" and not args.pg_url:
+            print("跳过 PostgreSQL（未提供 --pg-url / BENCH_PG_URL）", file=sys.stderr)
+            continue
+        for n in (parse_size(s) for s in args.sizes.split(",")):
+            print(f"[{backend}] 生成 {n} 条工单…", file=sys.stderr)
+            engine = fresh_engine(backend, args.pg_url, workdir, n)
+            t0 = time.perf_counter()
+            (load_sqlite if backend == "sqlite" else load_postgres)(engine, n)
+            with engine.begin() as conn:
+                conn.execute(text("ANALYZE"))
+            load_s = time.perf_counter() - t0
+            with Session(engine) as session:
+                bare = timed(partial(bare_aggregate, session, year))
+                annual = timed(partial(compute_metrics, session, settings, year))
+                formats = ("txt", "png", "xlsx")
+                full = partial(produce_report, session, settings, week, None, out, formats=formats)
+                weekly = timed(full, repeat=1)
+                weekly_metrics = timed(partial(compute_metrics, session, settings, week))
+            results.append((backend, n, load_s, bare, annual, weekly_metrics, weekly))
+            engine.dispose()
+    print()
+    print(
+        f"{'backend':<11}{'tickets':>9}{'load s':>9}{'bare agg s':>12}{'annual metrics s':>18}"
+        f"{'overhead x':>12}{'week metrics s':>16}{'week full s':>13}"
+    )
+    for backend, n, load_s, bare, annual, wm, weekly in results:
+        print(
+            f"{backend:<11}{n:>9}{load_s:>9.2f}{bare:>12.3f}{annual:>18.3f}{annual / bare:>12.1f}"
+            f"{wm:>16.3f}{weekly:>13.2f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
