@@ -1,0 +1,78 @@
+"""Starts the real stack once per test session: the trained Rasa engine and the real action server.
+
+Uses `python -m hotline.stack --no-gateway` (the same supervisor as `make run`) on free ports with a
+throwaway SQLite database, so the test exercises the production start-up path too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hotline.db.migrate import upgrade
+from hotline.settings import PROJECT_ROOT
+from hotline.stack import CURRENT_MODEL, RASA_BIN
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Stack:
+    rasa_url: str
+    action_url: str
+    action_port: int
+    db_url: str
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if not CURRENT_MODEL.exists() or not RASA_BIN.exists():
+        pytest.fail("no trained model or engine venv: run `make test` (it sets up and trains first)")
+    tmp = tmp_path_factory.mktemp("stack")
+    db_url = f"sqlite:///{tmp / 'stack.db'}"
+    upgrade(db_url)
+    rasa_port, action_port = free_port(), free_port()
+    env = {**os.environ, "DATABASE_URL": db_url, "HOTLINE_LOG_DIR": str(tmp / "log")}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    log = (tmp / "stack.out").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hotline.stack", "--no-gateway",
+         "--rasa-port", str(rasa_port), "--action-port", str(action_port)],
+        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    rasa_url = f"http://127.0.0.1:{rasa_port}"
+    deadline = time.monotonic() + 300
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"stack exited {proc.returncode}:\n{Path(log.name).read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{rasa_url}/status", timeout=2).json().get("model_file"):
+                    break
+            except (httpx.HTTPError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("stack not ready in 300 s")
+            time.sleep(0.5)
+        yield Stack(rasa_url, f"http://127.0.0.1:{action_port}", action_port, db_url, env)
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)

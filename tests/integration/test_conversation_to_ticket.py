@@ -1,0 +1,62 @@
+"""End to end through the real engine and action server: a citizen's complaint becomes a ticket."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bot.engine import RasaRestEngine
+from bot.gateway import Gateway, Inbound
+from hotline.db.models import MessageLog, Ticket, TicketEvent
+from hotline.db.session import session_scope
+from tests.integration.conftest import Stack
+
+pytestmark = pytest.mark.integration
+
+
+def inbound(user: str, text: str, payload: str | None = None) -> Inbound:
+    return Inbound("console", user, uuid.uuid4().hex, text, button_payload=payload)
+
+
+async def test_action_server_is_healthy(stack: Stack) -> None:
+    assert httpx.get(f"{stack.action_url}/health").json()["status"] == "ok"
+    actions = {a["name"] for a in httpx.get(f"{stack.action_url}/actions").json()}
+    assert {"action_create_ticket", "validate_intake_form", "action_request_human"} <= actions
+
+
+async def test_wage_arrears_conversation_creates_one_ticket(stack: Stack) -> None:
+    gateway = Gateway(RasaRestEngine(stack.rasa_url), stack.db_url)
+    user = uuid.uuid4().hex[:8]
+    first = await gateway.handle(inbound(user, "老板拖欠我三个月工资"))
+    texts = " ".join(r.text for r in first)
+    assert "欠薪" in texts, texts
+    county_question = next(r for r in first if r.buttons)
+    dingyuan = next(b for b in county_question.buttons if b.title == "定远县")
+    second = await gateway.handle(inbound(user, dingyuan.title, dingyuan.payload))
+    reply = " ".join(r.text for r in second)
+    with session_scope(stack.db_url) as s:
+        tickets = s.scalars(select(Ticket).where(Ticket.conversation_id == f"console-{user}")).all()
+        assert len(tickets) == 1
+        ticket = tickets[0]
+        assert ticket.number in reply
+        assert (ticket.category, ticket.county_code, ticket.case_type.value) == ("wage_arrears", "341125", "civil")
+        assert ticket.description == "老板拖欠我三个月工资"
+        assert ticket.citizen_id is not None
+        events = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)).all()
+        assert [e.kind for e in events] == ["created"]
+        logged = s.scalars(select(MessageLog).where(MessageLog.citizen_id == ticket.citizen_id)).all()
+        assert [m.direction.value for m in logged][:1] == ["in"] and len(logged) >= 4
+
+
+async def test_request_human_opens_handoff_ticket(stack: Stack) -> None:
+    gateway = Gateway(RasaRestEngine(stack.rasa_url), stack.db_url)
+    user = uuid.uuid4().hex[:8]
+    replies = await gateway.handle(inbound(user, "我要转人工"))
+    text = " ".join(r.text for r in replies)
+    with session_scope(stack.db_url) as s:
+        ticket = s.scalars(select(Ticket).where(Ticket.conversation_id == f"console-{user}")).one()
+        assert ticket.handoff_requested and not ticket.handled_by_bot_only
+        assert ticket.number in text
