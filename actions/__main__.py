@@ -20,7 +20,13 @@ def main() -> int:
 
     port = str(settings.action_server_port)
     args = sys.argv[1:]
-    sys.argv = ["rasa_sdk", "--actions", "actions", *(["--port", port] if "--port" not in args else []), *args]
+    sys.argv = [
+        "rasa_sdk",
+        "--actions",
+        "actions",
+        *(["--port", port] if "--port" not in args else []),
+        *args,
+    ]
     setup_logging("actions", settings.log_dir)
     sdk_main()
     return 0

@@ -55,12 +55,7 @@ class ValidateIntakeForm(FormValidationAction):
         if county is None:
             # Free text such as "我在定远那边": look for any known name inside it.
             county = next(
-                (
-                    c
-                    for c in settings.counties
-                    for key in (c.name, *c.aliases)
-                    if key and key in text
-                ),
+                (c for c in settings.counties for key in (c.name, *c.aliases) if key and key in text),
                 None,
             )
         if county is None:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 
+from bot.engine import RasaRestEngine
+from bot.gateway import Gateway
 from hotline.logging_setup import setup_logging
 from hotline.runtime import ready_database
 from hotline.settings import ConfigError, load_settings
-
-from bot.engine import RasaRestEngine
-from bot.gateway import Gateway
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -58,13 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from bot.transports.console import ConsoleChat
 
-    chat = ConsoleChat(
-        gateway, user_id=args.user, retry_interval=settings.gateway.retry_interval_seconds
-    )
-    try:
+    chat = ConsoleChat(gateway, user_id=args.user, retry_interval=settings.gateway.retry_interval_seconds)
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(chat.run())
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -15,22 +15,21 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from bot import strings
+from bot.engine import DialogEngine, EngineUnavailable
+from bot.replies import Reply, from_rasa
 from hotline.db.models import Citizen, MessageLog, MessageState
 from hotline.db.session import session_scope
 from hotline.messages import (
+    PENDING,
     active_handoff_ticket,
     citizens_with_retries,
     get_or_create_citizen,
     log_inbound,
     log_outbound,
-    PENDING,
     mark,
     pending_for,
 )
-
-from bot import strings
-from bot.engine import DialogEngine, EngineUnavailable
-from bot.replies import Reply, from_rasa
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +76,7 @@ class Gateway:
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Persist one inbound message, then answer everything this citizen has pending."""
         with session_scope(self._db) as session:
-            citizen = get_or_create_citizen(
-                session, inbound.channel, inbound.user_id, inbound.display_name
-            )
+            citizen = get_or_create_citizen(session, inbound.channel, inbound.user_id, inbound.display_name)
             payload = {"button": inbound.button_payload} if inbound.button_payload else None
             message, new = log_inbound(
                 session,

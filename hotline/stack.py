@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,16 +44,16 @@ class Component:
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            self.argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=PROJECT_ROOT,
-            env={**os.environ, **self.env},
-            start_new_session=True,  # Ctrl-C is handled here, children are stopped in order
-        )
+        with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                self.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=PROJECT_ROOT,
+                env={**os.environ, **self.env},
+                start_new_session=True,  # Ctrl-C is handled here, children are stopped in order
+            )
 
     def wait_ready(self, timeout: float) -> float:
         assert self.process is not None and self.ready_url is not None
@@ -91,13 +90,12 @@ def _model_loaded(response: httpx.Response) -> bool:
     return response.status_code == 200 and bool(response.json().get("model_file"))
 
 
-def engine_endpoints_file(action_port: int) -> Path:
-    handle = tempfile.NamedTemporaryFile(
-        "w", prefix="endpoints-", suffix=".yml", delete=False, encoding="utf-8"
-    )
-    handle.write(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
-    handle.close()
-    return Path(handle.name)
+def engine_endpoints_file(directory: Path, action_port: int) -> Path:
+    """endpoints.yml for this run: the engine must call the action server on the port we started."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"endpoints-{action_port}.yml"
+    path.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n', encoding="utf-8")
+    return path
 
 
 def build_components(
@@ -127,7 +125,7 @@ def build_components(
                 "--interface",
                 "127.0.0.1",
                 "--endpoints",
-                str(engine_endpoints_file(action_port)),
+                str(engine_endpoints_file(log_dir, action_port)),
                 "--credentials",
                 str(PROJECT_ROOT / "credentials.yml"),
             ],

@@ -47,9 +47,23 @@ def main() -> int:
         print(f"· training model {key} (inputs changed)…", file=sys.stderr)
         started = time.monotonic()
         subprocess.run(
-            [str(RASA), "train", "--data", "nlu", "--config", "config.yml", "--domain", "domain.yml",
-             "--out", "models", "--fixed-model-name", key],
-            cwd=ROOT, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+            [
+                str(RASA),
+                "train",
+                "--data",
+                "nlu",
+                "--config",
+                "config.yml",
+                "--domain",
+                "domain.yml",
+                "--out",
+                "models",
+                "--fixed-model-name",
+                key,
+            ],
+            cwd=ROOT,
+            check=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
         )
         print(f"✓ trained in {time.monotonic() - started:.1f} s", file=sys.stderr)
         CACHE.mkdir(parents=True, exist_ok=True)

@@ -20,13 +20,12 @@ from telegram.ext import (
     filters,
 )
 
-from hotline.db.models import ButtonPayload
-from hotline.db.session import session_scope
-from hotline.settings import Settings
-
 from bot import strings
 from bot.gateway import Gateway, Inbound
 from bot.replies import Reply
+from hotline.db.models import ButtonPayload
+from hotline.db.session import session_scope
+from hotline.settings import Settings
 
 log = logging.getLogger(__name__)
 CALLBACK_LIMIT = 64
@@ -58,7 +57,7 @@ def keyboard(database_url: str, reply: Reply) -> InlineKeyboardMarkup | None:
         for b in reply.buttons
     ]
     # Two buttons per row keeps eight county buttons on one phone screen.
-    paired = [sum(rows[i : i + 2], []) for i in range(0, len(rows), 2)]
+    paired = [[button for row in rows[i : i + 2] for button in row] for i in range(0, len(rows), 2)]
     return InlineKeyboardMarkup(paired)
 
 

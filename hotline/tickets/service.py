@@ -109,9 +109,7 @@ def create_ticket(
     local_day = created_at.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(timezone)).date()
     citizen_id = None
     if new.conversation_id:
-        citizen_id = session.scalar(
-            select(Citizen.id).where(Citizen.conversation_id == new.conversation_id)
-        )
+        citizen_id = session.scalar(select(Citizen.id).where(Citizen.conversation_id == new.conversation_id))
     ticket = Ticket(
         number=_next_number(session, prefix, local_day),
         citizen_id=citizen_id,
@@ -175,7 +173,9 @@ def change_status(
     """Move a ticket along its lifecycle and record who did it; stamps resolve/close times."""
     current = TicketStatus(ticket.status)
     if to not in TRANSITIONS[current]:
-        raise TicketError(f"工单 {ticket.number} 不能从「{STATUS_LABELS[current]}」变为「{STATUS_LABELS[to]}」")
+        raise TicketError(
+            f"工单 {ticket.number} 不能从「{STATUS_LABELS[current]}」变为「{STATUS_LABELS[to]}」"
+        )
     at = now or utcnow()
     ticket.status = to
     ticket.updated_at = at

@@ -51,9 +51,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env.pop("TELEGRAM_BOT_TOKEN", None)
     log = (tmp / "stack.out").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hotline.stack", "--no-gateway",
-         "--rasa-port", str(rasa_port), "--action-port", str(action_port)],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "hotline.stack",
+            "--no-gateway",
+            "--rasa-port",
+            str(rasa_port),
+            "--action-port",
+            str(action_port),
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     rasa_url = f"http://127.0.0.1:{rasa_port}"
     deadline = time.monotonic() + 300

@@ -42,7 +42,11 @@ async def test_wage_arrears_conversation_creates_one_ticket(stack: Stack) -> Non
         assert len(tickets) == 1
         ticket = tickets[0]
         assert ticket.number in reply
-        assert (ticket.category, ticket.county_code, ticket.case_type.value) == ("wage_arrears", "341125", "civil")
+        assert (ticket.category, ticket.county_code, ticket.case_type.value) == (
+            "wage_arrears",
+            "341125",
+            "civil",
+        )
         assert ticket.description == "老板拖欠我三个月工资"
         assert ticket.citizen_id is not None
         events = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)).all()

@@ -19,10 +19,25 @@ def test_rasa_test_stories_pass(stack: Stack, tmp_path: Path) -> None:
     endpoints.write_text(f'action_endpoint:\n  url: "{stack.action_url}/webhook"\n', encoding="utf-8")
     out = tmp_path / "results"
     result = subprocess.run(
-        [str(RASA_BIN), "test", "core", "--model", str(CURRENT_MODEL),
-         "--stories", str(PROJECT_ROOT / "tests" / "conversations"),
-         "--endpoints", str(endpoints), "--out", str(out), "--fail-on-prediction-errors"],
-        cwd=PROJECT_ROOT, env=stack.env, capture_output=True, text=True, timeout=900,
+        [
+            str(RASA_BIN),
+            "test",
+            "core",
+            "--model",
+            str(CURRENT_MODEL),
+            "--stories",
+            str(PROJECT_ROOT / "tests" / "conversations"),
+            "--endpoints",
+            str(endpoints),
+            "--out",
+            str(out),
+            "--fail-on-prediction-errors",
+        ],
+        cwd=PROJECT_ROOT,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     failed = out / "failed_test_stories.yml"
     detail = failed.read_text(encoding="utf-8") if failed.exists() else ""

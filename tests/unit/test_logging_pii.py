@@ -29,7 +29,9 @@ def test_formatter_masks_args_and_tracebacks() -> None:
     except ValueError:
         import sys
 
-        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "citizen %s", ("13912345678",), sys.exc_info())
+        record = logging.LogRecord(
+            "x", logging.ERROR, __file__, 1, "citizen %s", ("13912345678",), sys.exc_info()
+        )
     out = formatter.format(record)
     assert "13912345678" not in out and "13800001111" not in out
     assert "139****5678" in out and "138****1111" in out

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
-from hotline.db.models import Base
 from hotline.db.migrate import upgrade
+from hotline.db.models import Base
 from hotline.db.session import get_engine
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -14,8 +15,9 @@ def write(tmp_path: Path, data: object) -> Path:
     return path
 
 
-def base() -> dict:
-    return yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+def base() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    return data
 
 
 def test_default_config_is_valid_and_complete() -> None:
@@ -29,7 +31,11 @@ def test_default_config_is_valid_and_complete() -> None:
 def test_env_overrides_yaml_and_token_switches_transport() -> None:
     s = load_settings(
         DEFAULT_CONFIG_PATH,
-        environ={"DATABASE_URL": "postgresql://u@h/db", "TELEGRAM_BOT_TOKEN": "1:abc", "RASA_URL": "http://x:1"},
+        environ={
+            "DATABASE_URL": "postgresql://u@h/db",
+            "TELEGRAM_BOT_TOKEN": "1:abc",
+            "RASA_URL": "http://x:1",
+        },
     )
     assert s.database_url == "postgresql://u@h/db"
     assert s.transport == "telegram"

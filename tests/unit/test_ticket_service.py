@@ -75,8 +75,12 @@ def test_lifecycle_transitions_are_audited_and_stamped(session: Session) -> None
     ]
 
 
-@pytest.mark.parametrize(("path", "bad"), [([], T.CLOSED), ([T.RESOLVED], T.ASSIGNED), ([T.CANCELLED], T.NEW)])
-def test_illegal_transitions_rejected_in_chinese(session: Session, path: list[TicketStatus], bad: TicketStatus) -> None:
+@pytest.mark.parametrize(
+    ("path", "bad"), [([], T.CLOSED), ([T.RESOLVED], T.ASSIGNED), ([T.CANCELLED], T.NEW)]
+)
+def test_illegal_transitions_rejected_in_chinese(
+    session: Session, path: list[TicketStatus], bad: TicketStatus
+) -> None:
     t, _ = create_ticket(session, new(), prefix="滁")
     for step in path:
         change_status(session, t, step, actor="x")
