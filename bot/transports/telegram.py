@@ -11,6 +11,7 @@ import hashlib
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.request import BaseRequest
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -62,18 +63,21 @@ def keyboard(database_url: str, reply: Reply) -> InlineKeyboardMarkup | None:
 
 
 class TelegramTransport:
-    def __init__(self, gateway: Gateway, settings: Settings) -> None:
+    def __init__(self, gateway: Gateway, settings: Settings, request: BaseRequest | None = None) -> None:
+        """`request` replaces the HTTP layer (tests use a fake Bot API; production passes nothing)."""
         self._gateway = gateway
         self._settings = settings
         self._db = settings.database_url
         assert settings.telegram_bot_token, "validated by Settings"
-        self.application: Application = (  # type: ignore[type-arg]
+        builder = (
             Application.builder()
             .token(settings.telegram_bot_token)
             .base_url(settings.telegram.base_url)
             .post_init(self._post_init)
-            .build()
         )
+        if request is not None:
+            builder = builder.request(request).get_updates_request(request)
+        self.application: Application = builder.build()  # type: ignore[type-arg]
         app = self.application
         app.add_handler(CommandHandler("start", self._start))
         app.add_handler(CallbackQueryHandler(self._button))
