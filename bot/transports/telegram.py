@@ -11,7 +11,6 @@ import hashlib
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.request import BaseRequest
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -20,6 +19,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
 from bot import strings
 from bot.gateway import Gateway, Inbound
