@@ -10,8 +10,11 @@ import sys
 
 from bot.engine import RasaRestEngine
 from bot.gateway import Gateway
+from bot.notify import GatewayNotifier
 from hotline.logging_setup import setup_logging
 from hotline.runtime import ready_database
+from hotline.scheduler.runtime import default_notifier
+from hotline.scheduler.service import start_embedded
 from hotline.settings import ConfigError, load_settings
 
 
@@ -28,6 +31,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--config", help="配置文件路径 (default: config/hotline.yaml or $HOTLINE_CONFIG)")
     parser.add_argument("--user", help="console 渠道的本地用户标识 (default: OS user name)")
+    parser.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        help="不在网关进程内运行报告/回访调度器（另行运行 `python -m hotline scheduler` 时用）",
+    )
     return parser.parse_args(argv)
 
 
@@ -50,17 +58,34 @@ def main(argv: list[str] | None = None) -> int:
         ]
     url = ready_database(settings)
     engine = RasaRestEngine(settings.rasa.url, settings.rasa.timeout_seconds)
-    gateway = Gateway(engine, url, max_attempts=settings.gateway.max_attempts)
+    fallback = default_notifier(settings)
+
+    async def alert(text: str) -> None:  # supervisors' chat is reachable only through Telegram
+        fallback.send_text(str(settings.telegram.supervisors_chat_id or "supervisors"), text)
+
+    gateway = Gateway(engine, url, max_attempts=settings.gateway.max_attempts, on_alert=alert)
     if transport == "telegram":
         from bot.transports.telegram import TelegramTransport
 
-        TelegramTransport(gateway, settings).run()
+        TelegramTransport(gateway, settings, with_scheduler=not args.no_scheduler).run()
         return 0
     from bot.transports.console import ConsoleChat
 
     chat = ConsoleChat(gateway, user_id=args.user, retry_interval=settings.gateway.retry_interval_seconds)
+
+    async def console_main() -> None:
+        scheduler = None
+        if not args.no_scheduler:
+            notifier = GatewayNotifier(asyncio.get_running_loop(), chat.deliver, fallback)
+            scheduler = start_embedded(settings, notifier)
+        try:
+            await chat.run()
+        finally:
+            if scheduler is not None:
+                await asyncio.to_thread(scheduler.stop)
+
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(chat.run())
+        asyncio.run(console_main())
     return 0
 
 

@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session
 
 from bot import strings
 from bot.engine import DialogEngine, EngineUnavailable
+from bot.notify import parse_rating
 from bot.replies import Reply, from_rasa
 from hotline.db.models import Citizen, MessageLog, MessageState
 from hotline.db.session import session_scope
+from hotline.followup.service import FollowupError, record_rating
 from hotline.messages import (
     PENDING,
     active_handoff_ticket,
@@ -30,6 +32,7 @@ from hotline.messages import (
     mark,
     pending_for,
 )
+from hotline.tickets.service import get_by_number
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,7 @@ class _Pending:
 
 Deliver = Callable[[str, list[Reply]], Awaitable[None]]
 HandoffSink = Callable[[str, str, str], Awaitable[None]]  # (ticket number, conversation id, text)
+AlertSink = Callable[[str], Awaitable[None]]  # text for the supervisors' chat
 
 
 class Gateway:
@@ -63,11 +67,15 @@ class Gateway:
         *,
         max_attempts: int = 20,
         on_handoff_message: HandoffSink | None = None,
+        on_alert: AlertSink | None = None,
+        low_rating_max: int = 2,
     ) -> None:
         self._engine = engine
         self._db = database_url
         self._max_attempts = max_attempts
         self._on_handoff_message = on_handoff_message
+        self._on_alert = on_alert
+        self._low_rating_max = low_rating_max
         self._locks: dict[int, asyncio.Lock] = {}
 
     def _lock(self, citizen_id: int) -> asyncio.Lock:
@@ -86,9 +94,13 @@ class Gateway:
                 payload=payload,
             )
             citizen_id, duplicate_done = citizen.id, (not new and message.state not in PENDING)
+            message_id = message.id
         if duplicate_done:
             log.info("duplicate delivery of message %s ignored", inbound.message_id)
             return []
+        rating = parse_rating(inbound.button_payload)
+        if rating is not None:
+            return await self._rate(message_id, citizen_id, *rating)
         async with self._lock(citizen_id):
             replies, _ = await self._drain(citizen_id)
         return replies
@@ -145,6 +157,27 @@ class Gateway:
                     log_outbound(session, citizen, reply.text, reply.as_payload())
             replies.extend(answer)
         return replies, engine_answered
+
+    async def _rate(self, message_id: int, citizen_id: int, number: str, score: int) -> list[Reply]:
+        """A tap on a follow-up rating button: recorded directly, the dialog engine is not involved."""
+        with session_scope(self._db) as session:
+            message = session.get_one(MessageLog, message_id)
+            citizen = session.get_one(Citizen, citizen_id)
+            ticket = get_by_number(session, number)
+            mark(message, MessageState.PROCESSED)
+            if ticket is None or ticket.conversation_id != citizen.conversation_id:
+                reply, alerts = strings.RATING_UNKNOWN_TICKET, []
+            else:
+                try:
+                    outcome = record_rating(session, ticket, score, low_max=self._low_rating_max)
+                    reply, alerts = outcome.reply, [a.text for a in outcome.alerts]
+                except FollowupError as exc:  # already rated, or no rating was asked
+                    reply, alerts = str(exc), []
+            log_outbound(session, citizen, reply)
+        for alert in alerts:
+            if self._on_alert is not None:
+                await self._on_alert(alert)
+        return [Reply(reply)]
 
     async def _forward_if_handoff(self, item: _Pending, conversation_id: str) -> Reply | None:
         with session_scope(self._db) as session:

@@ -16,3 +16,5 @@ CONSOLE_BOT = "助手："
 CONSOLE_BYE = "再见。"
 BUTTON_LINE = "  [{index}] {title}"
 TELEGRAM_START = "您好！这里是12348公共法律服务热线智能助手。请直接说说您遇到的问题。"
+RATING_LABELS = {5: "5 非常满意", 4: "4 满意", 3: "3 基本满意", 2: "2 不满意", 1: "1 很不满意"}
+RATING_UNKNOWN_TICKET = "没有找到需要您评价的工单，谢谢。"

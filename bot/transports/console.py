@@ -55,13 +55,14 @@ class ConsoleChat:
             button_payload=payload,
         )
 
-    async def _retry_loop(self) -> None:
-        async def deliver(_user: str, replies: list[Reply]) -> None:
-            self._print(replies)
+    async def deliver(self, _conversation: str, replies: list[Reply]) -> None:
+        """Out-of-turn messages (retried answers, follow-up visits) are printed like any reply."""
+        self._print(replies)
 
+    async def _retry_loop(self) -> None:
         while True:
             await asyncio.sleep(self._retry_interval)
-            await self._gateway.retry_pending(deliver)
+            await self._gateway.retry_pending(self.deliver)
 
     async def run(self) -> None:
         print(strings.CONSOLE_BANNER, file=self._out)

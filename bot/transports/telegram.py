@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -23,9 +24,12 @@ from telegram.request import BaseRequest
 
 from bot import strings
 from bot.gateway import Gateway, Inbound
+from bot.notify import GatewayNotifier
 from bot.replies import Reply
 from hotline.db.models import ButtonPayload
 from hotline.db.session import session_scope
+from hotline.scheduler.runtime import default_notifier
+from hotline.scheduler.service import SchedulerService, start_embedded
 from hotline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,9 +67,17 @@ def keyboard(database_url: str, reply: Reply) -> InlineKeyboardMarkup | None:
 
 
 class TelegramTransport:
-    def __init__(self, gateway: Gateway, settings: Settings, request: BaseRequest | None = None) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        settings: Settings,
+        request: BaseRequest | None = None,
+        with_scheduler: bool = False,
+    ) -> None:
         """`request` replaces the HTTP layer (tests use a fake Bot API; production passes nothing)."""
         self._gateway = gateway
+        self._with_scheduler = with_scheduler
+        self._scheduler: SchedulerService | None = None
         self._settings = settings
         self._db = settings.database_url
         assert settings.telegram_bot_token, "validated by Settings"
@@ -74,6 +86,7 @@ class TelegramTransport:
             .token(settings.telegram_bot_token)
             .base_url(settings.telegram.base_url)
             .post_init(self._post_init)
+            .post_shutdown(self._post_shutdown)
         )
         if request is not None:
             builder = builder.request(request).get_updates_request(request)
@@ -86,6 +99,43 @@ class TelegramTransport:
 
     async def _post_init(self, app: Application) -> None:  # type: ignore[type-arg]
         app.create_task(self._retry_loop(app))
+        if self._with_scheduler:
+            notifier = GatewayNotifier(
+                asyncio.get_running_loop(),
+                lambda conversation, replies: self.send_to_conversation(app, conversation, replies),
+                default_notifier(self._settings),
+                to_chat=lambda chat, text, path: self.send_to_chat(app, chat, text, path),
+            )
+            self._scheduler = start_embedded(self._settings, notifier)
+
+    async def _post_shutdown(self, app: Application) -> None:  # type: ignore[type-arg]
+        if self._scheduler is not None:
+            await asyncio.to_thread(self._scheduler.stop)
+
+    async def send_to_conversation(
+        self,
+        app: Application,  # type: ignore[type-arg]
+        conversation_id: str,
+        replies: list[Reply],
+    ) -> None:
+        channel, _, user_id = conversation_id.partition("-")
+        if channel == "telegram" and user_id.isdigit():
+            await self.send(app, int(user_id), replies)
+        else:
+            log.warning("cannot reach conversation on channel %s from Telegram", channel)
+
+    async def send_to_chat(
+        self,
+        app: Application,  # type: ignore[type-arg]
+        chat: str,
+        text: str,
+        path: Path | None,
+    ) -> None:
+        if path is None:
+            await app.bot.send_message(chat_id=int(chat), text=text)
+        else:
+            with path.open("rb") as fh:
+                await app.bot.send_document(chat_id=int(chat), document=fh, caption=text[:1024] or None)
 
     async def _retry_loop(self, app: Application) -> None:  # type: ignore[type-arg]
         async def deliver(user_id: str, replies: list[Reply]) -> None:

@@ -160,8 +160,8 @@ class Ticket(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     first_response_due: Mapped[dt.datetime | None] = mapped_column(DateTime)
     resolution_due: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    first_response_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    first_response_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     events: Mapped[list[TicketEvent]] = relationship(
@@ -213,7 +213,7 @@ class Rating(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
     round: Mapped[int] = mapped_column(Integer, default=1)  # re-asked on each resolution
-    requested_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     score: Mapped[int | None] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)

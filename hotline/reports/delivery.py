@@ -13,7 +13,10 @@ import logging
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from hotline.followup.service import OutboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +26,17 @@ class Notifier(Protocol):
     def send_text(self, chat: str, text: str) -> None: ...
 
     def send_file(self, chat: str, path: Path, caption: str = "") -> None: ...
+
+
+@runtime_checkable
+class CitizenNotifier(Protocol):
+    """A notifier that can reach citizens with interactive messages (e.g. rating buttons).
+
+    Jobs hand such a notifier the whole follow-up message (kind + ticket number) instead of plain text,
+    so the gateway can attach 1–5 buttons to a rating request.
+    """
+
+    def send_to_citizen(self, message: OutboundMessage) -> None: ...
 
 
 class FileNotifier:

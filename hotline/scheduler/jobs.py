@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from hotline.followup.service import due_reminders, request_due_ratings
+from hotline.reports.delivery import CitizenNotifier
 from hotline.reports.periods import KINDS, Kind, Period, last_complete
 from hotline.reports.service import county_names, deliver, produce_report
 from hotline.scheduler.runs import Outcome, run_once
@@ -69,7 +70,11 @@ def followup_tick() -> int:
         messages = request_due_ratings(session)
         messages += due_reminders(session, delay=dt.timedelta(hours=rt.config.rating_reminder_hours))
     for message in messages:
-        if message.conversation_id:
+        if not message.conversation_id:
+            continue
+        if isinstance(rt.notifier, CitizenNotifier):
+            rt.notifier.send_to_citizen(message)
+        else:
             rt.notifier.send_text(message.conversation_id, message.text)
     return len(messages)
 
