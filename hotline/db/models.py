@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Enum,
@@ -294,3 +295,31 @@ class AppLock(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     holder: Mapped[str] = mapped_column(String(96))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class DeskCard(Base):
+    """The operators' group card of one ticket (bot/desk). The row is reserved before the card is sent, so
+    several gateway replicas polling for new tickets post each card exactly once."""
+
+    __tablename__ = "desk_card"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)  # None while reserved, not yet sent
+    reserved_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    posted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    handoff_notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class DeskMessage(Base):
+    """Persisted map of operators' group messages to tickets: replying to any of them reaches the citizen."""
+
+    __tablename__ = "desk_message"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # card | citizen | operator | notice | view
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
