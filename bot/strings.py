@@ -18,3 +18,81 @@ BUTTON_LINE = "  [{index}] {title}"
 TELEGRAM_START = "您好！这里是12348公共法律服务热线智能助手。请直接说说您遇到的问题。"
 RATING_LABELS = {5: "5 非常满意", 4: "4 满意", 3: "3 基本满意", 2: "2 不满意", 1: "1 很不满意"}
 RATING_UNKNOWN_TICKET = "没有找到需要您评价的工单，谢谢。"
+
+# Operator desk (bot/desk): cards, buttons and replies in the operators' group.
+DESK_DISABLED = "未配置 telegram.operators_chat_id：工作人员群工作台未启用，工单卡片不会发送到 Telegram。"
+DESK_URGENT = "🔴 紧急"
+DESK_CARD_TITLE = "工单 {number}"
+DESK_CARD_CATEGORY = "类别：{category}"
+DESK_CARD_COUNTY = "县区：{county}"
+DESK_CARD_ELIGIBILITY = "援助审查：{outcome}"
+DESK_CARD_STATUS = "状态：{status}"
+DESK_CARD_ASSIGNEE = "承办人：{name}"
+DESK_CARD_FIRST_DUE = "首次响应时限：{due}"
+DESK_CARD_RESOLUTION_DUE = "办结时限：{due}"
+DESK_CARD_OVERDUE = "⏰ 已超时"
+DESK_CARD_HANDOFF = "🙋 市民已请求人工服务"
+DESK_CARD_DESCRIPTION = "问题描述：{description}"
+DESK_CARD_HINT = "回复本消息即可答复市民。"
+DESK_NO_COUNTY = "未定县区"
+DESK_NOT_ASSESSED = "未评估"
+DESK_OUTCOMES = {
+    "MANDATORY_APPOINTMENT": "应当指派律师（无需经济困难审查）",
+    "ELIGIBLE_NO_HARDSHIP": "免于经济困难审查",
+    "HARDSHIP_DEEMED": "视为经济困难（需提供证明）",
+    "MEANS_TEST_PASSED": "经济困难审查通过",
+    "MEANS_TEST_FAILED": "经济困难审查未通过",
+    "NOT_IN_SCOPE": "不属于法律援助范围（已引导）",
+    "NEEDS_REVIEW": "需人工审查",
+}
+DESK_BUTTON_CLAIM = "认领"
+DESK_BUTTON_RESOLVE = "办结"
+DESK_BUTTON_TRANSFER = "转办"
+DESK_BUTTON_CONFIRM_RESOLVE = "确认办结"
+DESK_BUTTON_BACK = "返回"
+DESK_HANDOFF_NOTICE = "🙋 工单 {number} 的市民请求人工服务，请{county}工作人员尽快认领。"
+DESK_CITIZEN_MESSAGE = "💬 市民（工单 {number}）：\n{text}"
+DESK_TRANSFER_NOTICE = "↪️ 工单 {number} 已由{operator}从{source}转办至{target}，请{target}工作人员认领。"
+DESK_TO_CITIZEN = "【12348工作人员】{text}"
+DESK_RESOLVED_NOTICE = "✅ 工单 {number} 已由{operator}办结，已向市民发送满意度回访。"
+DESK_RESOLVED_UNREACHABLE = "✅ 工单 {number} 已由{operator}办结。该市民无法通过 Telegram 联系，请电话回访。"
+# answerCallbackQuery texts (short; shown as an alert to the operator who pressed)
+DESK_NOT_OPERATOR = "您不是已登记的工作人员，无法操作工单。请联系管理员登记。"
+DESK_NOT_YOUR_COUNTY = "工单 {number} 属于{county}，您无权处理。"
+DESK_CLAIMED = "已认领工单 {number}"
+DESK_ALREADY_YOURS = "工单 {number} 已由您认领"
+DESK_CLAIMED_BY_OTHER = "工单 {number} 已由{name}认领"
+DESK_TRANSFERRED = "已转办至{county}"
+DESK_SAME_COUNTY = "工单已在{county}"
+DESK_RESOLVED = "已办结工单 {number}"
+DESK_NOT_OPEN = "工单 {number} 当前状态为「{status}」，不能再操作"
+DESK_UNKNOWN_TICKET = "找不到工单 {number}"
+DESK_STALE_BUTTON = "此按钮已失效"
+# replies in the group
+DESK_CITIZEN_UNREACHABLE = "⚠️ 工单 {number} 的市民不是通过 Telegram 联系的，无法转达，请电话联系。"
+DESK_SEND_FAILED = "⚠️ 消息未能送达市民（{error}），请稍后重试或电话联系。"
+DESK_NOTE_USAGE = (
+    "用法：/note <工单号> <内部备注>（或回复工单消息：/note <内部备注>）。备注仅内部可见，不会发给市民。"
+)
+DESK_NOTE_SAVED = "📝 已为工单 {number} 记录内部备注（不会发给市民）。"
+DESK_TICKET_USAGE = "用法：/ticket <工单号>"
+DESK_NO_OPEN_TICKETS = "没有您可处理的未办结工单。"
+DESK_TICKETS_HEADER = "未办结工单（{count}）："
+DESK_TICKETS_LINE = "{marks}{number} · {category} · {county} · {status}"
+DESK_TICKETS_MORE = "……仅显示前 {limit} 条"
+DESK_EVENTS_HEADER = "最近记录："
+DESK_EVENT_LINE = "{time} {kind} {actor}"
+DESK_EVENT_KINDS = {
+    "created": "创建",
+    "status": "状态变更",
+    "assigned": "认领",
+    "transferred": "转办",
+    "note": "内部备注",
+    "operator_reply": "答复市民",
+    "handoff_requested": "请求人工",
+    "rating_requested": "发送回访",
+    "rating_reminded": "回访提醒",
+    "rating": "市民评价",
+    "complaint": "投诉",
+    "review_done": "复核完成",
+}
