@@ -78,6 +78,10 @@ class Gateway:
         self._low_rating_max = low_rating_max
         self._locks: dict[int, asyncio.Lock] = {}
 
+    def set_handoff_sink(self, sink: HandoffSink | None) -> None:
+        """Where messages of tickets in human handoff go; the Telegram transport wires its operator desk."""
+        self._on_handoff_message = sink
+
     def _lock(self, citizen_id: int) -> asyncio.Lock:
         return self._locks.setdefault(citizen_id, asyncio.Lock())
 

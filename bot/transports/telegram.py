@@ -23,6 +23,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import strings
+from bot.desk import Desk
 from bot.gateway import Gateway, Inbound
 from bot.notify import GatewayNotifier
 from bot.replies import Reply
@@ -92,6 +93,14 @@ class TelegramTransport:
             builder = builder.request(request).get_updates_request(request)
         self.application: Application = builder.build()  # type: ignore[type-arg]
         app = self.application
+        self.desk: Desk | None = None
+        if settings.telegram.operators_chat_id is None:
+            log.warning(strings.DESK_DISABLED)
+        else:
+            self.desk = Desk(settings, app, lambda chat, replies: self.send(app, chat, replies))
+            gateway.set_handoff_sink(self.desk.on_handoff_message)
+            for handler in self.desk.handlers():  # before the citizen handlers: first match wins
+                app.add_handler(handler)
         app.add_handler(CommandHandler("start", self._start))
         app.add_handler(CallbackQueryHandler(self._button))
         app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self._text))
@@ -99,6 +108,8 @@ class TelegramTransport:
 
     async def _post_init(self, app: Application) -> None:  # type: ignore[type-arg]
         app.create_task(self._retry_loop(app))
+        if self.desk is not None:
+            app.create_task(self.desk.run())
         if self._with_scheduler:
             notifier = GatewayNotifier(
                 asyncio.get_running_loop(),
