@@ -259,18 +259,18 @@ class Desk:
         user = update.effective_user
         if message is None or user is None or not message.text or message.reply_to_message is None:
             return
-        with session_scope(self.db) as session:
-            ticket = relay.ticket_for_message(session, self.chat_id, message.reply_to_message.message_id)
-            if ticket is None:
-                return  # operators talking among themselves
-            ticket_id, number = ticket.id, ticket.number
-            try:
+        try:
+            with session_scope(self.db) as session:
+                ticket = relay.ticket_for_message(session, self.chat_id, message.reply_to_message.message_id)
+                if ticket is None:
+                    return  # operators talking among themselves
+                ticket_id, number = ticket.id, ticket.number
                 operator = service.operator_for(session, user.id)
                 service.check_reply(ticket, operator, self.ctx)
-            except DeskRefusal as refusal:
-                await message.reply_text(str(refusal))
-                return
-            operator_id, target = operator.id, citizen_chat(ticket.conversation_id)
+                operator_id, target = operator.id, citizen_chat(ticket.conversation_id)
+        except DeskRefusal as refusal:
+            await message.reply_text(str(refusal))
+            return
         if target is None:
             await message.reply_text(strings.DESK_CITIZEN_UNREACHABLE.format(number=number))
             return
