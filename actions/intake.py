@@ -1,64 +1,399 @@
-"""Start of an intake: remember the category and the citizen's own words, then validate the form."""
+"""The intake form: questions per category, answer reading, confirmation, correction, cancel, digressions."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from hotline import categories
+from actions import _slots as S
+from hotline import categories, normalise
 from hotline.settings import get_settings
+
+FORM = "intake_form"
+# Intents that are never an answer: the form rejects the turn and a rule answers them.
+STRONG_DIGRESSIONS = frozenset({"ask_why", "ask_contact", "ask_eligibility", "cancel", "request_human"})
+# Intents answered in the form unless the text is a readable answer (a button such as “城镇” may be misread).
+WEAK_DIGRESSIONS = frozenset({"chitchat", "bot_challenge", "out_of_scope"})
+MAX_FAILURES = 2
+# Actions that belong to the form itself: a user turn followed only by these is still unanswered.
+_FORM_ACTIONS = frozenset({"action_listen", "action_extract_slots", FORM, f"validate_{FORM}"})
+
+
+def intent_of(tracker: Tracker) -> str:
+    return str((tracker.latest_message.get("intent") or {}).get("name") or "")
+
+
+def fresh_user_turn(tracker: Tracker, form_actions: frozenset[str] = _FORM_ACTIONS) -> bool:
+    """True when the latest user message has not been handled by any other action yet."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return True
+        if event.get("event") == "action" and event.get("name") not in form_actions:
+            return False
+    return False
+
+
+def intake_slots(tracker: Tracker | dict[str, Any]) -> dict[str, Any]:
+    """The category plus the answers to the current plan's questions (stale answers left out)."""
+    slots = dict(tracker.slots if isinstance(tracker, Tracker) else tracker)
+    plan = S.plan_for(slots)
+    keep = {"category", "description", *plan}
+    return {k: v for k, v in slots.items() if k in keep and v is not None and k != "confirmed"}
 
 
 class ActionStartIntake(Action):
+    """Remember the category and the citizen's own words; reset any earlier intake; take entities given."""
+
     def name(self) -> str:
         return "action_start_intake"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        category = intent if intent in categories.BY_CODE else "other_legal"
+        intent = intent_of(tracker)
+        category = intent if intent in S.FAMILIES else "other_legal"
         text = tracker.latest_message.get("text") or ""
         dispatcher.utter_message(
             response="utter_category_recognised", category_label=categories.label(category)
         )
-        events: list[EventType] = [SlotSet("category", category), SlotSet("description", text)]
-        county = _county_from_entities(tracker)
-        if county:
-            events.append(SlotSet("county", county))
+        events: list[EventType] = [SlotSet(name, None) for name in S.INTAKE_SLOTS]
+        events += [
+            SlotSet("category", category),
+            SlotSet("description", text),
+            SlotSet("ticket_number", None),
+            SlotSet("urgent", None),
+            SlotSet("fallback_stage", None),
+        ]
+        for entity, slot in S.ENTITY_SLOTS.items():
+            if slot == "days_to_deadline":
+                continue  # “三个月了” in a first message is how long, not how long is left
+            for value in tracker.get_latest_entity_values(entity):
+                parsed = S.PARSERS[slot](str(value))
+                if parsed is not None:
+                    events.append(SlotSet(slot, parsed))
+                    break
         return events
 
 
-def _county_from_entities(tracker: Tracker) -> str | None:
-    settings = get_settings()
-    for value in tracker.get_latest_entity_values("county"):
-        county = settings.county_by_name(str(value))
-        if county:
-            return county.name
-    return None
-
-
 class ValidateIntakeForm(FormValidationAction):
+    """Reads each answer (buttons, entities or free text), checks it, and decides what to ask next."""
+
     def name(self) -> str:
-        return "validate_intake_form"
+        return f"validate_{FORM}"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        return S.plan_for(tracker.slots)
+
+    async def get_extraction_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        return [SlotSet(k, v) for k, v in extract_answers(tracker).items()]
+
+    # --- one validator per slot: normalise, check, count failures --------------------------------
+    def _check(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        parsed = normalise_value(slot, value)
+        # At the summary, naming or correcting an answer ends “which one to change?”.
+        changing = {"awaiting_change": None} if tracker.get_slot("requested_slot") == "confirmed" else {}
+        if parsed is not None:
+            return {slot: parsed, **_clear_failure(tracker, slot), **changing}
+        if tracker.get_slot("requested_slot") != slot:
+            return {
+                slot: tracker.get_slot(slot),
+                **changing,
+            }  # a stray entity for another question: ignore it
+        return fail(slot, dispatcher, tracker)
 
     def validate_county(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        return self._check("county", value, dispatcher, tracker)
+
+    def validate_age(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._check("age", value, dispatcher, tracker)
+
+    def validate_disabled(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        result = self._check("disabled", value, dispatcher, tracker)
+        if result.get("disabled") is False:
+            result["disability_type"] = None
+        return result
+
+    def validate_disability_type(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._check("disability_type", value, dispatcher, tracker)
+
+    def validate_in_custody(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._check("in_custody", value, dispatcher, tracker)
+
+    def validate_has_lawyer(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._check("has_lawyer", value, dispatcher, tracker)
+
+    def validate_serious_charge(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._check("serious_charge", value, dispatcher, tracker)
+
+    def validate_migrant_worker(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._check("migrant_worker", value, dispatcher, tracker)
+
+    def validate_income_per_capita(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._check("income_per_capita", value, dispatcher, tracker)
+
+    def validate_residence(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._check("residence", value, dispatcher, tracker)
+
+    def validate_has_group_proof(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._check("has_group_proof", value, dispatcher, tracker)
+
+    def validate_group_status(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._check("group_status", value, dispatcher, tracker)
+
+    def validate_days_to_deadline(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._check("days_to_deadline", value, dispatcher, tracker)
+
+    def validate_dv_in_progress(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        result = self._check("dv_in_progress", value, dispatcher, tracker)
+        if result.get("dv_in_progress") is True:
+            dispatcher.utter_message(response="utter_dv_safety")
+        return result
+
+    def validate_matter_type(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._check("matter_type", value, dispatcher, tracker)
+
+    def validate_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value is True:
+            return {"confirmed": True, "awaiting_change": None, **_clear_failure(tracker, "confirmed")}
+        if value is False:
+            return {"confirmed": None, "awaiting_change": True}
+        return fail("confirmed", dispatcher, tracker)
+
+
+def normalise_value(slot: str, value: Any) -> Any:
+    """A raw answer (button, entity value or free text) as the slot's value; None = not understood."""
+    if value is None:
+        return None
+    if value == S.UNKNOWN:
+        return S.UNKNOWN
+    if slot in S.BOOL_SLOTS and isinstance(value, bool):
+        return value
+    if slot in {"age", "income_per_capita", "days_to_deadline"} and isinstance(value, int | float):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text in S.CODES.get(slot, ()):
+        return text
+    if slot != "county" and normalise.is_unknown(text):
+        return S.UNKNOWN
+    parser = S.PARSERS.get(slot)
+    parsed = parser(text) if parser else None
+    if slot == "age" and parsed is not None and not 0 <= parsed <= 120:
+        return None
+    return parsed
+
+
+def _failures(tracker: Tracker) -> dict[str, int]:
+    value = tracker.get_slot("failures")
+    return {str(k): int(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _clear_failure(tracker: Tracker, slot: str) -> dict[str, Any]:
+    failures = _failures(tracker)
+    if slot not in failures:
+        return {}
+    failures.pop(slot)
+    return {"failures": failures or None}
+
+
+def fail(slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+    """Count a failed answer; from the second failure on, explain the question and offer a human."""
+    failures = _failures(tracker)
+    failures[slot] = failures.get(slot, 0) + 1
+    if failures[slot] >= MAX_FAILURES:
+        dispatcher.utter_message(response=f"utter_why_{slot}")
+        dispatcher.utter_message(response="utter_offer_help")
+    else:
+        dispatcher.utter_message(response="utter_not_understood")
+    return {slot: None, "failures": failures}
+
+
+def _keyword_slot(text: str, plan: list[str]) -> str | None:
+    for slot, words in S.KEYWORDS.items():
+        if slot in plan and any(w in text for w in words):
+            return slot
+    return None
+
+
+def extract_answers(tracker: Tracker) -> dict[str, Any]:
+    """Raw candidate values from the latest message; validated afterwards by `validate_<slot>`.
+
+    Empty when the turn is a digression (the form then rejects it and a rule answers), or when the
+    message was already handled by another action (coming back to the form after a digression).
+    """
+    if not fresh_user_turn(tracker):
+        return {}
+    intent = intent_of(tracker)
+    requested = tracker.get_slot("requested_slot")
+    text = str(tracker.latest_message.get("text") or "").strip()
+    plan = S.plan_for(tracker.slots)
+    if intent in STRONG_DIGRESSIONS and not (
+        intent != "request_human" and requested not in (None, "confirmed") and normalise.is_unknown(text)
+    ):
+        return {}
+    if intent in WEAK_DIGRESSIONS and (
+        requested is None or requested == "confirmed" or normalise_value(requested, text) is None
+    ):
+        return {}
+    out: dict[str, Any] = {}
+    # Entities fill their slots: a correction overwrites, otherwise only unanswered questions.
+    for entity in tracker.latest_message.get("entities") or []:
+        slot = S.ENTITY_SLOTS.get(str(entity.get("entity")))
+        if (
+            slot
+            and slot in plan
+            and slot not in out
+            and (intent == "correct" or slot == requested or tracker.get_slot(slot) is None)
+        ):
+            out[slot] = str(entity.get("value"))
+    if requested == "confirmed":
+        if out:
+            pass  # corrections by entity; validate_<slot> ends “which one to change?”
+        elif intent == "affirm":
+            out["confirmed"] = True
+        elif intent == "deny":
+            out["confirmed"] = False
+        elif (slot := _keyword_slot(text, plan)) is not None:
+            parsed = normalise_value(slot, text)
+            out[slot] = parsed if parsed not in (None, S.UNKNOWN) else None
+        else:
+            out["confirmed"] = normalise.parse_bool(text)
+        return out
+    if intent == "correct" and out:
+        return out  # a correction of an earlier answer, not an answer to the current question
+    if intent == "correct" and (slot := _keyword_slot(text, plan)) not in (None, requested):
+        parsed = normalise_value(str(slot), text)
+        out[str(slot)] = parsed if parsed not in (None, S.UNKNOWN) else None
+        return out
+    if requested and requested not in out:
+        if requested in S.BOOL_SLOTS and intent in {"affirm", "deny"}:
+            out[requested] = intent == "affirm"
+        else:
+            out[requested] = text
+    return out
+
+
+class ActionAskConfirmed(Action):
+    """The summary before the ticket is written, or, after “不对”, the question which answer to change."""
+
+    def name(self) -> str:
+        return "action_ask_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        plan = S.plan_for(tracker.slots)
+        if tracker.get_slot("awaiting_change"):
+            dispatcher.utter_message(response="utter_ask_which_change")
+            return []
+        dispatcher.utter_message(
+            response="utter_confirm_intake",
+            category_label=categories.label(tracker.get_slot("category")),
+            summary=S.summary(tracker.slots, plan),
+        )
+        return []
+
+
+class ActionExplainWhy(Action):
+    """“为什么要问收入？” — explain why the question being asked matters; the form then asks it again."""
+
+    def name(self) -> str:
+        return "action_explain_why"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        slot = tracker.get_slot("requested_slot")
+        if tracker.active_loop.get("name") == FORM and slot:
+            dispatcher.utter_message(response=f"utter_why_{slot}")
+        else:
+            dispatcher.utter_message(response="utter_why_general")
+        return []
+
+
+class ActionCancelIntake(Action):
+    """Stop the intake at any point: close the form, forget the answers, confirm."""
+
+    def name(self) -> str:
+        return "action_cancel_intake"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        active = tracker.active_loop.get("name")
+        if not active:
+            dispatcher.utter_message(response="utter_nothing_to_cancel")
+            return []
+        dispatcher.utter_message(response="utter_cancelled")
+        resets = [*S.INTAKE_SLOTS, "category", "description", "rating", "rating_comment", "complaint_detail"]
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *[SlotSet(n, None) for n in resets]]
+
+
+class ActionContact(Action):
+    """Where to go: the county's legal aid centre if the county is known, else the city centre."""
+
+    def name(self) -> str:
+        return "action_contact"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         settings = get_settings()
-        text = str(value or "").strip()
-        county = settings.county_by_name(text)
-        if county is None:
-            # Free text such as "我在定远那边": look for any known name inside it.
-            county = next(
-                (c for c in settings.counties for key in (c.name, *c.aliases) if key and key in text),
-                None,
-            )
-        if county is None:
-            dispatcher.utter_message(response="utter_county_invalid")
-            return {"county": None}
-        return {"county": county.name}
+        county = settings.county_by_name(str(tracker.get_slot("county") or ""))
+        centre = county.centre if county else settings.city.centre
+        dispatcher.utter_message(
+            response="utter_contact",
+            centre=centre.name,
+            address=centre.address,
+            phone=centre.phone,
+            hours=centre.hours,
+            hotline=settings.city.hotline_phone,
+        )
+        return []

@@ -1,8 +1,9 @@
-"""Opening work orders from the dialog: after an intake, or when the citizen asks for a human."""
+"""Opening work orders from the dialog: after an intake (with the eligibility decision on it)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -11,10 +12,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from hotline import categories
+from hotline.db.models import Ticket
 from hotline.db.session import session_scope
 from hotline.runtime import ready_database
 from hotline.settings import get_settings
-from hotline.tickets.service import NewTicket, create_ticket
+from hotline.tickets.service import NewTicket, create_ticket, record_event
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +36,18 @@ def intake_key(tracker: Tracker, loop: str = "intake_form") -> str:
     return "conversation"
 
 
-def open_ticket(tracker: Tracker, new: NewTicket) -> str:
+def open_ticket(
+    tracker: Tracker, new: NewTicket, on_created: Callable[[Any, Ticket], None] | None = None
+) -> str:
+    """Create (or find again) the ticket; `on_created(session, ticket)` runs once, in the same transaction."""
     settings = get_settings()
     url = ready_database(settings)
     with session_scope(url) as session:
         ticket, created = create_ticket(
             session, new, prefix=settings.city.ticket_prefix, timezone=settings.city.timezone
         )
+        if created and on_created is not None:
+            on_created(session, ticket)
         number = ticket.number
     log.info("ticket %s %s (category=%s)", number, "created" if created else "reused", new.category)
     return number
@@ -53,9 +60,16 @@ class ActionCreateTicket(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        from actions.eligibility import decision_for, is_urgent
+
         settings = get_settings()
         category = tracker.get_slot("category") or "other_legal"
         county = settings.county_by_name(tracker.get_slot("county") or "")
+        decision = decision_for(tracker)
+        fields = decision.to_ticket_fields()
+        flags = decision.ticket_flags()
+        if is_urgent(decision):
+            flags["priority"] = "urgent"
         new = NewTicket(
             category=category,
             conversation_id=tracker.sender_id,
@@ -63,68 +77,29 @@ class ActionCreateTicket(Action):
             county_code=county.code if county else None,
             case_type=categories.case_type(category),
             description=tracker.get_slot("description") or "",
-            facts=_facts(tracker),
-            migrant_worker=category == "wage_arrears",
-            disabled=category == "disability_rights",
-            minor=category == "minors",
-            elderly=category == "elderly",
+            facts={"category": category, "county": county.name if county else None, **fields["facts"]},
+            **flags,
         )
+
+        def store_decision(session: Any, ticket: Ticket) -> None:
+            ticket.eligibility_outcome = fields["eligibility_outcome"]
+            ticket.eligibility_reasons = fields["eligibility_reasons"]
+            ticket.eligibility_articles = fields["eligibility_articles"]
+            ticket.eligibility_rules_version = fields["eligibility_rules_version"]
+            record_event(
+                session,
+                ticket,
+                "eligibility",
+                actor="bot",
+                data={"outcome": fields["eligibility_outcome"], "rule": decision.rule_id},
+            )
+
         try:
-            number = open_ticket(tracker, new)
+            number = open_ticket(tracker, new, store_decision)
         except Exception:
             log.exception("ticket creation failed")
             dispatcher.utter_message(response="utter_ticket_error")
             return []
-        dispatcher.utter_message(
-            response="utter_ticket_created",
-            ticket_number=number,
-            county=county.name if county else settings.city.name,
-        )
+        centre = county.centre.name if county else settings.city.centre.name
+        dispatcher.utter_message(response="utter_ticket_created", ticket_number=number, centre=centre)
         return [SlotSet("ticket_number", number)]
-
-
-def _facts(tracker: Tracker) -> dict[str, Any]:
-    keep = ("category", "county")
-    return {k: tracker.get_slot(k) for k in keep if tracker.get_slot(k) is not None}
-
-
-class ActionRequestHuman(Action):
-    def name(self) -> str:
-        return "action_request_human"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        settings = get_settings()
-        county = settings.county_by_name(tracker.get_slot("county") or "")
-        category = tracker.get_slot("category") or "handoff"
-        new = NewTicket(
-            category=category,
-            conversation_id=tracker.sender_id,
-            intake_key=intake_key(tracker, loop="handoff"),
-            county_code=county.code if county else None,
-            case_type=categories.case_type(category),
-            description=tracker.latest_message.get("text") or "",
-            priority="normal",
-        )
-        try:
-            number = open_ticket(tracker, new)
-        except Exception:
-            log.exception("handoff ticket creation failed")
-            dispatcher.utter_message(response="utter_ticket_error")
-            return []
-        _mark_handoff(number)
-        dispatcher.utter_message(response="utter_handoff", ticket_number=number)
-        return [SlotSet("ticket_number", number)]
-
-
-def _mark_handoff(number: str) -> None:
-    from hotline.tickets.service import get_by_number, record_event
-
-    url = ready_database()
-    with session_scope(url) as session:
-        ticket = get_by_number(session, number)
-        if ticket is not None and not ticket.handoff_requested:
-            ticket.handoff_requested = True
-            ticket.handled_by_bot_only = False
-            record_event(session, ticket, "handoff_requested", actor="bot")

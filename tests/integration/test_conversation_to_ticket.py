@@ -35,8 +35,13 @@ async def test_wage_arrears_conversation_creates_one_ticket(stack: Stack) -> Non
     assert "欠薪" in texts, texts
     county_question = next(r for r in first if r.buttons)
     dingyuan = next(b for b in county_question.buttons if b.title == "定远县")
-    second = await gateway.handle(inbound(user, dingyuan.title, dingyuan.payload))
-    reply = " ".join(r.text for r in second)
+    replies = await gateway.handle(inbound(user, dingyuan.title, dingyuan.payload))
+    # The labour intake: migrant worker? proof? deadline? then the summary to confirm.
+    for title in ("是农民工", "能拿出", "还早", "对，提交"):
+        button = next((b for r in replies for b in r.buttons if b.title == title), None)
+        assert button is not None, [r.text for r in replies]
+        replies = await gateway.handle(inbound(user, button.title, button.payload))
+    reply = " ".join(r.text for r in replies)
     with session_scope(stack.db_url) as s:
         tickets = s.scalars(select(Ticket).where(Ticket.conversation_id == f"console-{user}")).all()
         assert len(tickets) == 1
@@ -50,7 +55,8 @@ async def test_wage_arrears_conversation_creates_one_ticket(stack: Stack) -> Non
         assert ticket.description == "老板拖欠我三个月工资"
         assert ticket.citizen_id is not None
         events = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)).all()
-        assert [e.kind for e in events] == ["created"]
+        assert [e.kind for e in events] == ["created", "eligibility"]
+        assert ticket.eligibility_outcome == "HARDSHIP_DEEMED"
         logged = s.scalars(select(MessageLog).where(MessageLog.citizen_id == ticket.citizen_id)).all()
         assert [m.direction.value for m in logged][:1] == ["in"] and len(logged) >= 4
 

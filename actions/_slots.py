@@ -1,0 +1,278 @@
+"""The intake's slots: which questions each category family needs, how answers are read, how they read back.
+
+Slot names are the contract with `hotline.eligibility.facts_from_slots`. Values are plain JSON: booleans,
+numbers, short codes ("rural", "visual", "dibao") or the sentinel UNKNOWN when the citizen cannot answer
+(facts_from_slots treats anything it cannot use as unknown, so the decision asks a human to check).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hotline import normalise
+
+UNKNOWN = "unknown"
+
+# Slots the intake may fill (and that cancel resets).
+INTAKE_SLOTS: tuple[str, ...] = (
+    "county",
+    "age",
+    "disabled",
+    "disability_type",
+    "in_custody",
+    "has_lawyer",
+    "serious_charge",
+    "migrant_worker",
+    "income_per_capita",
+    "residence",
+    "has_group_proof",
+    "group_status",
+    "days_to_deadline",
+    "urgent_preservation",
+    "dv_in_progress",
+    "matter_type",
+    "confirmed",
+    "awaiting_change",
+    "failures",
+)
+
+BOOL_SLOTS = frozenset(
+    {"disabled", "in_custody", "has_lawyer", "serious_charge", "migrant_worker", "has_group_proof"}
+    | {"urgent_preservation", "dv_in_progress"}
+)
+
+FAMILIES: dict[str, str] = {
+    "wage_arrears": "labour",
+    "work_injury": "labour",
+    "criminal_defence": "criminal",
+    "domestic_violence": "dv",
+    "minors": "group",
+    "elderly": "group",
+    "disability_rights": "group",
+    "marriage_family": "general",
+    "personal_injury": "general",
+    "social_insurance": "general",
+    "other_legal": "general",
+}
+
+# Categories whose matter is not implied by the category: ask which kind of matter it is.
+ASK_MATTER = frozenset({"minors", "elderly", "disability_rights", "marriage_family", "personal_injury"})
+
+# Plain-Chinese names used in the confirmation summary and in "which answer to change".
+LABELS: dict[str, str] = {
+    "county": "所在县（市、区）",
+    "age": "当事人年龄",
+    "disabled": "是否有残疾",
+    "disability_type": "残疾类别",
+    "in_custody": "是否被羁押（关押）",
+    "has_lawyer": "是否已请律师",
+    "serious_charge": "是否可能判无期徒刑或死刑",
+    "migrant_worker": "是否是农民工",
+    "income_per_capita": "家庭每人每月收入",
+    "residence": "住在城镇还是农村",
+    "has_group_proof": "能否提供身份材料",
+    "group_status": "救助或收入情况",
+    "days_to_deadline": "离起诉、仲裁等期限还有几天",
+    "urgent_preservation": "是否需要马上保全财产或证据",
+    "dv_in_progress": "家暴是否还在发生",
+    "matter_type": "具体是什么事",
+}
+
+# Words a citizen uses to name an answer they want to change (“年龄说错了”, “改一下收入”).
+KEYWORDS: dict[str, tuple[str, ...]] = {
+    "county": ("县", "区", "地方", "地区", "哪里", "地址"),
+    "age": ("年龄", "岁", "多大"),
+    "disability_type": ("残疾类别", "类别", "哪种残疾"),
+    "disabled": ("残疾",),
+    "in_custody": ("羁押", "关押", "拘留", "看守所", "抓"),
+    "has_lawyer": ("律师",),
+    "serious_charge": ("无期", "死刑", "重罪"),
+    "migrant_worker": ("农民工", "打工", "务工"),
+    "has_group_proof": ("证明", "材料", "工作证", "考勤"),
+    "income_per_capita": ("收入", "工资", "钱"),
+    "residence": ("城镇", "农村", "户口", "城里", "乡下"),
+    "group_status": ("低保", "特困", "救助", "生活来源"),
+    "days_to_deadline": ("期限", "时间", "天", "开庭", "时效"),
+    "dv_in_progress": ("家暴", "还在打", "危险"),
+    "matter_type": ("什么事", "事情", "类型"),
+}
+
+_YES_NO = {True: "是", False: "否"}
+_RESIDENCE = {"urban": "城镇", "rural": "农村"}
+DISABILITY_TEXT = {
+    "visual": "视力残疾",
+    "hearing": "听力残疾",
+    "speech": "言语残疾",
+    "physical": "肢体残疾",
+    "intellectual": "智力残疾",
+    "mental": "精神残疾",
+    "other": "其他残疾",
+}
+GROUP_TEXT = {
+    "dibao": "领取低保",
+    "tekun": "特困供养",
+    "social_assistance": "领取其他社会救助",
+    "judicial_assistance": "司法救助",
+    "youfu": "优抚对象",
+    "no_fixed_income": "没有固定生活来源",
+    "none": "都不是",
+}
+MATTER_TEXT = {
+    "domestic_violence": "家庭暴力",
+    "abuse_abandonment": "被虐待或遗弃",
+    "support_payment": "追讨抚养费、赡养费",
+    "divorce_property": "离婚或分财产",
+    "traffic_injury": "交通事故受伤",
+    "medical_injury": "医疗纠纷",
+    "student_injury_at_school": "在学校受伤",
+    "work_injury": "工伤",
+    "wage_arrears": "讨工资",
+    "labour_relationship": "劳动合同纠纷",
+    "social_insurance": "社会保险",
+    "other": "其他事情",
+}
+
+# Closed answers already in their stored form (buttons, re-validation of a parsed value).
+CODES: dict[str, frozenset[str]] = {
+    "residence": frozenset(_RESIDENCE),
+    "disability_type": frozenset(DISABILITY_TEXT),
+    "group_status": frozenset(GROUP_TEXT),
+    "matter_type": frozenset(MATTER_TEXT),
+}
+
+
+def display(slot: str, value: Any) -> str:
+    """An answer as the citizen reads it back in the summary."""
+    if value is None or value == UNKNOWN:
+        return "不清楚"
+    if slot in BOOL_SLOTS and isinstance(value, bool):
+        return _YES_NO[value]
+    if slot == "age":
+        return f"{int(value)}岁"
+    if slot == "income_per_capita":
+        return f"约{float(value):g}元"
+    if slot == "days_to_deadline":
+        return "已经过了" if int(value) < 0 else f"{int(value)}天"
+    if slot == "residence":
+        return _RESIDENCE.get(str(value), str(value))
+    if slot == "disability_type":
+        return DISABILITY_TEXT.get(str(value), str(value))
+    if slot == "group_status":
+        return GROUP_TEXT.get(str(value), str(value))
+    if slot == "matter_type":
+        return MATTER_TEXT.get(str(value), str(value))
+    return str(value)
+
+
+def summary(slots: Mapping[str, Any], plan: list[str]) -> str:
+    lines = [
+        f"· {LABELS[name]}：{display(name, slots.get(name))}"
+        for name in plan
+        if name in LABELS and slots.get(name) is not None
+    ]
+    return "\n".join(lines)
+
+
+def _bool(text: str) -> Any:
+    return normalise.parse_bool(text)
+
+
+def _county(text: str) -> Any:
+    from hotline.settings import get_settings
+
+    settings = get_settings()
+    text = text.strip()
+    county = settings.county_by_name(text)
+    if county is None:  # free text such as “我在定远那边”
+        county = next(
+            (c for c in settings.counties for key in (c.name, *c.aliases) if key and key in text), None
+        )
+    return county.name if county else None
+
+
+# slot -> reads a free-text answer; None = not understood.
+PARSERS: dict[str, Callable[[str], Any]] = {
+    "county": _county,
+    "age": normalise.parse_age,
+    "income_per_capita": normalise.parse_amount,
+    "days_to_deadline": normalise.parse_days,
+    "residence": normalise.parse_residence,
+    "disability_type": normalise.parse_disability_type,
+    "group_status": normalise.parse_group_status,
+    "matter_type": normalise.parse_matter_type,
+    **{name: _bool for name in BOOL_SLOTS},
+}
+
+# Entities that carry a slot's value directly.
+ENTITY_SLOTS: dict[str, str] = {
+    "county": "county",
+    "age": "age",
+    "amount": "income_per_capita",
+    "duration": "days_to_deadline",
+}
+
+
+def _provisional(slots: Mapping[str, Any]) -> Any:
+    from hotline.eligibility import assess
+    from hotline.settings import get_settings
+
+    return assess(dict(slots), get_settings())
+
+
+def plan_for(slots: Mapping[str, Any]) -> list[str]:
+    """The questions for this category, in order; a question is left out when it cannot change the answer.
+
+    Recomputed every turn from the answers so far (the form's `required_slots`). Means-test questions
+    (income, residence) are asked only while the provisional decision still needs them.
+    """
+    category = str(slots.get("category") or "other_legal")
+    family = FAMILIES.get(category, "general")
+    plan: list[str] = ["county"]
+
+    def yes(name: str) -> bool:
+        return slots.get(name) is True
+
+    if family == "criminal":
+        plan += ["has_lawyer", "age"]
+        age = slots.get("age")
+        minor = isinstance(age, int | float) and age < 18
+        if not yes("has_lawyer") and not minor:
+            plan.append("disabled")
+            if yes("disabled"):
+                plan.append("disability_type")
+            if slots.get("disability_type") not in {"visual", "hearing", "speech"}:
+                plan.append("serious_charge")
+        plan.append("in_custody")
+    elif family == "dv":
+        plan.append("dv_in_progress")
+    else:
+        if family == "labour":
+            plan.append("migrant_worker")
+            if yes("migrant_worker"):
+                plan.append("has_group_proof")
+        if family == "group":
+            if category != "disability_rights":
+                plan.append("age")
+            else:
+                plan.append("disabled")
+                if yes("disabled"):
+                    plan.append("disability_type")
+        if category in ASK_MATTER:
+            plan.append("matter_type")
+        if family == "group" and slots.get("matter_type") not in {"domestic_violence", "abuse_abandonment"}:
+            plan.append("group_status")
+            status = slots.get("group_status")
+            if status is not None and status not in {"none", UNKNOWN}:
+                plan.append("has_group_proof")
+        if all(slots.get(name) is not None for name in plan):
+            decision = _provisional(slots)
+            missing = set(decision.missing_fields)
+            if "household_income_per_capita_month" in missing or slots.get("income_per_capita") is not None:
+                plan.append("income_per_capita")
+            if "residence" in missing or slots.get("residence") is not None:
+                plan.append("residence")
+            if decision.outcome.value != "NOT_IN_SCOPE":
+                plan.append("days_to_deadline")
+    plan.append("confirmed")
+    return plan

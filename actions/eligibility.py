@@ -1,0 +1,47 @@
+"""After the citizen confirms: the eligibility answer (hotline.eligibility) in plain Chinese."""
+
+from __future__ import annotations
+
+import logging
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.intake import intake_slots
+from hotline.eligibility import Decision, assess
+from hotline.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+def decision_for(tracker: Tracker) -> Decision:
+    return assess(intake_slots(tracker), get_settings())
+
+
+def is_urgent(decision: Decision) -> bool:
+    """Offer a human at once: DV in progress, someone detained, a deadline within 7 days, or rules say so."""
+    f = decision.facts
+    soon = f.days_to_deadline is not None and f.days_to_deadline < 7
+    return bool(decision.urgent or f.dv_in_progress or f.in_custody or soon)
+
+
+class ActionCheckEligibility(Action):
+    def name(self) -> str:
+        return "action_check_eligibility"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        try:
+            decision = decision_for(tracker)
+        except Exception:
+            log.exception("eligibility check failed")
+            dispatcher.utter_message(response="utter_eligibility_error")
+            return [SlotSet("urgent", False), SlotSet("eligibility_outcome", None)]
+        dispatcher.utter_message(response="utter_eligibility_result", explanation=decision.explanation)
+        return [
+            SlotSet("urgent", is_urgent(decision)),
+            SlotSet("eligibility_outcome", decision.outcome.value),
+        ]

@@ -1,0 +1,128 @@
+"""A human takes over: on request, when the bot cannot understand, or when the matter is urgent."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import _slots as S
+from actions.intake import intake_slots
+from actions.ticketing import intake_key, open_ticket
+from hotline import categories
+from hotline.db.session import session_scope
+from hotline.runtime import ready_database
+from hotline.settings import get_settings
+from hotline.tickets.service import OPEN_STATUSES, NewTicket, get_by_number, record_event
+
+log = logging.getLogger(__name__)
+
+CATEGORY_INTENTS = frozenset(S.FAMILIES)
+
+
+def mark_handoff(number: str, conversation_id: str) -> bool:
+    """Flag an open ticket of this conversation for an operator; False if it is not open or not theirs."""
+    with session_scope(ready_database()) as session:
+        ticket = get_by_number(session, number)
+        if ticket is None or ticket.conversation_id != conversation_id or ticket.status not in OPEN_STATUSES:
+            return False
+        if not ticket.handoff_requested:
+            ticket.handoff_requested = True
+            ticket.handled_by_bot_only = False
+            record_event(session, ticket, "handoff_requested", actor="bot")
+        return True
+
+
+def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list[EventType]:
+    """Reuse the intake's ticket when there is one, else open a handoff ticket with what is known."""
+    settings = get_settings()
+    existing = tracker.get_slot("ticket_number")
+    number: str | None = None
+    if existing:
+        try:
+            number = existing if mark_handoff(existing, tracker.sender_id) else None
+        except Exception:
+            log.exception("handoff on %s failed", existing)
+    if number is None:
+        county = settings.county_by_name(tracker.get_slot("county") or "")
+        category = tracker.get_slot("category") or "handoff"
+        known = intake_slots(tracker) if tracker.get_slot("category") else {}
+        new = NewTicket(
+            category=category,
+            conversation_id=tracker.sender_id,
+            intake_key=intake_key(tracker, loop="handoff"),
+            county_code=county.code if county else None,
+            case_type=categories.case_type(category),
+            description=tracker.get_slot("description") or tracker.latest_message.get("text") or "",
+            facts={**{k: v for k, v in known.items() if k != "description"}, "handoff_reason": reason},
+            priority="urgent" if tracker.get_slot("urgent") else "normal",
+        )
+        try:
+            number = open_ticket(tracker, new)
+            mark_handoff(number, tracker.sender_id)
+        except Exception:
+            log.exception("handoff ticket creation failed")
+            dispatcher.utter_message(response="utter_ticket_error")
+            return []
+    dispatcher.utter_message(response="utter_handoff", ticket_number=number)
+    events: list[EventType] = [SlotSet("ticket_number", number), SlotSet("fallback_stage", None)]
+    if tracker.active_loop.get("name"):
+        events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+    return events
+
+
+class ActionRequestHuman(Action):
+    def name(self) -> str:
+        return "action_request_human"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        return hand_over(dispatcher, tracker, "citizen_request")
+
+
+def top_categories(tracker: Tracker, n: int = 2) -> list[str]:
+    ranking: list[dict[str, Any]] = tracker.latest_message.get("intent_ranking") or []
+    return [str(r["name"]) for r in ranking if r.get("name") in CATEGORY_INTENTS][:n]
+
+
+class ActionFallback(Action):
+    """Low NLU confidence: offer the two likeliest categories, then ask to rephrase, then a human."""
+
+    def name(self) -> str:
+        return "action_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        stage = int(tracker.get_slot("fallback_stage") or 0)
+        if stage == 0:
+            options = top_categories(tracker)
+            if options:
+                buttons = [{"title": categories.label(c), "payload": f"/{c}"} for c in options]
+                buttons.append({"title": "都不是", "payload": "/deny"})
+                dispatcher.utter_message(response="utter_fallback_options", buttons=buttons)
+                return [SlotSet("fallback_stage", 1)]
+            stage = 1
+        if stage == 1:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return [SlotSet("fallback_stage", 2)]
+        dispatcher.utter_message(response="utter_fallback_handoff")
+        return hand_over(dispatcher, tracker, "not_understood")
+
+
+class ActionAskRephrase(Action):
+    """“都不是”: none of the offered categories fits; ask once to say it differently."""
+
+    def name(self) -> str:
+        return "action_ask_rephrase"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_ask_rephrase")
+        return [SlotSet("fallback_stage", 2)]

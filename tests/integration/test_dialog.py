@@ -1,0 +1,189 @@
+"""Multi-turn conversations through the real engine, action server and gateway (issue 4 dialog)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from bot.engine import RasaRestEngine
+from bot.gateway import Gateway, Inbound
+from bot.replies import Reply
+from hotline.db.models import ReviewItem, Ticket
+from hotline.db.session import session_scope
+from hotline.tickets.service import NewTicket, create_ticket
+from tests.integration.conftest import Stack
+
+pytestmark = pytest.mark.integration
+
+SUMMARY = "以上对吗"
+
+
+class Chat:
+    """One citizen talking to the bot through the gateway; remembers the last replies and their buttons."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.gateway = Gateway(RasaRestEngine(stack.rasa_url), stack.db_url)
+        self.user = uuid.uuid4().hex[:8]
+        self.conversation_id = f"console-{self.user}"
+        self.replies: list[Reply] = []
+        self.transcript: list[str] = []
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r.text for r in self.replies)
+
+    async def say(self, text: str, payload: str | None = None) -> str:
+        self.replies = await self.gateway.handle(
+            Inbound("console", self.user, uuid.uuid4().hex, text, payload)
+        )
+        self.transcript += [f"> {text}", self.text]
+        return self.text
+
+    async def click(self, title: str) -> str:
+        buttons = [b for r in self.replies for b in r.buttons]
+        button = next((b for b in buttons if b.title == title), None)
+        assert button is not None, f"no button {title!r} in {[b.title for b in buttons]}\n{self.log}"
+        return await self.say(button.title, button.payload)
+
+    @property
+    def log(self) -> str:
+        return "\n".join(self.transcript)
+
+    async def answer(self, answers: dict[str, str], until: str = SUMMARY, turns: int = 10) -> None:
+        """Answer whatever is asked: {fragment of the question: button title, or "text:<free text>"}."""
+        for _ in range(turns):
+            if until in self.text:
+                return
+            key = next((k for k in answers if k in self.text), None)
+            assert key is not None, f"unexpected question:\n{self.log}"
+            value = answers[key]
+            if value.startswith("text:"):
+                await self.say(value[5:])
+            else:
+                await self.click(value)
+        assert until in self.text, self.log
+
+    def tickets(self, db_url: str) -> list[Ticket]:
+        with session_scope(db_url) as s:
+            rows = s.scalars(select(Ticket).where(Ticket.conversation_id == self.conversation_id)).all()
+            s.expunge_all()
+            return list(rows)
+
+
+WAGE_ANSWERS = {
+    "哪个县": "定远县",
+    "农民工吗": "是农民工",
+    "证明身份的材料": "能拿出",
+    "期限还有几天": "还早",
+}
+
+
+async def test_wage_arrears_migrant_worker_with_proof(stack: Stack) -> None:
+    chat = Chat(stack)
+    assert "欠薪" in await chat.say("老板拖欠我三个月工资"), chat.log
+    await chat.answer(WAGE_ANSWERS)
+    assert "是否是农民工：是" in chat.text, chat.log
+    reply = await chat.click("对，提交")
+    assert "第四十二条" in reply and "定远县法律援助中心" in reply, chat.log
+    assert "满意吗" in reply, chat.log
+    (ticket,) = chat.tickets(stack.db_url)
+    assert ticket.number in reply
+    assert ticket.eligibility_outcome == "HARDSHIP_DEEMED" and "LAL-42" in ticket.eligibility_articles
+    assert ticket.migrant_worker and ticket.category == "wage_arrears" and ticket.county_code == "341125"
+    assert ticket.facts["is_migrant_worker"] is True and ticket.priority == "normal"
+
+
+async def test_low_rating_opens_a_review(stack: Stack) -> None:
+    chat = Chat(stack)
+    await chat.say("老板拖欠我三个月工资")
+    await chat.answer(WAGE_ANSWERS)
+    await chat.click("对，提交")
+    await chat.click("1 很不满意")
+    assert "意见或建议" in chat.text, chat.log
+    reply = await chat.say("等了好久都没人理")
+    assert "回访" in reply, chat.log
+    (ticket,) = chat.tickets(stack.db_url)
+    with session_scope(stack.db_url) as s:
+        review = s.scalars(select(ReviewItem).where(ReviewItem.ticket_id == ticket.id)).one()
+        assert review.reason == "low_rating"
+
+
+async def test_criminal_case_of_a_sixteen_year_old(stack: Stack) -> None:
+    chat = Chat(stack)
+    assert "刑事" in await chat.say("我儿子被公安抓了，他才十六岁，家里请不起律师"), chat.log
+    await chat.answer(
+        {
+            "哪个县": "凤阳县",
+            "请律师了吗": "还没有",
+            "多大": "text:16岁",
+            "被关押了吗": "被关押了",
+        }
+    )
+    assert "当事人年龄：16岁" in chat.text, chat.log
+    reply = await chat.click("对，提交")
+    assert "国家应当为当事人指派律师" in reply and "第二十五条" in reply, chat.log
+    assert "现在转人工" in [b.title for r in chat.replies for b in r.buttons], chat.log
+    (ticket,) = chat.tickets(stack.db_url)
+    assert ticket.eligibility_outcome == "MANDATORY_APPOINTMENT" and ticket.minor
+    assert ticket.priority == "urgent"  # detained
+
+
+async def test_domestic_violence_in_progress_is_urgent_and_offers_a_human(stack: Stack) -> None:
+    chat = Chat(stack)
+    await chat.say("我老公天天打我")
+    await chat.answer({"哪个县": "全椒县", "还在发生吗": "还在发生，不安全"})
+    assert "110" in chat.log, chat.log
+    await chat.click("对，提交")
+    assert "紧急" in chat.text, chat.log
+    (ticket,) = chat.tickets(stack.db_url)
+    assert ticket.priority == "urgent" and ticket.eligibility_outcome == "ELIGIBLE_NO_HARDSHIP"
+    reply = await chat.click("现在转人工")
+    assert ticket.number in reply, chat.log
+    (ticket,) = chat.tickets(stack.db_url)  # the same ticket goes to an operator, no second one
+    assert ticket.handoff_requested
+
+
+async def test_why_question_and_correction_in_the_form(stack: Stack) -> None:
+    chat = Chat(stack)
+    await chat.say("工地老板欠我工钱不给")
+    await chat.answer({"哪个县": "明光市", "农民工吗": "不是"}, until="收入")
+    reply = await chat.say("为什么要问收入？")
+    assert "低保标准" in reply and "收入" in reply, chat.log
+    await chat.answer({"收入": "text:每人一千二", "期限还有几天": "还早", "城镇还是农村": "农村"})
+    await chat.click("要修改")
+    assert "哪一项要改" in chat.text, chat.log
+    reply = await chat.say("收入说错了，应该是一千五")
+    assert SUMMARY in reply and "约1500元" in reply, chat.log
+
+
+async def test_status_only_for_own_tickets(stack: Stack) -> None:
+    chat = Chat(stack)
+    with session_scope(stack.db_url) as s:
+        mine, _ = create_ticket(
+            s,
+            NewTicket(
+                "wage_arrears", conversation_id=chat.conversation_id, intake_key="t", county_code="341125"
+            ),
+            prefix="滁",
+        )
+        theirs, _ = create_ticket(
+            s,
+            NewTicket("minors", conversation_id="console-other", intake_key="t", county_code="341125"),
+            prefix="滁",
+        )
+        mine_no, theirs_no = mine.number, theirs.number
+    reply = await chat.say(f"查一下{mine_no}")
+    assert mine_no in reply and "待受理" in reply and "定远县法律援助中心" in reply, chat.log
+    reply = await chat.say(f"帮我查查{theirs_no}")
+    assert "没有找到您名下的这个工单" in reply, chat.log
+
+
+async def test_cancel_in_the_middle(stack: Stack) -> None:
+    chat = Chat(stack)
+    await chat.say("老板拖欠我工资")
+    await chat.answer({"哪个县": "来安县"}, until="农民工吗")
+    reply = await chat.say("算了不办了")
+    assert "已经取消" in reply, chat.log
+    assert chat.tickets(stack.db_url) == []

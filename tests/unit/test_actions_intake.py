@@ -1,0 +1,278 @@
+"""The intake's dialog logic with fake rasa_sdk trackers (no engine): plans, answer reading, guards."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import _slots as S
+from actions.intake import (
+    ActionCancelIntake,
+    ActionExplainWhy,
+    ActionStartIntake,
+    ValidateIntakeForm,
+    extract_answers,
+    fresh_user_turn,
+    intake_slots,
+    normalise_value,
+)
+from hotline.settings import get_settings
+
+DOMAIN: dict[str, Any] = {
+    "forms": {
+        "intake_form": {"required_slots": ["county", "confirmed"]},
+        "rating_form": {"required_slots": ["rating", "rating_comment"]},
+        "complaint_form": {"required_slots": ["complaint_detail"]},
+    },
+    "slots": {},
+}
+
+
+def tracker(
+    slots: dict[str, Any] | None = None,
+    text: str = "",
+    intent: str = "inform",
+    entities: list[dict[str, Any]] | None = None,
+    after_user: list[str] | None = None,
+    loop: str | None = "intake_form",
+    ranking: list[dict[str, Any]] | None = None,
+) -> Tracker:
+    message = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.9},
+        "entities": entities or [],
+        "intent_ranking": ranking or [],
+    }
+    events: list[dict[str, Any]] = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": text, "parse_data": message, "timestamp": 1.0},
+    ]
+    events += [{"event": "action", "name": name} for name in after_user or ["action_extract_slots"]]
+    return Tracker(
+        "console-test",
+        dict(slots or {}),
+        message,
+        events,
+        False,
+        None,
+        {"name": loop} if loop else {},
+        "action_listen",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _settings(monkeypatch: pytest.MonkeyPatch, db_url: str) -> Iterator[None]:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def run(action: Any, t: Tracker) -> tuple[list[dict[str, Any]], CollectingDispatcher]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, t, DOMAIN))
+    return events, dispatcher
+
+
+def responses(dispatcher: CollectingDispatcher) -> list[str]:
+    return [m.get("response") or "" for m in dispatcher.messages]
+
+
+def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+# --- which questions each category asks -----------------------------------------------------------
+
+
+def test_labour_plan_skips_income_when_migrant_worker_has_proof() -> None:
+    base = {"category": "wage_arrears", "county": "定远县"}
+    assert S.plan_for(base)[:2] == ["county", "migrant_worker"]
+    with_proof = {**base, "migrant_worker": True, "has_group_proof": True}
+    plan = S.plan_for(with_proof)
+    assert "income_per_capita" not in plan and "days_to_deadline" in plan and plan[-1] == "confirmed"
+    no_proof = {**base, "migrant_worker": True, "has_group_proof": False}
+    assert "income_per_capita" in S.plan_for(no_proof)
+    assert "has_group_proof" not in S.plan_for({**base, "migrant_worker": False})
+
+
+def test_criminal_plan_for_a_minor_skips_disability_and_sentence() -> None:
+    plan = S.plan_for({"category": "criminal_defence", "county": "凤阳县", "has_lawyer": False, "age": 16})
+    assert plan == ["county", "has_lawyer", "age", "in_custody", "confirmed"]
+    adult = S.plan_for({"category": "criminal_defence", "has_lawyer": False, "age": 30, "disabled": True})
+    assert adult == [
+        "county",
+        "has_lawyer",
+        "age",
+        "disabled",
+        "disability_type",
+        "serious_charge",
+        "in_custody",
+        "confirmed",
+    ]
+
+
+def test_dv_and_group_and_general_plans() -> None:
+    assert S.plan_for({"category": "domestic_violence"}) == ["county", "dv_in_progress", "confirmed"]
+    minors = S.plan_for(
+        {"category": "minors", "county": "全椒县", "age": 12, "matter_type": "support_payment"}
+    )
+    assert minors[:5] == ["county", "age", "matter_type", "group_status", "confirmed"]
+    other = S.plan_for({"category": "other_legal", "county": "全椒县"})
+    assert other == ["county", "confirmed"]  # not in scope: no means test, no deadline question
+
+
+# --- reading answers ----------------------------------------------------------------------------
+
+
+def test_button_yes_no_fills_the_requested_bool_slot() -> None:
+    t = tracker(
+        {"category": "wage_arrears", "county": "定远县", "requested_slot": "migrant_worker"}, "是", "affirm"
+    )
+    assert extract_answers(t) == {"migrant_worker": True}
+
+
+def test_digressions_are_not_answers() -> None:
+    slots = {"category": "wage_arrears", "county": "定远县", "requested_slot": "income_per_capita"}
+    assert extract_answers(tracker(slots, "为什么要问收入？", "ask_why")) == {}
+    assert extract_answers(tracker(slots, "算了", "cancel")) == {}
+    # “不清楚” misread as cancel is still an answer: unknown
+    assert extract_answers(tracker(slots, "不清楚", "cancel")) == {"income_per_capita": "不清楚"}
+
+
+def test_returning_after_a_digression_reads_nothing() -> None:
+    t = tracker({"requested_slot": "age"}, "为什么", "ask_why", after_user=["action_explain_why"])
+    assert not fresh_user_turn(t)
+    assert extract_answers(t) == {}
+
+
+def test_correction_with_entity_overwrites_a_given_answer() -> None:
+    slots = {
+        "category": "criminal_defence",
+        "county": "凤阳县",
+        "has_lawyer": False,
+        "age": 18,
+        "requested_slot": "disabled",
+    }
+    entities = [{"entity": "age", "value": "16岁"}]
+    assert extract_answers(tracker(slots, "年龄说错了，是16岁", "correct", entities)) == {"age": "16岁"}
+
+
+def test_deny_at_confirmation_then_naming_the_answer_resets_it() -> None:
+    slots = {
+        "category": "domestic_violence",
+        "county": "定远县",
+        "dv_in_progress": False,
+        "requested_slot": "confirmed",
+    }
+    assert extract_answers(tracker(slots, "不对", "deny")) == {"confirmed": False}
+    events, _dispatcher = run(ValidateIntakeForm(), tracker(slots, "不对", "deny"))
+    got = slot_events(events)
+    assert (
+        got["awaiting_change"] is True and got["confirmed"] is None and got["requested_slot"] == "confirmed"
+    )
+    slots2 = {**slots, "awaiting_change": True}
+    assert extract_answers(tracker(slots2, "县", "inform")) == {"county": None}
+    events, _ = run(ValidateIntakeForm(), tracker(slots2, "县", "inform"))
+    got = slot_events(events)
+    assert got["county"] is None and got["awaiting_change"] is None and got["requested_slot"] == "county"
+    entities = [{"entity": "county", "value": "全椒县"}]
+    events, _ = run(ValidateIntakeForm(), tracker(slots2, "在全椒", "correct", entities))
+    got = slot_events(events)
+    assert (
+        got["county"] == "全椒县" and got["awaiting_change"] is None and got["requested_slot"] == "confirmed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("slot", "raw", "value"),
+    [
+        ("county", "我在定远那边", "定远县"),
+        ("county", "北京", None),
+        ("age", "十五岁", 15),
+        ("age", 16, 16),
+        ("income_per_capita", "一千五", 1500),
+        ("days_to_deadline", "还有五天", 5),
+        ("residence", "农村", "rural"),
+        ("residence", "rural", "rural"),
+        ("has_lawyer", "还没有", False),
+        ("disability_type", "听力残疾", "hearing"),
+        ("age", "不清楚", S.UNKNOWN),
+    ],
+)
+def test_normalise_value(slot: str, raw: Any, value: Any) -> None:
+    assert normalise_value(slot, raw) == value
+
+
+def test_two_failed_answers_explain_and_offer_a_human() -> None:
+    slots = {"category": "criminal_defence", "county": "凤阳县", "has_lawyer": False, "requested_slot": "age"}
+    events, dispatcher = run(ValidateIntakeForm(), tracker(slots, "啊这个嘛", "inform"))
+    assert responses(dispatcher) == ["utter_not_understood"]
+    got = slot_events(events)
+    assert got["failures"] == {"age": 1} and got["requested_slot"] == "age"
+    events, dispatcher = run(
+        ValidateIntakeForm(), tracker({**slots, "failures": {"age": 1}}, "嗯嗯", "inform")
+    )
+    assert responses(dispatcher) == ["utter_why_age", "utter_offer_help"]
+    events, dispatcher = run(ValidateIntakeForm(), tracker({**slots, "failures": {"age": 2}}, "16", "inform"))
+    got = slot_events(events)
+    assert got["age"] == 16 and got["failures"] is None and got["requested_slot"] == "in_custody"
+
+
+def test_form_skips_to_confirmation_and_ends_when_confirmed() -> None:
+    slots = {"category": "domestic_violence", "county": "定远县", "requested_slot": "dv_in_progress"}
+    events, dispatcher = run(ValidateIntakeForm(), tracker(slots, "是", "affirm"))
+    got = slot_events(events)
+    assert got["dv_in_progress"] is True and got["requested_slot"] == "confirmed"
+    assert responses(dispatcher) == ["utter_dv_safety"]
+    done = {**slots, "dv_in_progress": True, "requested_slot": "confirmed"}
+    events, _ = run(ValidateIntakeForm(), tracker(done, "对", "affirm"))
+    assert slot_events(events)["requested_slot"] is None
+
+
+# --- other intake actions ---------------------------------------------------------------------------
+
+
+def test_start_intake_resets_old_answers_and_takes_entities() -> None:
+    t = tracker(
+        {"age": 40},
+        "我儿子十六岁被抓了，在凤阳",
+        "criminal_defence",
+        [{"entity": "county", "value": "凤阳县"}, {"entity": "age", "value": "十六岁"}],
+        loop=None,
+    )
+    events, dispatcher = run(ActionStartIntake(), t)
+    got = {}
+    for e in events:  # later events win, as in the tracker
+        got[e["name"]] = e["value"]
+    assert got["category"] == "criminal_defence" and got["county"] == "凤阳县" and got["age"] == 16
+    assert responses(dispatcher) == ["utter_category_recognised"]
+
+
+def test_explain_why_names_the_requested_question() -> None:
+    _, dispatcher = run(
+        ActionExplainWhy(), tracker({"requested_slot": "income_per_capita"}, "为啥", "ask_why")
+    )
+    assert responses(dispatcher) == ["utter_why_income_per_capita"]
+
+
+def test_cancel_closes_the_form_and_forgets_answers() -> None:
+    events, dispatcher = run(ActionCancelIntake(), tracker({"county": "定远县"}, "算了", "cancel"))
+    assert any(e["event"] == "active_loop" and e["name"] is None for e in events)
+    assert slot_events(events)["county"] is None
+    assert responses(dispatcher) == ["utter_cancelled"]
+    _, dispatcher = run(ActionCancelIntake(), tracker({}, "算了", "cancel", loop=None))
+    assert responses(dispatcher) == ["utter_nothing_to_cancel"]
+
+
+def test_summary_in_plain_chinese() -> None:
+    slots = {"category": "wage_arrears", "county": "定远县", "migrant_worker": True, "has_group_proof": True}
+    text = S.summary(slots, S.plan_for(slots))
+    assert "所在县（市、区）：定远县" in text and "是否是农民工：是" in text
+    assert intake_slots({**slots, "age": 30})  # stale answers outside the plan are left out
+    assert "age" not in intake_slots({**slots, "age": 30})
