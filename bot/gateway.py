@@ -134,18 +134,18 @@ class Gateway:
             ]
             conversation_id = _conversation_id(session, citizen_id)
         for item in pending:
-            handoff_reply = await self._forward_if_handoff(item, conversation_id)
-            if handoff_reply is not None:
-                replies.append(handoff_reply)
-                continue
             try:
+                handoff_reply = await self._forward_if_handoff(item, conversation_id)
+                if handoff_reply is not None:
+                    replies.append(handoff_reply)
+                    continue
                 raw = await self._engine.send(conversation_id, item.engine_text)
             except EngineUnavailable as exc:
                 gave_up = item.attempts + 1 >= self._max_attempts
                 with session_scope(self._db) as session:
                     message = session.get_one(MessageLog, item.id)
                     mark(message, MessageState.FAILED if gave_up else MessageState.RETRY, str(exc))
-                log.warning("engine unavailable (message %s kept for retry): %s", item.id, exc)
+                log.warning("next hop unavailable (message %s kept for retry): %s", item.id, exc)
                 if gave_up:
                     replies.append(Reply(strings.GAVE_UP))
                 elif not quiet_when_down:
@@ -184,16 +184,21 @@ class Gateway:
         return [Reply(reply)]
 
     async def _forward_if_handoff(self, item: _Pending, conversation_id: str) -> Reply | None:
+        """Messages of a ticket an operator handles go to the desk; marked forwarded only once posted."""
         with session_scope(self._db) as session:
             ticket = active_handoff_ticket(session, conversation_id)
             if ticket is None:
                 return None
-            message = session.get_one(MessageLog, item.id)
-            message.ticket_id = ticket.id
-            mark(message, MessageState.FORWARDED)
-            number = ticket.number
+            ticket_id, number = ticket.id, ticket.number
         if self._on_handoff_message is not None:
-            await self._on_handoff_message(number, conversation_id, item.engine_text)
+            try:
+                await self._on_handoff_message(number, conversation_id, item.engine_text)
+            except Exception as exc:  # the desk (Telegram) failed: keep the message for the retry loop
+                raise EngineUnavailable(f"operator desk: {type(exc).__name__}: {exc}") from exc
+        with session_scope(self._db) as session:
+            message = session.get_one(MessageLog, item.id)
+            message.ticket_id = ticket_id
+            mark(message, MessageState.FORWARDED)
         return Reply(strings.FORWARDED_TO_OPERATOR)
 
 

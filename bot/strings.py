@@ -36,15 +36,6 @@ DESK_CARD_DESCRIPTION = "问题描述：{description}"
 DESK_CARD_HINT = "回复本消息即可答复市民。"
 DESK_NO_COUNTY = "未定县区"
 DESK_NOT_ASSESSED = "未评估"
-DESK_OUTCOMES = {
-    "MANDATORY_APPOINTMENT": "应当指派律师（无需经济困难审查）",
-    "ELIGIBLE_NO_HARDSHIP": "免于经济困难审查",
-    "HARDSHIP_DEEMED": "视为经济困难（需提供证明）",
-    "MEANS_TEST_PASSED": "经济困难审查通过",
-    "MEANS_TEST_FAILED": "经济困难审查未通过",
-    "NOT_IN_SCOPE": "不属于法律援助范围（已引导）",
-    "NEEDS_REVIEW": "需人工审查",
-}
 DESK_BUTTON_CLAIM = "认领"
 DESK_BUTTON_RESOLVE = "办结"
 DESK_BUTTON_TRANSFER = "转办"

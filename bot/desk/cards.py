@@ -11,6 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import strings
 from hotline import categories
 from hotline.db.models import Ticket, TicketEvent, TicketStatus, utcnow
+from hotline.eligibility.decision import OUTCOME_LABELS
 from hotline.logging_setup import mask_pii
 from hotline.tickets.service import OPEN_STATUSES, STATUS_LABELS
 
@@ -77,7 +78,7 @@ def render_card(
     outcome = ticket.eligibility_outcome
     lines.append(
         strings.DESK_CARD_ELIGIBILITY.format(
-            outcome=strings.DESK_OUTCOMES.get(outcome, outcome) if outcome else strings.DESK_NOT_ASSESSED
+            outcome=OUTCOME_LABELS.get(outcome, outcome) if outcome else strings.DESK_NOT_ASSESSED
         )
     )
     lines.append(strings.DESK_CARD_STATUS.format(status=STATUS_LABELS[status]))

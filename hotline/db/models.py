@@ -240,7 +240,7 @@ class Operator(Base):
     __tablename__ = "operator"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    telegram_user_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)  # ids exceed 2^31
     name: Mapped[str] = mapped_column(String(64))
     role: Mapped[OperatorRole] = mapped_column(Enum(OperatorRole, native_enum=False, length=16))
     # County codes this operator may see; empty with role supervisor/admin = whole city.

@@ -22,6 +22,18 @@ class Outcome(enum.StrEnum):
     NEEDS_REVIEW = "NEEDS_REVIEW"  # missing or contradictory facts: a human decides
 
 
+# Short labels for operators and reports (one place for every surface that lists outcomes).
+OUTCOME_LABELS: dict[str, str] = {
+    Outcome.MANDATORY_APPOINTMENT: "应当指派律师（无需经济困难审查）",
+    Outcome.ELIGIBLE_NO_HARDSHIP: "免于经济困难审查",
+    Outcome.HARDSHIP_DEEMED: "视为经济困难（需提供证明）",
+    Outcome.MEANS_TEST_PASSED: "经济困难审查通过",
+    Outcome.MEANS_TEST_FAILED: "经济困难审查未通过",
+    Outcome.NOT_IN_SCOPE: "不属于法律援助范围（已引导）",
+    Outcome.NEEDS_REVIEW: "需人工审查",
+}
+
+
 @dataclass(frozen=True)
 class Reason:
     """One rule that fired: the outcome rule first, then notes. `text` is plain Chinese for citizens."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hotline.eligibility.decision import OUTCOME_LABELS
+
 CASE_TYPES: dict[str, str] = {
     "civil": "民事",
     "criminal": "刑事",
@@ -15,16 +17,7 @@ GROUPS: dict[str, str] = {
     "elderly": "老年人",
     "women": "妇女",
 }
-OUTCOMES: dict[str, str] = {
-    "mandatory_appointment": "应当通知辩护/代理",
-    "eligible_no_means_test": "免于经济困难审查",
-    "hardship_deemed": "免予核查经济困难",
-    "means_test_passed": "经济困难审查通过",
-    "means_test_failed": "经济困难审查未通过",
-    "out_of_scope": "不属于法律援助范围（已引导）",
-    "needs_review": "需人工审查",
-    "未评估": "未评估",
-}
+OUTCOMES: dict[str, str] = {**OUTCOME_LABELS, "未评估": "未评估"}
 STATUS: dict[str, str] = {
     "new": "待受理",
     "assigned": "处理中",
@@ -57,10 +50,26 @@ CHART_RATING_LABEL = "{score}分"
 XLSX_SUMMARY_SHEET = "汇总"
 XLSX_TICKETS_SHEET = "工单明细"
 XLSX_TICKET_HEADERS = [
-    "工单编号", "受理时间", "县（市、区）", "类别", "案件类型", "状态", "紧急程度",
-    "农民工", "残疾人", "未成年人", "老年人", "妇女",
-    "首次响应时间", "办结时间", "首次响应时限", "办结时限",
-    "资格审查结论", "机器人独立办结", "转人工", "满意度",
+    "工单编号",
+    "受理时间",
+    "县（市、区）",
+    "类别",
+    "案件类型",
+    "状态",
+    "紧急程度",
+    "农民工",
+    "残疾人",
+    "未成年人",
+    "老年人",
+    "妇女",
+    "首次响应时间",
+    "办结时间",
+    "首次响应时限",
+    "办结时限",
+    "资格审查结论",
+    "机器人独立办结",
+    "转人工",
+    "满意度",
 ]
 
 

@@ -154,3 +154,28 @@ async def test_message_left_received_by_a_crash_is_recovered(db_url: str) -> Non
     assert await Gateway(engine, db_url).retry_pending(deliver) == 1
     assert engine.seen == [("console-u1", "崩溃前的消息")]
     assert delivered[0][-1].text == "答复:崩溃前的消息"
+
+
+async def test_failed_desk_post_keeps_the_message_for_retry(db_url: str) -> None:
+    engine, calls = FakeEngine(), []
+
+    async def flaky_sink(number: str, conversation: str, text: str) -> None:
+        calls.append(text)
+        if len(calls) == 1:
+            raise RuntimeError("telegram timeout")
+
+    gateway = Gateway(engine, db_url, on_handoff_message=flaky_sink)
+    with session_scope(db_url) as s:
+        ticket, _ = create_ticket(s, NewTicket(category="handoff", conversation_id="console-u1"), prefix="滁")
+        ticket.handoff_requested = True
+        change_status(s, ticket, TicketStatus.ASSIGNED, actor="operator:1")
+    assert await gateway.handle(msg(1, "补充材料")) == [Reply(strings.ENGINE_DOWN)]
+    assert log_rows(db_url)[-1] == ("in", "补充材料", "retry")
+
+    async def deliver(user: str, replies: list[Reply]) -> None:
+        return None
+
+    await gateway.retry_pending(deliver)
+    assert calls == ["补充材料", "补充材料"]
+    assert log_rows(db_url)[-1] == ("in", "补充材料", "forwarded")
+    assert engine.seen == []
