@@ -1,8 +1,9 @@
 """Train the Rasa model only when its inputs changed; models are cached by a hash of those inputs.
 
-Inputs: config.yml, domain.yml, every file under nlu/ (training data, Jieba dictionary), and the engine lock (a new Rasa version means a
-new model). The cache lives outside the work tree ($HOTLINE_MODEL_CACHE, default
-~/.cache/hotline12348/models) so fresh clones and CI runs on the same machine reuse it.
+Inputs: config.yml, domain.yml, every file under nlu/ (training data, Jieba dictionary), and the engine
+lock (a new Rasa version means a new model). The cache lives outside the work tree
+($HOTLINE_MODEL_CACHE, default ~/.cache/hotline12348/models) so fresh clones and CI runs on the same
+machine reuse it.
 """
 
 from __future__ import annotations
