@@ -87,3 +87,7 @@ DESK_EVENT_KINDS = {
     "complaint": "投诉",
     "review_done": "复核完成",
 }
+REPORT_USAGE = "用法：/report 周报|月报|年报 [期间，如 2026-W47、2026-11、2026] [县区]"
+REPORT_NOT_ALLOWED = "只有登记的监督人员可以调取报告。"
+REPORT_COUNTY_NOT_ALLOWED = "您只能调取本人负责县区的报告。"
+REPORT_WORKING = "正在生成报告，请稍候…"

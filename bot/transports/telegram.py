@@ -27,6 +27,7 @@ from bot.desk import Desk
 from bot.gateway import Gateway, Inbound
 from bot.notify import GatewayNotifier
 from bot.replies import Reply
+from bot.supervisors import SupervisorCommands
 from hotline.db.models import ButtonPayload
 from hotline.db.session import session_scope
 from hotline.scheduler.runtime import default_notifier
@@ -101,10 +102,14 @@ class TelegramTransport:
             gateway.set_handoff_sink(self.desk.on_handoff_message)
             for handler in self.desk.handlers():  # before the citizen handlers: first match wins
                 app.add_handler(handler)
-        app.add_handler(CommandHandler("start", self._start))
+        for handler in SupervisorCommands(settings).handlers():
+            app.add_handler(handler)
+        # Citizens talk to the bot in private chats only; group chats belong to operators/supervisors.
+        private = filters.ChatType.PRIVATE
+        app.add_handler(CommandHandler("start", self._start, filters=private))
         app.add_handler(CallbackQueryHandler(self._button))
-        app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self._text))
-        app.add_handler(MessageHandler(~filters.TEXT & ~filters.COMMAND, self._media))
+        app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self._text))
+        app.add_handler(MessageHandler(private & ~filters.TEXT & ~filters.COMMAND, self._media))
 
     async def _post_init(self, app: Application) -> None:  # type: ignore[type-arg]
         app.create_task(self._retry_loop(app))

@@ -60,6 +60,15 @@ class FakeBotApi(BaseRequest):
                 "from": BOT,
                 "text": params.get("text", ""),
             }
+        elif endpoint == "sendDocument":
+            document = {"file_id": f"f{len(self.calls)}", "file_unique_id": f"u{len(self.calls)}"}
+            result = {
+                "message_id": len(self.calls),
+                "date": 1764400000,
+                "chat": CHAT,
+                "from": BOT,
+                "document": document,
+            }
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
     def sent(self) -> list[dict[str, Any]]:
