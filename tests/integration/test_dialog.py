@@ -112,7 +112,7 @@ async def test_low_rating_opens_a_review(stack: Stack) -> None:
 
 async def test_criminal_case_of_a_sixteen_year_old(stack: Stack) -> None:
     chat = Chat(stack)
-    assert "刑事" in await chat.say("我儿子被公安抓了，他才十六岁，家里请不起律师"), chat.log
+    assert "刑事" in await chat.say("我儿子被刑事拘留了，要开庭了没有律师"), chat.log
     await chat.answer(
         {
             "哪个县": "凤阳县",
