@@ -14,7 +14,10 @@ import cn2an  # type: ignore[import-untyped,unused-ignore]
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _CN_DIGITS = "零〇一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟点"
 _CN_RUN = re.compile(f"[{_CN_DIGITS}]+")
-_UNKNOWN_WORDS = ("不知道", "不清楚", "不确定", "说不好", "说不清", "不记得", "记不清", "不晓得", "不太清楚")
+_UNKNOWN_WORDS = (
+    *("不知道", "不清楚", "不确定", "说不好", "说不清", "不记得", "记不清", "不晓得", "不太清楚"),
+    *("不方便说", "不愿意说", "不想回答", "保密"),
+)
 
 
 def is_unknown(text: str) -> bool:

@@ -107,4 +107,5 @@ def test_rating(text: str, score: int | None) -> None:
 
 def test_unknown() -> None:
     assert n.is_unknown("我也不清楚")
+    assert n.is_unknown("这个不方便说")
     assert not n.is_unknown("清楚")
