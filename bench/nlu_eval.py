@@ -204,6 +204,8 @@ class Predictions:
     latency_note: str
     confidences: list[float | None]
     errors: list[str] = field(default_factory=list)
+    # Rasa only: top intents as [[name, confidence], ...] (with nlu_fallback when it fired).
+    rankings: list[list[list[Any]]] | None = None
 
 
 def build_baseline(train: Sequence[Example]) -> Pipeline:
@@ -306,7 +308,9 @@ def _collect_rows(name: str, rows: list[dict[str, Any]], note: str) -> Predictio
     latencies: list[float] = []
     confidences: list[float | None] = []
     errors: list[str] = []
+    rankings: list[list[list[Any]]] = []
     for row in rows:
+        rankings.append(list(row.get("ranking") or []))
         if "error" in row:
             errors.append(f"{row.get('text')!r}: {row['error']}")
             labels.append(NO_INTENT)
@@ -318,7 +322,7 @@ def _collect_rows(name: str, rows: list[dict[str, Any]], note: str) -> Predictio
             latencies.append(float(row["latency_ms"]))
     if errors and len(errors) == len(rows):
         return _failed(name, len(rows), "every message failed: " + errors[0])
-    return Predictions(name, labels, latencies, note, confidences, errors)
+    return Predictions(name, labels, latencies, note, confidences, errors, rankings)
 
 
 def _failed(name: str, n: int, message: str) -> Predictions:
@@ -447,6 +451,57 @@ def score(
         latency_note=pred.latency_note,
         errors=pred.errors,
     )
+
+
+FALLBACK_INTENT = "nlu_fallback"
+SWEEP_THRESHOLDS: tuple[float, ...] = (0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
+
+
+def fallback_sweep(
+    eval_set: Sequence[Example],
+    rankings: Sequence[Sequence[Sequence[Any]]],
+    eval_intents: list[str],
+    ambiguity: float,
+) -> list[dict[str, float]]:
+    """What macro-F1/accuracy would be with other FallbackClassifier thresholds, from one run.
+
+    Rasa's FallbackClassifier puts ``nlu_fallback`` in front of the classifier's ranking,
+    so the classifier's own ranking is what remains without it. A message falls back when
+    its top confidence is below the threshold or the top two are closer than
+    ``ambiguity`` (as the component does); a fallback counts as a wrong prediction.
+    """
+    gold = [ex.intent for ex in eval_set]
+    rows: list[dict[str, float]] = []
+    for threshold in SWEEP_THRESHOLDS:
+        predicted: list[str] = []
+        for ranking in rankings:
+            ranked = [(str(n), float(c)) for n, c in ranking if n != FALLBACK_INTENT]
+            if not ranked:
+                predicted.append(NO_INTENT)
+                continue
+            top = ranked[0][1]
+            second = ranked[1][1] if len(ranked) > 1 else 0.0
+            falls = threshold > 0 and (top < threshold or top - second < ambiguity)
+            predicted.append(FALLBACK_INTENT if falls else ranked[0][0])
+        f1 = precision_recall_fscore_support(gold, predicted, labels=eval_intents, zero_division=0)[2]
+        rows.append(
+            {
+                "threshold": threshold,
+                "macro_f1": float(np.mean(f1)),
+                "accuracy": float(accuracy_score(gold, predicted)),
+                "fallbacks": float(sum(p == FALLBACK_INTENT for p in predicted)),
+            }
+        )
+    return rows
+
+
+def print_sweep(rows: list[dict[str, float]], ambiguity: float) -> None:
+    print(f"\nFallback threshold sweep -- rasa (ambiguity {ambiguity}; 0 = no fallback; fallback = wrong):")
+    for r in rows:
+        print(
+            f"  threshold {r['threshold']:.2f}: macro-F1 {r['macro_f1']:.3f}  "
+            f"accuracy {r['accuracy']:.3f}  fallbacks {int(r['fallbacks'])}"
+        )
 
 
 # ---------------------------------------------------------------------- printing
@@ -624,6 +679,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--json", type=Path, metavar="OUT", help="write all figures and per-message predictions to OUT"
     )
+    parser.add_argument(
+        "--ambiguity",
+        type=float,
+        default=0.05,
+        help="FallbackClassifier ambiguity_threshold assumed by the rasa fallback sweep (default: 0.05)",
+    )
     args = parser.parse_args(argv)
     if args.rasa_python and not args.model:
         parser.error("--rasa-python needs --model PATH")
@@ -734,8 +795,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.full_matrix:
             print_matrix(name, s)
 
+    sweep: list[dict[str, float]] = []
+    rasa_pred = predictions.get("rasa")
+    if systems.get("rasa") and rasa_pred and rasa_pred.rankings and any(rasa_pred.rankings):
+        sweep = fallback_sweep(eval_set, rasa_pred.rankings, eval_intents, args.ambiguity)
+        print_sweep(sweep, args.ambiguity)
+
     if args.json:
         report = {
+            "fallback_sweep": sweep,
             "generated_at": datetime.now(UTC).isoformat(),
             "train": {
                 "dir": str(args.train_dir),
