@@ -178,6 +178,19 @@ def _bool(text: str) -> Any:
     return normalise.parse_bool(text)
 
 
+def _bool_or(pattern: str) -> Callable[[str], Any]:
+    """Yes/no, where a free answer matching `pattern` (“关在看守所”) also means yes."""
+    import re
+
+    def parse(text: str) -> Any:
+        value = normalise.parse_bool(text)
+        if value is None and re.search(pattern, text):
+            return True
+        return value
+
+    return parse
+
+
 def _county(text: str) -> Any:
     from hotline.settings import get_settings
 
@@ -202,6 +215,12 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "group_status": normalise.parse_group_status,
     "matter_type": normalise.parse_matter_type,
     **{name: _bool for name in BOOL_SLOTS},
+    "in_custody": _bool_or(r"看守所|拘留|逮捕|关着|关起来|抓"),
+    "has_lawyer": _bool_or(r"请了|找了|委托了"),
+    "migrant_worker": _bool_or(r"打工|务工|农民工|工地"),
+    "serious_charge": _bool_or(r"可能|会判|重罪"),
+    "dv_in_progress": _bool_or(r"又打|一直|天天|经常|还打"),
+    "has_group_proof": _bool_or(r"工作证|考勤|工牌|合同|低保证|残疾证|证明"),
 }
 
 # Entities that carry a slot's value directly.

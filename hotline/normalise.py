@@ -112,7 +112,8 @@ def parse_days(text: str) -> int | None:
     return int(value * unit)
 
 
-_NO = re.compile(r"^(不|没|否|无|别|非)|不是|没有|没|不用|不需要|未|无|否")
+# “无/未” only at the start: “可能判无期” is not a no.
+_NO = re.compile(r"^(不|没|否|无|别|非|未)|不是|没|不用|不需要|并未")
 _YES = re.compile(r"^(是|有|对|要|需要|嗯|好|在|能|可以)|是的|有的|对的|需要|可以|能提供|已经|还在|正在")
 
 

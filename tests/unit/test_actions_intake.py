@@ -203,6 +203,13 @@ def test_deny_at_confirmation_then_naming_the_answer_resets_it() -> None:
         ("has_lawyer", "还没有", False),
         ("disability_type", "听力残疾", "hearing"),
         ("age", "不清楚", S.UNKNOWN),
+        ("in_custody", "关在看守所", True),
+        ("in_custody", "没有被抓", False),
+        ("migrant_worker", "我在外面工地上打工", True),
+        ("migrant_worker", "不是农民工", False),
+        ("has_lawyer", "请了一个", True),
+        ("dv_in_progress", "昨天又打了", True),
+        ("serious_charge", "可能判无期", True),
     ],
 )
 def test_normalise_value(slot: str, raw: Any, value: Any) -> None:
