@@ -1,5 +1,5 @@
 # One command to run, one to test; each sets up everything it needs first.
-.PHONY: run test setup train lint types validate unit integration conversations bench clean help
+.PHONY: run test setup train services lint types validate unit integration conversations bench clean help
 
 help:  ## show targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -15,6 +15,9 @@ run: train  ## start engine + action server + console chat (Telegram if TELEGRAM
 
 test: train  ## everything CI runs: lint, types, data validation, unit + integration + conversation tests
 	bash scripts/test.sh
+
+services:  ## install PostgreSQL + Redis server binaries (Debian) for the distributed integration test
+	bash scripts/services.sh
 
 lint: setup
 	.venv/bin/ruff check .

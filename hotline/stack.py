@@ -99,9 +99,23 @@ def engine_endpoints_file(directory: Path, action_port: int) -> Path:
 
 
 def build_components(
-    settings: Settings, *, model: Path, rasa_port: int, action_port: int, log_dir: Path
+    settings: Settings,
+    *,
+    model: Path,
+    rasa_port: int,
+    action_port: int,
+    log_dir: Path,
+    endpoints: Path | None = None,
 ) -> list[Component]:
+    """The action server and the engine. `endpoints` replaces the generated engine endpoints file (e.g.
+    `config/endpoints.distributed.yml`: shared tracker and lock stores); its `${ACTION_SERVER_URL}` defaults
+    to the action server started here unless the environment already names one (a load balancer)."""
     env = {"ACTION_SERVER_PORT": str(action_port), "PYTHONUNBUFFERED": "1"}
+    engine_env: dict[str, str] = {}
+    if endpoints is None:
+        endpoints = engine_endpoints_file(log_dir, action_port)
+    elif not os.environ.get("ACTION_SERVER_URL"):
+        engine_env["ACTION_SERVER_URL"] = f"http://127.0.0.1:{action_port}/webhook"
     return [
         Component(
             name="actions",
@@ -125,12 +139,13 @@ def build_components(
                 "--interface",
                 "127.0.0.1",
                 "--endpoints",
-                str(engine_endpoints_file(log_dir, action_port)),
+                str(endpoints),
                 "--credentials",
                 str(PROJECT_ROOT / "credentials.yml"),
             ],
             ready_url=f"http://127.0.0.1:{rasa_port}/status",
             log_path=log_dir / "rasa.out",
+            env=engine_env,
             ready_check=_model_loaded,
         ),
     ]
@@ -153,6 +168,13 @@ def run(argv: list[str] | None = None) -> int:
         "--no-gateway", action="store_true", help="只启动引擎和动作服务器（测试、网关另行启动时用）"
     )
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for each component")
+    parser.add_argument(
+        "--endpoints",
+        type=Path,
+        default=None,
+        help="引擎的 endpoints 文件（多副本部署：config/endpoints.distributed.yml，见 README）;"
+        " default: generated, in-memory tracker store",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -166,6 +188,9 @@ def run(argv: list[str] | None = None) -> int:
     if not RASA_BIN.exists():
         say(f"找不到对话引擎 {RASA_BIN}：请先运行 `make setup`。")
         return 2
+    if args.endpoints is not None and not args.endpoints.exists():
+        say(f"找不到 endpoints 文件 {args.endpoints}")
+        return 2
 
     from hotline.db.migrate import upgrade
 
@@ -175,7 +200,12 @@ def run(argv: list[str] | None = None) -> int:
     action_port = args.action_port or settings.action_server_port
     log_dir = PROJECT_ROOT / settings.log_dir
     components = build_components(
-        settings, model=args.model, rasa_port=args.rasa_port, action_port=action_port, log_dir=log_dir
+        settings,
+        model=args.model,
+        rasa_port=args.rasa_port,
+        action_port=action_port,
+        log_dir=log_dir,
+        endpoints=args.endpoints.resolve() if args.endpoints else None,
     )
     gateway_env = {**os.environ, "RASA_URL": f"http://127.0.0.1:{args.rasa_port}"}
     started: list[Component] = []
