@@ -283,3 +283,24 @@ def test_summary_in_plain_chinese() -> None:
     assert "所在县（市、区）：定远县" in text and "是否是农民工：是" in text
     assert intake_slots({**slots, "age": 30})  # stale answers outside the plan are left out
     assert "age" not in intake_slots({**slots, "age": 30})
+
+
+def test_summary_then_which_change() -> None:
+    from actions.intake import ActionAskConfirmed, ActionContact
+
+    slots = {"category": "domestic_violence", "county": "全椒县", "dv_in_progress": True}
+    _, dispatcher = run(ActionAskConfirmed(), tracker(slots))
+    message = dispatcher.messages[0]
+    assert message["response"] == "utter_confirm_intake"
+    assert "家暴是否还在发生：是" in message["summary"] and message["category_label"].startswith("家庭暴力")
+    _, dispatcher = run(ActionAskConfirmed(), tracker({**slots, "awaiting_change": True}))
+    assert responses(dispatcher) == ["utter_ask_which_change"]
+    _, dispatcher = run(ActionContact(), tracker(slots, "在哪里", "ask_contact"))
+    assert dispatcher.messages[0]["centre"] == "全椒县法律援助中心"
+    _, dispatcher = run(ActionContact(), tracker({}, "在哪里", "ask_contact", loop=None))
+    assert dispatcher.messages[0]["centre"].startswith("滁州")
+
+
+def test_disability_plan_asks_type_and_status() -> None:
+    plan = S.plan_for({"category": "disability_rights", "county": "南谯区", "disabled": True})
+    assert plan[:5] == ["county", "disabled", "disability_type", "matter_type", "group_status"]
