@@ -59,11 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     url = ready_database(settings)
     engine = RasaRestEngine(settings.rasa.url, settings.rasa.timeout_seconds)
     fallback = default_notifier(settings)
-
-    async def alert(text: str) -> None:  # supervisors' chat is reachable only through Telegram
-        fallback.send_text(str(settings.telegram.supervisors_chat_id or "supervisors"), text)
-
-    gateway = Gateway(engine, url, max_attempts=settings.gateway.max_attempts, on_alert=alert)
+    gateway = Gateway(engine, url, max_attempts=settings.gateway.max_attempts)
     if transport == "telegram":
         from bot.transports.telegram import TelegramTransport
 

@@ -56,7 +56,6 @@ class _Pending:
 
 Deliver = Callable[[str, list[Reply]], Awaitable[None]]
 HandoffSink = Callable[[str, str, str], Awaitable[None]]  # (ticket number, conversation id, text)
-AlertSink = Callable[[str], Awaitable[None]]  # text for the supervisors' chat
 
 
 class Gateway:
@@ -67,14 +66,12 @@ class Gateway:
         *,
         max_attempts: int = 20,
         on_handoff_message: HandoffSink | None = None,
-        on_alert: AlertSink | None = None,
         low_rating_max: int = 2,
     ) -> None:
         self._engine = engine
         self._db = database_url
         self._max_attempts = max_attempts
         self._on_handoff_message = on_handoff_message
-        self._on_alert = on_alert
         self._low_rating_max = low_rating_max
         self._locks: dict[int, asyncio.Lock] = {}
 
@@ -170,17 +167,14 @@ class Gateway:
             ticket = get_by_number(session, number)
             mark(message, MessageState.PROCESSED)
             if ticket is None or ticket.conversation_id != citizen.conversation_id:
-                reply, alerts = strings.RATING_UNKNOWN_TICKET, []
+                reply = strings.RATING_UNKNOWN_TICKET
             else:
                 try:
-                    outcome = record_rating(session, ticket, score, low_max=self._low_rating_max)
-                    reply, alerts = outcome.reply, [a.text for a in outcome.alerts]
+                    # A low score opens a review item; the scheduler's review_alerts job tells supervisors.
+                    reply = record_rating(session, ticket, score, low_max=self._low_rating_max).reply
                 except FollowupError as exc:  # already rated, or no rating was asked
-                    reply, alerts = str(exc), []
+                    reply = str(exc)
             log_outbound(session, citizen, reply)
-        for alert in alerts:
-            if self._on_alert is not None:
-                await self._on_alert(alert)
         return [Reply(reply)]
 
     async def _forward_if_handoff(self, item: _Pending, conversation_id: str) -> Reply | None:

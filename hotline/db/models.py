@@ -234,6 +234,8 @@ class ReviewItem(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | done
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # When supervisors were alerted; the scheduler alerts every item still NULL (nothing lost).
+    alerted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Operator(Base):

@@ -223,3 +223,63 @@ def open_reviews(session: Session, counties: list[str] | None = None) -> list[Re
     if counties:
         query = query.join(Ticket, Ticket.id == ReviewItem.ticket_id).where(Ticket.county_code.in_(counties))
     return list(session.scalars(query))
+
+
+def _alert_text(
+    session: Session, review: ReviewItem, ticket: Ticket, county_names: dict[str, str] | None
+) -> str:
+    county = _county(ticket, county_names)
+    if review.reason == "complaint":
+        return T.COMPLAINT_ALERT.format(
+            number=ticket.number, county=county, review_id=review.id, detail=review.detail
+        )
+    score = session.scalar(
+        select(Rating.score)
+        .where(Rating.ticket_id == ticket.id, Rating.score.is_not(None))
+        .order_by(Rating.answered_at.desc())
+        .limit(1)
+    )
+    return T.LOW_RATING_ALERT.format(
+        number=ticket.number,
+        county=county,
+        score=score if score is not None else "?",
+        review_id=review.id,
+        comment=T.COMMENT.format(comment=review.detail) if review.detail else "",
+    )
+
+
+def pending_review_alerts(
+    session: Session,
+    *,
+    county_names: dict[str, str] | None = None,
+    now: dt.datetime | None = None,
+    limit: int = 200,
+) -> list[OutboundMessage]:
+    """Alerts for review items nobody was told about yet (e.g. opened by the action server); marks them.
+
+    The caller commits after handing the messages to the notifier, so a failed delivery rolls back and
+    the items are alerted on the next tick: every dissatisfied rating reaches a supervisor (回访 100%).
+    """
+    at = now or utcnow()
+    rows = session.execute(
+        select(ReviewItem, Ticket)
+        .join(Ticket, Ticket.id == ReviewItem.ticket_id)
+        .where(ReviewItem.alerted_at.is_(None))
+        .order_by(ReviewItem.id)
+        .limit(limit)
+    ).all()
+    messages = []
+    for review, ticket in rows:
+        review.alerted_at = at
+        kind = "complaint" if review.reason == "complaint" else "low_rating"
+        messages.append(
+            OutboundMessage(
+                kind,
+                "supervisors",
+                _alert_text(session, review, ticket, county_names),
+                ticket.number,
+                review_id=review.id,
+            )
+        )
+    session.flush()
+    return messages

@@ -37,6 +37,7 @@ class ReportsConfig(BaseModel):
     stale_run_seconds: int = Field(default=3600, ge=60)  # a "running" claim older than this is taken over
     sla_refresh_minutes: int = Field(default=15, ge=1)
     followup_poll_minutes: int = Field(default=15, ge=1)
+    review_alert_minutes: int = Field(default=2, ge=1)  # low ratings/complaints reach supervisors fast
     # Follow-up visit (回访)
     rating_reminder_hours: float = Field(default=24, gt=0)
     satisfied_min_score: int = Field(default=4, ge=1, le=5)

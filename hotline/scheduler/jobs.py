@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from hotline.followup.service import due_reminders, request_due_ratings
+from hotline.followup.service import due_reminders, pending_review_alerts, request_due_ratings
 from hotline.reports.delivery import CitizenNotifier
 from hotline.reports.periods import KINDS, Kind, Period, last_complete
 from hotline.reports.service import county_names, deliver, produce_report
@@ -76,6 +76,20 @@ def followup_tick() -> int:
             rt.notifier.send_to_citizen(message)
         else:
             rt.notifier.send_text(message.conversation_id, message.text)
+    return len(messages)
+
+
+def review_alerts() -> int:
+    """Tell supervisors about every new low rating or complaint, whoever recorded it (bot or gateway).
+
+    Delivery happens inside the transaction that marks the items alerted: if sending fails, nothing is
+    marked and the next tick tries again.
+    """
+    rt = current()
+    with rt.sessions() as session, session.begin():
+        messages = pending_review_alerts(session, county_names=county_names(rt.settings))
+        for message in messages:
+            rt.notifier.send_text(rt.supervisors_chat, message.text)
     return len(messages)
 
 

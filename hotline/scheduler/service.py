@@ -59,6 +59,14 @@ def job_specs(rt: Runtime) -> list[JobSpec]:
     )
     specs.append(
         JobSpec(
+            "review_alerts",
+            "hotline.scheduler.jobs:review_alerts",
+            IntervalTrigger(minutes=cfg.review_alert_minutes, timezone=tz),
+            {},
+        )
+    )
+    specs.append(
+        JobSpec(
             "sla_refresh",
             "hotline.scheduler.jobs:sla_refresh",
             IntervalTrigger(minutes=cfg.sla_refresh_minutes, timezone=tz),

@@ -13,7 +13,7 @@ from bot.notify import GatewayNotifier, parse_rating, rating_buttons
 from bot.replies import Reply
 from hotline.db.models import Rating, ReviewItem, TicketStatus
 from hotline.db.session import session_scope
-from hotline.followup.service import OutboundMessage, request_rating
+from hotline.followup.service import OutboundMessage, pending_review_alerts, request_rating
 from hotline.reports.delivery import RecordingNotifier
 from hotline.tickets.service import NewTicket, change_status, create_ticket
 from tests.unit.test_gateway import FakeEngine
@@ -40,13 +40,9 @@ def test_parse_rating() -> None:
     assert parse_rating(None) is None
 
 
-async def test_low_rating_is_recorded_and_alerts_supervisors(db_url: str) -> None:
-    engine, alerts = FakeEngine(), []
-
-    async def alert(text: str) -> None:
-        alerts.append(text)
-
-    gateway = Gateway(engine, db_url, on_alert=alert)
+async def test_low_rating_is_recorded_and_alerted_once_by_the_scheduler(db_url: str) -> None:
+    engine = FakeEngine()
+    gateway = Gateway(engine, db_url)
     number = resolved_ticket(db_url, "console-u1")
     replies = await gateway.handle(tap(number, 1))
     assert "回访" in replies[0].text
@@ -54,10 +50,13 @@ async def test_low_rating_is_recorded_and_alerts_supervisors(db_url: str) -> Non
     with session_scope(db_url) as s:
         assert s.scalars(select(Rating.score)).one() == 1
         assert s.scalars(select(ReviewItem.reason)).one() == "low_rating"
-    assert len(alerts) == 1 and number in alerts[0]
+        alerts = pending_review_alerts(s)
+        assert [a.kind for a in alerts] == ["low_rating"]
+        assert number in alerts[0].text and "评分 1 分" in alerts[0].text
+    with session_scope(db_url) as s:
+        assert pending_review_alerts(s) == []  # alerted exactly once
     again = await gateway.handle(tap(number, 5, n=2))  # second tap: no open round any more
     assert number in again[0].text
-    assert len(alerts) == 1
 
 
 async def test_cannot_rate_someone_elses_ticket(db_url: str) -> None:
