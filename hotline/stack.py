@@ -25,6 +25,16 @@ RASA_BIN = Path(os.environ.get("RASA_BIN", PROJECT_ROOT / ".venv-rasa" / "bin" /
 CURRENT_MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if the supervisor dies, so no engine is left running (Linux only)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 class StartError(Exception):
     def __init__(self, message: str, component: Component | None = None) -> None:
         super().__init__(message)
@@ -52,7 +62,8 @@ class Component:
                 stdin=subprocess.DEVNULL,
                 cwd=PROJECT_ROOT,
                 env={**os.environ, **self.env},
-                start_new_session=True,  # Ctrl-C is handled here, children are stopped in order
+                start_new_session=True,  # Ctrl-C is handled here, children are stopped together
+                preexec_fn=_die_with_parent,
             )
 
     def wait_ready(self, timeout: float) -> float:
@@ -69,12 +80,15 @@ class Component:
             time.sleep(0.3)
         raise StartError(f"{self.label} 在 {timeout:.0f} 秒内没有就绪", self)
 
-    def stop(self, grace: float = 10.0) -> None:
-        if self.process is None or self.process.poll() is not None:
+    def terminate(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+
+    def wait_or_kill(self, deadline: float) -> None:
+        if self.process is None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
         try:
-            self.process.wait(grace)
+            self.process.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
@@ -236,8 +250,16 @@ def run(argv: list[str] | None = None) -> int:
         say("\n正在停止…")
         return 0
     finally:
-        for component in reversed(started):
-            component.stop()
+        stop_all(started)
+
+
+def stop_all(components: list[Component], grace: float = 10.0) -> None:
+    """SIGTERM everything at once, then wait; SIGKILL what is still alive after `grace` seconds."""
+    for component in components:
+        component.terminate()
+    deadline = time.monotonic() + grace
+    for component in components:
+        component.wait_or_kill(deadline)
 
 
 if __name__ == "__main__":
