@@ -32,6 +32,19 @@ def inputs_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+def rasa_cache_dir() -> str:
+    """Rasa's own training cache, keyed by the Jieba dictionary.
+
+    Rasa fingerprints the tokenizer's config, not the files in `dictionary_path`, so after a dictionary
+    edit it would silently reuse components trained with the old dictionary.
+    """
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "nlu" / "jieba").glob("*")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return str(ROOT / ".rasa" / f"cache-{digest.hexdigest()[:12]}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Train the Rasa model if its inputs changed (cached).")
     parser.add_argument("--force", action="store_true", help="retrain even if a cached model exists")
@@ -64,7 +77,7 @@ def main() -> int:
             ],
             cwd=ROOT,
             check=True,
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_CACHE_DIRECTORY": rasa_cache_dir()},
         )
         print(f"✓ trained in {time.monotonic() - started:.1f} s", file=sys.stderr)
         CACHE.mkdir(parents=True, exist_ok=True)
