@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from tqdm import tqdm
@@ -54,7 +55,8 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     upgrade(settings.database_url)
-    print(f"数据库已升级到最新版本：{settings.database_url}")
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    print(f"数据库已升级到最新版本：{shown}")
     return 0
 
 
