@@ -11,27 +11,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hotline import normalise
+from hotline.eligibility.facts import SLOT_NAMES
 
 UNKNOWN = "unknown"
 
 # Slots the intake may fill (and that cancel resets).
 INTAKE_SLOTS: tuple[str, ...] = (
-    "county",
-    "age",
-    "disabled",
-    "disability_type",
-    "in_custody",
-    "has_lawyer",
-    "serious_charge",
-    "migrant_worker",
-    "income_per_capita",
-    "residence",
-    "has_group_proof",
-    "group_status",
-    "days_to_deadline",
-    "urgent_preservation",
-    "dv_in_progress",
-    "matter_type",
+    *(name for name in SLOT_NAMES if name not in ("category", "description", "proceeding")),
     "confirmed",
     "awaiting_change",
     "failures",

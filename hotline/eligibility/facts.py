@@ -272,6 +272,30 @@ _GROUP_STATUS: dict[str, frozenset[GroupFlag]] = {
 _RESIDENCE_SYNONYMS = {"城镇": "urban", "城市": "urban", "城里": "urban", "农村": "rural", "乡村": "rural"}
 
 
+# The dialog slots `facts_from_slots` reads: the contract between the dialog (actions/) and this package.
+SLOT_NAMES: tuple[str, ...] = (
+    "category",
+    "county",
+    "age",
+    "disabled",
+    "disability_type",
+    "in_custody",
+    "has_lawyer",
+    "serious_charge",
+    "migrant_worker",
+    "income_per_capita",
+    "residence",
+    "has_group_proof",
+    "group_status",
+    "days_to_deadline",
+    "urgent_preservation",
+    "dv_in_progress",
+    "matter_type",
+    "description",
+    "proceeding",
+)
+
+
 def facts_from_slots(slots: Mapping[str, Any]) -> Facts:
     """Map Rasa slots to Facts. Never raises: unusable values become unknown (None).
 

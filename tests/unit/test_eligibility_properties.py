@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hotline.eligibility import EligibilityConfig, Facts, Outcome, decide, facts_from_slots, packaged_rules
-from hotline.eligibility.facts import FIELDS
+from hotline.eligibility.facts import FIELDS, SLOT_NAMES
 
 COUNTIES = ["琅琊区", "琅琊", "定远县", "火星县", "", " "]
 
@@ -102,27 +102,6 @@ SLOT_VALUES = st.one_of(
     ),
     st.lists(st.integers(), max_size=2),
 )
-SLOT_NAMES = [
-    "category",
-    "county",
-    "age",
-    "disabled",
-    "disability_type",
-    "in_custody",
-    "has_lawyer",
-    "serious_charge",
-    "migrant_worker",
-    "income_per_capita",
-    "residence",
-    "has_group_proof",
-    "group_status",
-    "days_to_deadline",
-    "urgent_preservation",
-    "dv_in_progress",
-    "matter_type",
-    "description",
-    "proceeding",
-]
 
 
 @settings(max_examples=400, deadline=None)
