@@ -15,7 +15,6 @@ import os
 import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from bot.engine import RasaRestEngine  # noqa: E402
 from bot.gateway import Gateway, Inbound  # noqa: E402
 from hotline.db.migrate import upgrade  # noqa: E402
+from hotline.stack import start_background, wait_engine_ready  # noqa: E402
 
 MESSAGES = ["你好", "老板拖欠我三个月工资", "谢谢", "我要转人工", "包工头跑了工钱没给", "再见"]
 
@@ -107,29 +107,9 @@ def main() -> int:
         rasa_port, action_port = free_port(), free_port()
         rasa_url = f"http://127.0.0.1:{rasa_port}"
         env = {**os.environ, "DATABASE_URL": db_url, "HOTLINE_LOG_DIR": str(tmp / "log")}
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "hotline.stack",
-                "--no-gateway",
-                "--rasa-port",
-                str(rasa_port),
-                "--action-port",
-                str(action_port),
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        )
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < 300:
-            try:
-                if httpx.get(f"{rasa_url}/status", timeout=2).json().get("model_file"):
-                    break
-            except (httpx.HTTPError, ValueError):
-                time.sleep(0.5)
-        print(f"stack ready in {time.monotonic() - t0:.1f} s", file=sys.stderr)
+        proc = start_background(rasa_port=rasa_port, action_port=action_port, env=env)
+        ready = wait_engine_ready(rasa_url, proc)
+        print(f"stack ready in {ready:.1f} s", file=sys.stderr)
     try:
         asyncio.run(run(rasa_url, db_url, args.turns, [int(x) for x in args.concurrency.split(",")]))
     finally:

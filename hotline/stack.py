@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -163,6 +164,44 @@ def build_components(
             ready_check=_model_loaded,
         ),
     ]
+
+
+def start_background(
+    *, rasa_port: int, action_port: int, env: dict[str, str], log: IO[bytes] | None = None
+) -> subprocess.Popen[bytes]:
+    """Engine + action server under this supervisor in the background (tests, benchmarks)."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hotline.stack",
+            "--no-gateway",
+            "--rasa-port",
+            str(rasa_port),
+            "--action-port",
+            str(action_port),
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT if log is not None else None,
+        start_new_session=True,
+    )
+
+
+def wait_engine_ready(rasa_url: str, process: subprocess.Popen[bytes], timeout: float = 300) -> float:
+    """Seconds until the engine serves a loaded model; StartError if the stack exits or times out."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise StartError(f"stack exited {process.returncode}")
+        try:
+            if _model_loaded(httpx.get(f"{rasa_url}/status", timeout=2)):
+                return time.monotonic() - started
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.5)
+    raise StartError(f"engine not ready in {timeout:.0f} s")
 
 
 def say(text: str) -> None:

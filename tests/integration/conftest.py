@@ -10,18 +10,14 @@ import os
 import signal
 import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from hotline.db.migrate import upgrade
-from hotline.settings import PROJECT_ROOT
-from hotline.stack import CURRENT_MODEL, RASA_BIN
+from hotline.stack import CURRENT_MODEL, RASA_BIN, StartError, start_background, wait_engine_ready
 
 
 def free_port() -> int:
@@ -50,37 +46,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env = {**os.environ, "DATABASE_URL": db_url, "HOTLINE_LOG_DIR": str(tmp / "log")}
     env.pop("TELEGRAM_BOT_TOKEN", None)
     log = (tmp / "stack.out").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hotline.stack",
-            "--no-gateway",
-            "--rasa-port",
-            str(rasa_port),
-            "--action-port",
-            str(action_port),
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    proc = start_background(rasa_port=rasa_port, action_port=action_port, env=env, log=log)
     rasa_url = f"http://127.0.0.1:{rasa_port}"
-    deadline = time.monotonic() + 300
     try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"stack exited {proc.returncode}:\n{Path(log.name).read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{rasa_url}/status", timeout=2).json().get("model_file"):
-                    break
-            except (httpx.HTTPError, ValueError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("stack not ready in 300 s")
-            time.sleep(0.5)
+        try:
+            wait_engine_ready(rasa_url, proc, timeout=300)
+        except StartError as exc:
+            pytest.fail(f"{exc}:\n{Path(log.name).read_text()[-3000:]}")
         yield Stack(rasa_url, f"http://127.0.0.1:{action_port}", action_port, db_url, env)
     finally:
         os.killpg(proc.pid, signal.SIGINT)
