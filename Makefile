@@ -29,8 +29,10 @@ types: setup
 validate: setup
 	.venv-rasa/bin/rasa data validate --data nlu --domain domain.yml --config config.yml --fail-on-warnings
 
-bench: train  ## benchmarks (print figures; not part of the tests)
-	.venv/bin/python bench/run_all.py
+bench: train  ## benchmarks (print figures next to their baselines; not part of the tests)
+	.venv/bin/python bench/nlu_eval.py --model models/current.tar.gz --rasa-python .venv-rasa/bin/python
+	.venv/bin/python bench/bench_gateway.py --start --turns 200 --concurrency 1,8,16
+	.venv/bin/python bench/bench_reports.py --sizes 10k,100k
 
 clean:  ## remove generated things (venvs, models, local database, reports)
 	rm -rf .venv .venv-rasa models var results .rasa
