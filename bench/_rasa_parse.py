@@ -83,6 +83,9 @@ def main(argv: list[str]) -> int:
     out = _claim_stdout()
     _quiet_logging()
 
+    # The model names our own engine components (rasa_components.*); `rasa run` finds them
+    # through its working directory, this helper through the repository root.
+    sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     from rasa.core.agent import Agent  # imported late: heavy, and must log to stderr
 
     agent = Agent.load(argv[1])

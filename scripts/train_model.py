@@ -1,7 +1,8 @@
 """Train the Rasa model only when its inputs changed; models are cached by a hash of those inputs.
 
-Inputs: config.yml, domain.yml, every file under nlu/ (training data, Jieba dictionary), and the engine
-lock (a new Rasa version means a new model). The cache lives outside the work tree
+Inputs: config.yml, domain.yml, every file under nlu/ (training data, Jieba dictionary), the custom
+engine components under rasa_components/, and the engine lock (a new Rasa version means a new
+model). The cache lives outside the work tree
 ($HOTLINE_MODEL_CACHE, default ~/.cache/hotline12348/models) so fresh clones and CI runs on the same
 machine reuse it.
 """
@@ -25,7 +26,9 @@ RASA = Path(os.environ.get("RASA_BIN", ROOT / ".venv-rasa" / "bin" / "rasa"))
 
 def inputs_hash() -> str:
     digest = hashlib.sha256()
-    files = [ROOT / name for name in INPUTS] + sorted(p for p in (ROOT / "nlu").rglob("*") if p.is_file())
+    files = [ROOT / name for name in INPUTS]
+    for folder in ("nlu", "rasa_components"):
+        files += sorted(p for p in (ROOT / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     for path in files:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
