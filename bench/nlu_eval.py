@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -228,6 +228,7 @@ def predict_baseline(model: Pipeline, texts: Sequence[str]) -> Predictions:
     labels: list[str] = []
     latencies: list[float] = []
     confidences: list[float | None] = []
+    rankings: list[list[list[Any]]] = []
     for text in texts:
         start = time.perf_counter()
         proba = model.predict_proba([text])[0]
@@ -235,7 +236,11 @@ def predict_baseline(model: Pipeline, texts: Sequence[str]) -> Predictions:
         best = int(np.argmax(proba))
         labels.append(str(model.classes_[best]))
         confidences.append(float(proba[best]))
-    return Predictions("baseline", labels, latencies, "in-process, one message per call", confidences)
+        order = np.argsort(-proba)[:10]
+        rankings.append([[str(model.classes_[i]), float(proba[i])] for i in order])
+    return Predictions(
+        "baseline", labels, latencies, "in-process, one message per call", confidences, rankings=rankings
+    )
 
 
 def predict_rasa_subprocess(python: Path, model: Path, texts: Sequence[str], timeout: float) -> Predictions:
@@ -454,7 +459,7 @@ def score(
 
 
 FALLBACK_INTENT = "nlu_fallback"
-SWEEP_THRESHOLDS: tuple[float, ...] = (0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
+SWEEP_THRESHOLDS: tuple[float, ...] = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.45)
 
 
 def fallback_sweep(
@@ -502,6 +507,123 @@ def print_sweep(rows: list[dict[str, float]], ambiguity: float) -> None:
             f"  threshold {r['threshold']:.2f}: macro-F1 {r['macro_f1']:.3f}  "
             f"accuracy {r['accuracy']:.3f}  fallbacks {int(r['fallbacks'])}"
         )
+
+
+# Legal categories the fallback action offers as buttons (out_of_scope is not offered).
+OFFERED_CATEGORIES = frozenset(CATEGORY_INTENTS) - {"out_of_scope"}
+
+
+def fallback_settings(config: Path) -> tuple[float, float]:
+    """(threshold, ambiguity_threshold) of the FallbackClassifier in a Rasa config; (0, 0) if none."""
+    try:
+        doc = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return 0.0, 0.0
+    for item in doc.get("pipeline") or []:
+        if isinstance(item, dict) and item.get("name") == "FallbackClassifier":
+            return float(item.get("threshold", 0.3)), float(item.get("ambiguity_threshold", 0.1))
+    return 0.0, 0.0
+
+
+def decide(ranking: Sequence[Sequence[Any]], threshold: float, ambiguity: float) -> tuple[str, list[str]]:
+    """What the bot does with one ranking: (intent or nlu_fallback, categories offered on fallback)."""
+    ranked = [(str(n), float(c)) for n, c in ranking if n != FALLBACK_INTENT]
+    if not ranked:
+        return NO_INTENT, []
+    top = ranked[0][1]
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    if threshold > 0 and (top < threshold or top - second < ambiguity):
+        return FALLBACK_INTENT, [n for n, _ in ranked if n in OFFERED_CATEGORIES][:2]
+    return ranked[0][0], []
+
+
+def macro_f1(
+    gold: Sequence[str] | np.ndarray, predicted: Sequence[str] | np.ndarray, labels: list[str]
+) -> float:
+    f1 = precision_recall_fscore_support(gold, predicted, labels=labels, zero_division=0)[2]
+    return float(np.mean(f1))
+
+
+@dataclass
+class View:
+    """One way of scoring a system's rankings; see ``decision_views``."""
+
+    system: str
+    view: str
+    labels: list[str]
+    macro_f1: float
+    accuracy: float
+    fallbacks: int
+
+
+def decision_views(
+    eval_set: Sequence[Example],
+    rankings: Mapping[str, Sequence[Sequence[Sequence[Any]]]],
+    eval_intents: list[str],
+    threshold: float,
+    ambiguity: float,
+) -> list[View]:
+    """Score each system three ways, so an abstaining bot and a never-abstaining baseline compare fairly.
+
+    * ``top-1``: the classifier's best intent, no fallback step (what the baseline always does);
+    * ``as deployed``: with the FallbackClassifier's rule; a fallback counts as wrong;
+    * ``after clarification``: a fallback counts as right when the gold intent is one of the two
+      category buttons the bot then offers (what happens when the citizen taps the right one).
+    The same rule is applied to the baseline's probabilities for the last two.
+    """
+    gold = [ex.intent for ex in eval_set]
+    views: list[View] = []
+    for system, ranks in rankings.items():
+        top1 = [decide(r, 0.0, 0.0)[0] for r in ranks]
+        decided = [decide(r, threshold, ambiguity) for r in ranks]
+        deployed = [d[0] for d in decided]
+        clarified = [
+            g if (d[0] == FALLBACK_INTENT and g in d[1]) else d[0] for g, d in zip(gold, decided, strict=True)
+        ]
+        n_fallback = sum(d == FALLBACK_INTENT for d in deployed)
+        for name, labels, falls in (
+            ("top-1 (no fallback step)", top1, 0),
+            ("as deployed (fallback = wrong)", deployed, n_fallback),
+            ("after clarification buttons", clarified, n_fallback),
+        ):
+            views.append(
+                View(
+                    system,
+                    name,
+                    labels,
+                    macro_f1(gold, labels, eval_intents),
+                    float(accuracy_score(gold, labels)),
+                    falls,
+                )
+            )
+    return views
+
+
+def paired_bootstrap(
+    gold: Sequence[str],
+    a: Sequence[str],
+    b: Sequence[str],
+    eval_intents: list[str],
+    rounds: int = 1000,
+    seed: int = 12348,
+) -> tuple[float, float, float, float]:
+    """Macro-F1(a) - macro-F1(b): observed, 2.5 % and 97.5 % quantiles, share of resamples where a > b."""
+    rng = np.random.default_rng(seed)
+    g, pa, pb = np.asarray(gold), np.asarray(a), np.asarray(b)
+    diffs = np.empty(rounds)
+    for k in range(rounds):
+        idx = rng.integers(0, len(g), len(g))
+        diffs[k] = macro_f1(g[idx], pa[idx], eval_intents) - macro_f1(g[idx], pb[idx], eval_intents)
+    observed = macro_f1(g, pa, eval_intents) - macro_f1(g, pb, eval_intents)
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return observed, float(low), float(high), float(np.mean(diffs > 0))
+
+
+def print_views(views: list[View], threshold: float, ambiguity: float) -> None:
+    print(f"\nDecision views (fallback rule from config: threshold {threshold}, ambiguity {ambiguity}):")
+    print(f"  {'system':9s} {'view':34s} {'macro-F1':>8s} {'accuracy':>8s} {'fallbacks':>9s}")
+    for v in views:
+        print(f"  {v.system:9s} {v.view:34s} {v.macro_f1:8.3f} {v.accuracy:8.3f} {v.fallbacks:9d}")
 
 
 # ---------------------------------------------------------------------- printing
@@ -680,10 +802,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--json", type=Path, metavar="OUT", help="write all figures and per-message predictions to OUT"
     )
     parser.add_argument(
+        "--config",
+        type=Path,
+        default=REPO_ROOT / "config.yml",
+        help="Rasa config whose FallbackClassifier rule the decision views apply (default: config.yml)",
+    )
+    parser.add_argument(
         "--ambiguity",
         type=float,
-        default=0.05,
-        help="FallbackClassifier ambiguity_threshold assumed by the rasa fallback sweep (default: 0.05)",
+        default=None,
+        help="ambiguity_threshold for the fallback sweep and views (default: the one in --config)",
     )
     args = parser.parse_args(argv)
     if args.rasa_python and not args.model:
@@ -796,14 +924,38 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_matrix(name, s)
 
     sweep: list[dict[str, float]] = []
+    views: list[View] = []
+    bootstrap: dict[str, float] = {}
+    threshold, ambiguity = fallback_settings(args.config)
+    if args.ambiguity is not None:
+        ambiguity = args.ambiguity
     rasa_pred = predictions.get("rasa")
     if systems.get("rasa") and rasa_pred and rasa_pred.rankings and any(rasa_pred.rankings):
-        sweep = fallback_sweep(eval_set, rasa_pred.rankings, eval_intents, args.ambiguity)
-        print_sweep(sweep, args.ambiguity)
+        sweep = fallback_sweep(eval_set, rasa_pred.rankings, eval_intents, ambiguity)
+        print_sweep(sweep, ambiguity)
+        base_pred = predictions.get("baseline")
+        ranks = {"rasa": rasa_pred.rankings}
+        if base_pred and base_pred.rankings:
+            ranks["baseline"] = base_pred.rankings
+        views = decision_views(eval_set, ranks, eval_intents, threshold, ambiguity)
+        print_views(views, threshold, ambiguity)
+        if "baseline" in ranks:
+            gold = [ex.intent for ex in eval_set]
+            by = {(v.system, v.view): v.labels for v in views}
+            observed, low, high, share = paired_bootstrap(
+                gold, by[("rasa", views[0].view)], by[("baseline", views[0].view)], eval_intents
+            )
+            bootstrap = {"observed": observed, "ci_low": low, "ci_high": high, "share_rasa_ahead": share}
+            print(
+                f"\nPaired bootstrap (1000 resamples of the eval set), macro-F1 rasa - baseline, top-1: "
+                f"{observed:+.3f}, 95 % interval [{low:+.3f}, {high:+.3f}], rasa ahead in {share:.0%}"
+            )
 
     if args.json:
         report = {
             "fallback_sweep": sweep,
+            "decision_views": [{k: v for k, v in asdict(view).items() if k != "labels"} for view in views],
+            "bootstrap_top1": bootstrap,
             "generated_at": datetime.now(UTC).isoformat(),
             "train": {
                 "dir": str(args.train_dir),
