@@ -24,7 +24,14 @@ from hotline.db.models import (
 )
 
 PENDING = (MessageState.RECEIVED, MessageState.RETRY)
-HANDOFF_ACTIVE = (TicketStatus.ASSIGNED, TicketStatus.WAITING_CITIZEN, TicketStatus.REOPENED)
+# A citizen who asked for a human is told "your next messages go straight to the staff": from that
+# moment (NEW, before anyone claims the ticket) until it is resolved, the bot stays out of the way.
+HANDOFF_ACTIVE = (
+    TicketStatus.NEW,
+    TicketStatus.ASSIGNED,
+    TicketStatus.WAITING_CITIZEN,
+    TicketStatus.REOPENED,
+)
 
 
 def conversation_id_for(channel: str, external_id: str) -> str:
@@ -154,7 +161,7 @@ def mark(
 
 
 def active_handoff_ticket(session: Session, conversation_id: str) -> Ticket | None:
-    """The ticket an operator is currently handling for this citizen, if any (bot stays silent)."""
+    """The open handoff ticket of this citizen, claimed or not, if any (the bot stays silent)."""
     return session.scalar(
         select(Ticket)
         .where(

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from bot import strings
 from bot.engine import RasaRestEngine
 from bot.gateway import Gateway, Inbound
 from hotline.db.models import MessageLog, Ticket, TicketEvent
@@ -70,3 +71,9 @@ async def test_request_human_opens_handoff_ticket(stack: Stack) -> None:
         ticket = s.scalars(select(Ticket).where(Ticket.conversation_id == f"console-{user}")).one()
         assert ticket.handoff_requested and not ticket.handled_by_bot_only
         assert ticket.number in text
+    # Not yet claimed by anyone: the next message still goes to the staff, not to the bot.
+    follow = await gateway.handle(inbound(user, "我还有照片要给你们"))
+    assert [r.text for r in follow] == [strings.FORWARDED_TO_OPERATOR]
+    with session_scope(stack.db_url) as s:
+        row = s.scalars(select(MessageLog).where(MessageLog.text == "我还有照片要给你们")).one()
+        assert row.state.value == "forwarded" and row.ticket_id is not None

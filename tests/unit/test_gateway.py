@@ -10,7 +10,7 @@ from bot import strings
 from bot.engine import EngineUnavailable
 from bot.gateway import Gateway, Inbound
 from bot.replies import Reply
-from hotline.db.models import MessageDirection, MessageLog, MessageState, TicketStatus
+from hotline.db.models import MessageDirection, MessageLog, MessageState, Ticket, TicketStatus
 from hotline.db.session import session_scope
 from hotline.tickets.service import NewTicket, change_status, create_ticket
 
@@ -133,6 +133,35 @@ async def test_handoff_forwards_to_operator_instead_of_engine(db_url: str) -> No
     assert forwarded == [(number, "console-u1", "我还想补充一点")]
     assert len(engine.seen) == 1
     assert log_rows(db_url)[-1] == ("in", "我还想补充一点", "forwarded")
+
+
+async def test_after_asking_for_a_human_messages_wait_for_staff_not_the_bot(db_url: str) -> None:
+    """utter_handoff promises the next messages reach the staff, also before anyone claims the ticket."""
+    engine = FakeEngine()
+    forwarded: list[str] = []
+
+    async def sink(number: str, conversation: str, text: str) -> None:
+        forwarded.append(text)
+
+    gateway = Gateway(engine, db_url, on_handoff_message=sink)
+    with session_scope(db_url) as s:
+        ticket, _ = create_ticket(s, NewTicket(category="handoff", conversation_id="console-u1"), prefix="滁")
+        ticket.handoff_requested = True  # status stays NEW: nobody has claimed it yet
+    assert await gateway.handle(msg(1, "还有一件事")) == [Reply(strings.FORWARDED_TO_OPERATOR)]
+    assert forwarded == ["还有一件事"] and engine.seen == []
+    with session_scope(db_url) as s:
+        change_status(s, s.scalars(select(Ticket)).one(), TicketStatus.RESOLVED, actor="operator:1")
+    await gateway.handle(msg(2, "你好"))  # resolved: the bot answers again
+    assert engine.seen == [("console-u1", "你好")]
+
+
+async def test_an_intake_ticket_without_handoff_leaves_the_bot_in_charge(db_url: str) -> None:
+    engine = FakeEngine()
+    gateway = Gateway(engine, db_url, on_handoff_message=None)
+    with session_scope(db_url) as s:
+        create_ticket(s, NewTicket(category="wage_arrears", conversation_id="console-u1"), prefix="滁")
+    await gateway.handle(msg(1, "查一下我的工单"))
+    assert engine.seen == [("console-u1", "查一下我的工单")]
 
 
 async def test_message_left_received_by_a_crash_is_recovered(db_url: str) -> None:
