@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,7 @@ from bot import strings
 from bot.engine import DialogEngine, EngineUnavailable
 from bot.notify import parse_rating
 from bot.replies import Reply, from_rasa
+from hotline import attachments
 from hotline.db.models import Citizen, MessageLog, MessageState
 from hotline.db.session import session_scope
 from hotline.followup.service import FollowupError, record_rating
@@ -38,13 +40,29 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file the citizen sent (no content, only what is needed to fetch or forward it later)."""
+
+    kind: str  # photo, document, voice, … (hotline.attachments.KIND_LABELS)
+    file_id: str | None = None
+    file_name: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+    source: str | None = None  # transport's address of the original message, e.g. "chat:message_id"
+
+    def as_payload(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
 class Inbound:
     channel: str
     user_id: str
     message_id: str | None
-    text: str
+    text: str  # for an attachment: its caption, possibly empty
     button_payload: str | None = None
     display_name: str | None = None
+    attachment: Attachment | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,8 @@ class _Pending:
 
 Deliver = Callable[[str, list[Reply]], Awaitable[None]]
 HandoffSink = Callable[[str, str, str], Awaitable[None]]  # (ticket number, conversation id, text)
+# (ticket number, conversation id, the file, its caption)
+AttachmentSink = Callable[[str, str, Attachment, str], Awaitable[None]]
 
 
 class Gateway:
@@ -67,17 +87,23 @@ class Gateway:
         max_attempts: int = 20,
         on_handoff_message: HandoffSink | None = None,
         low_rating_max: int = 2,
+        on_handoff_attachment: AttachmentSink | None = None,
     ) -> None:
         self._engine = engine
         self._db = database_url
         self._max_attempts = max_attempts
         self._on_handoff_message = on_handoff_message
         self._low_rating_max = low_rating_max
+        self._on_handoff_attachment = on_handoff_attachment
         self._locks: dict[int, asyncio.Lock] = {}
 
     def set_handoff_sink(self, sink: HandoffSink | None) -> None:
         """Where messages of tickets in human handoff go; the Telegram transport wires its operator desk."""
         self._on_handoff_message = sink
+
+    def set_attachment_sink(self, sink: AttachmentSink | None) -> None:
+        """Where files of tickets in human handoff go (the operators' desk copies them to its group)."""
+        self._on_handoff_attachment = sink
 
     def _lock(self, citizen_id: int) -> asyncio.Lock:
         return self._locks.setdefault(citizen_id, asyncio.Lock())
@@ -86,7 +112,11 @@ class Gateway:
         """Persist one inbound message, then answer everything this citizen has pending."""
         with session_scope(self._db) as session:
             citizen = get_or_create_citizen(session, inbound.channel, inbound.user_id, inbound.display_name)
-            payload = {"button": inbound.button_payload} if inbound.button_payload else None
+            payload: dict[str, Any] | None = None
+            if inbound.button_payload:
+                payload = {"button": inbound.button_payload}
+            elif inbound.attachment is not None:
+                payload = {"attachment": inbound.attachment.as_payload()}
             message, new = log_inbound(
                 session,
                 citizen,
@@ -103,8 +133,9 @@ class Gateway:
         if rating is not None:
             return await self._rate(message_id, citizen_id, *rating)
         async with self._lock(citizen_id):
+            first = await self._file(message_id, inbound.attachment) if inbound.attachment else []
             replies, _ = await self._drain(citizen_id)
-        return replies
+        return first + replies
 
     async def retry_pending(self, deliver: Deliver) -> int:
         """Re-send queued messages of every citizen; deliver answers through the transport."""
@@ -176,6 +207,39 @@ class Gateway:
                     reply = str(exc)
             log_outbound(session, citizen, reply)
         return [Reply(reply)]
+
+    async def _file(self, message_id: int, attachment: Attachment) -> list[Reply]:
+        """Keep a file with the citizen's open ticket (audited); in a handoff, copy it to the staff too.
+
+        A caption is an ordinary message: unless a human has the ticket it stays queued for the engine.
+        """
+        with session_scope(self._db) as session:
+            message = session.get_one(MessageLog, message_id)
+            citizen = session.get_one(Citizen, message.citizen_id)
+            conversation_id, caption = citizen.conversation_id, (message.text or "").strip()
+            handoff = active_handoff_ticket(session, conversation_id)
+            ticket = handoff or attachments.open_ticket_for(session, conversation_id)
+            if ticket is not None:
+                attachments.link(session, message, ticket)
+            number = ticket.number if ticket is not None else None
+            if handoff is not None or not caption:
+                mark(message, MessageState.FORWARDED if handoff is not None else MessageState.PROCESSED)
+            kind = attachments.label(attachment.kind)
+            if handoff is not None:
+                text = strings.ATTACHMENT_TO_STAFF.format(kind=kind)
+            elif number is not None:
+                text = strings.ATTACHMENT_ON_TICKET.format(kind=kind, number=number)
+            else:
+                text = strings.ATTACHMENT_NO_TICKET.format(kind=kind)
+            if attachment.kind in {"voice", "audio", "video_note"} and handoff is None:
+                text += strings.VOICE_HINT
+            log_outbound(session, citizen, text)
+        if handoff is not None and number is not None and self._on_handoff_attachment is not None:
+            try:
+                await self._on_handoff_attachment(number, conversation_id, attachment, caption)
+            except Exception:  # kept and linked in the database either way; staff see it with the ticket
+                log.exception("attachment of ticket %s not copied to the operators' group", number)
+        return [Reply(text)]
 
     async def _forward_if_handoff(self, item: _Pending, conversation_id: str) -> Reply | None:
         """Messages of a ticket an operator handles go to the desk; marked forwarded only once posted."""

@@ -5,7 +5,13 @@ ENGINE_BACK = "系统已恢复，下面是对您之前消息的回复："
 FORWARDED_TO_OPERATOR = "您的消息已转给工作人员，请耐心等待回复。"
 EMPTY_REPLY = "收到。"
 GAVE_UP = "抱歉，您的消息暂时无法自动处理，已转给人工，工作人员会联系您。"
-UNSUPPORTED_MEDIA = "目前只能处理文字消息。图片和文件请在工作人员联系您后再发送。"
+# {kind}: 图片 / 文件 / 语音 … (hotline.attachments.KIND_LABELS)
+ATTACHMENT_TO_STAFF = "您发的{kind}已收到，已转给处理您工单的工作人员。"
+ATTACHMENT_ON_TICKET = "您发的{kind}已收到，已放进工单 {number}，工作人员处理时会看到。"
+ATTACHMENT_NO_TICKET = (
+    "您发的{kind}已收到并保存。请再用文字简单说说遇到了什么事，登记工单后这份材料会一起交给工作人员。"
+)
+VOICE_HINT = "\n暂时还听不了语音，麻烦您打字说明；不方便打字可以回复“转人工”。"
 
 CONSOLE_BANNER = (
     "12348 公共法律服务热线 · 本地对话窗口\n"
@@ -43,6 +49,7 @@ DESK_BUTTON_CONFIRM_RESOLVE = "确认办结"
 DESK_BUTTON_BACK = "返回"
 DESK_HANDOFF_NOTICE = "🙋 工单 {number} 的市民请求人工服务，请{county}工作人员尽快认领。"
 DESK_CITIZEN_MESSAGE = "💬 市民（工单 {number}）：\n{text}"
+DESK_CITIZEN_ATTACHMENT = "📎 市民（工单 {number}）发来{kind}"
 DESK_TRANSFER_NOTICE = "↪️ 工单 {number} 已由{operator}从{source}转办至{target}，请{target}工作人员认领。"
 DESK_TO_CITIZEN = "【12348工作人员】{text}"
 DESK_RESOLVED_NOTICE = "✅ 工单 {number} 已由{operator}办结，已向市民发送满意度回访。"

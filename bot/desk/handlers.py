@@ -40,8 +40,10 @@ from bot.desk.cards import (
 )
 from bot.desk.service import DeskContext, DeskRefusal
 from bot.desk.sync import DEFAULT_INTERVAL, sync_loop
+from bot.gateway import Attachment
 from bot.notify import rating_buttons
 from bot.replies import Reply
+from hotline import attachments
 from hotline.db.models import Citizen, Operator, Ticket
 from hotline.db.session import session_scope
 from hotline.messages import log_outbound
@@ -173,6 +175,35 @@ class Desk:
         except TelegramError:
             # The message stays in the message log (state forwarded, with its ticket id).
             log.exception("citizen message of ticket %s not relayed to the operators' group", number)
+
+    async def on_handoff_attachment(
+        self, number: str, conversation_id: str, attachment: Attachment, caption: str
+    ) -> None:
+        """Gateway sink: a file from a citizen whose ticket is with a human; copied under the card."""
+        chat, _, message_id = (attachment.source or "").partition(":")
+        if not (chat.lstrip("-").isdigit() and message_id.isdigit()):
+            log.warning("attachment of ticket %s has no Telegram source; not copied", number)
+            return
+        with session_scope(self.db) as session:
+            ticket = get_by_number(session, number)
+            if ticket is None:
+                log.warning("attachment for unknown ticket %s dropped", number)
+                return
+            ticket_id = ticket.id
+            card = relay.card_of(session, ticket_id)
+            reply_to = card.message_id if card else None
+        kind = attachments.label(attachment.kind)
+        heading = strings.DESK_CITIZEN_ATTACHMENT.format(number=number, kind=kind)
+        copied = await self.bot.copy_message(
+            self.chat_id,
+            from_chat_id=int(chat),
+            message_id=int(message_id),
+            caption=(heading + ("\n" + caption if caption else ""))[:1024],
+            reply_to_message_id=reply_to,
+            allow_sending_without_reply=True,
+        )
+        with session_scope(self.db) as session:
+            relay.map_message(session, self.chat_id, copied.message_id, ticket_id, "citizen")
 
     # ---- buttons ---------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import hashlib
 import logging
 from pathlib import Path
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -24,7 +24,7 @@ from telegram.request import BaseRequest
 
 from bot import strings
 from bot.desk import Desk
-from bot.gateway import Gateway, Inbound
+from bot.gateway import Attachment, Gateway, Inbound
 from bot.notify import GatewayNotifier
 from bot.replies import Reply
 from bot.supervisors import SupervisorCommands
@@ -100,6 +100,7 @@ class TelegramTransport:
         else:
             self.desk = Desk(settings, app, lambda chat, replies: self.send(app, chat, replies))
             gateway.set_handoff_sink(self.desk.on_handoff_message)
+            gateway.set_attachment_sink(self.desk.on_handoff_attachment)
             for handler in self.desk.handlers():  # before the citizen handlers: first match wins
                 app.add_handler(handler)
         for handler in SupervisorCommands(settings).handlers():
@@ -213,8 +214,47 @@ class TelegramTransport:
         await self.send(context.application, chat_id, replies)
 
     async def _media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if update.effective_chat:
-            await context.bot.send_message(update.effective_chat.id, strings.UNSUPPORTED_MEDIA)
+        """Photos, documents, voice…: persisted and filed with the citizen's ticket like any message."""
+        message = update.effective_message
+        user = update.effective_user
+        if message is None or user is None:
+            return
+        inbound = Inbound(
+            channel="telegram",
+            user_id=str(user.id),
+            message_id=f"{message.chat_id}:{message.message_id}",
+            text=message.caption or "",
+            attachment=attachment_of(message),
+        )
+        replies = await self._gateway.handle(inbound)
+        await self.send(context.application, message.chat_id, replies)
 
     def run(self) -> None:
         self.application.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+_FILE_KINDS = ("animation", "document", "voice", "audio", "video", "video_note", "sticker")
+
+
+def attachment_of(message: Message) -> Attachment:
+    """What to keep about a non-text message: kind and file id (never the content of a shared contact)."""
+    source = f"{message.chat_id}:{message.message_id}"
+    if message.photo:
+        best = message.photo[-1]  # Telegram lists sizes smallest first
+        return Attachment("photo", best.file_id, size=best.file_size, source=source)
+    for kind in _FILE_KINDS:  # animation before document: Telegram sets both for a GIF
+        item = getattr(message, kind, None)
+        if item is not None:
+            return Attachment(
+                kind,
+                getattr(item, "file_id", None),
+                file_name=getattr(item, "file_name", None),
+                mime_type=getattr(item, "mime_type", None),
+                size=getattr(item, "file_size", None),
+                source=source,
+            )
+    if message.location is not None:
+        return Attachment("location", source=source)
+    if message.contact is not None:  # the phone number stays in Telegram; staff see the copied message
+        return Attachment("contact", source=source)
+    return Attachment("other", source=source)

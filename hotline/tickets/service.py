@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hotline.attachments import link_unlinked
 from hotline.db.models import (
     CaseType,
     Citizen,
@@ -157,6 +158,7 @@ def create_ticket(
     )
     if sla is not None:  # due times in business time (hotline.sla); optional for callers without config
         sla.apply(ticket, [], created_at)
+    link_unlinked(session, ticket, created_at)  # photos/documents sent before the ticket existed
     return ticket, True
 
 

@@ -92,6 +92,10 @@ class DeskBotApi(FakeBotApi):
                 "from": BOT,
                 "text": params.get("text", ""),
             }
+        elif endpoint == "copyMessage":
+            self.next_id += 1
+            self.messages.append((int(params["chat_id"]), self.next_id))
+            result = {"message_id": self.next_id}
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
     def to(self, chat_id: int, endpoint: str = "sendMessage") -> list[dict[str, Any]]:
@@ -464,6 +468,39 @@ async def test_reply_relay_both_ways_across_restarts(settings: Settings, operato
     kinds = [(k, a) for k, a, _, _ in events(db, ticket_id)]
     assert kinds.count(("operator_reply", f"operator:{op}")) == 2
     assert ("handoff_requested", f"operator:{op}") in kinds
+
+
+async def test_citizen_photo_in_a_handoff_is_copied_under_the_card(
+    settings: Settings, operators: dict[str, int]
+) -> None:
+    db = settings.database_url
+    ticket_id, number, card = await posted_card(settings)
+    with session_scope(db) as s:
+        s.get_one(Ticket, ticket_id).handoff_requested = True  # asked for a human, nobody claimed yet
+    async with Desk(settings, first_id=5000) as desk:
+        photo = [{"file_id": "p1", "file_unique_id": "p", "width": 800, "height": 600}]
+        await desk._process(
+            {
+                "message": {
+                    "message_id": 88,
+                    "date": DATE,
+                    "chat": {"id": CITIZEN, "type": "private"},
+                    "from": {"id": CITIZEN, "is_bot": False, "first_name": "张"},
+                    "photo": photo,
+                    "caption": "工资条",
+                }
+            }
+        )
+        (copy,) = desk.api.to(GROUP_ID, "copyMessage")
+        assert (int(copy["from_chat_id"]), int(copy["message_id"])) == (CITIZEN, 88)
+        assert number in copy["caption"] and "图片" in copy["caption"] and "工资条" in copy["caption"]
+        assert reply_to_id(copy) == card
+        assert desk.api.to(CITIZEN)[-1]["text"] == strings.ATTACHMENT_TO_STAFF.format(kind="图片")
+        assert desk.engine.seen == []
+        # an operator answering the copied photo reaches the citizen
+        await desk.group_text(OPS["dingyuan"], "收到工资条了", reply_to=desk.api.last_id())
+        assert desk.api.to(CITIZEN)[-1]["text"] == "【12348工作人员】收到工资条了"
+    assert ("attachment", "citizen") in [(k, a) for k, a, _, _ in events(db, ticket_id)]
 
 
 async def test_console_citizen_cannot_be_reached(settings: Settings, operators: dict[str, int]) -> None:

@@ -9,11 +9,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from telegram import Update
+from sqlalchemy import select
+from telegram import Message, Update
 from telegram.request import BaseRequest, RequestData
 
-from bot.gateway import Gateway
-from bot.transports.telegram import TelegramTransport
+from bot import strings
+from bot.gateway import Attachment, Gateway
+from bot.transports.telegram import TelegramTransport, attachment_of
+from hotline.db.models import MessageLog
+from hotline.db.session import session_scope
 from hotline.settings import Settings
 from tests.unit.test_gateway import FakeEngine
 
@@ -135,3 +139,51 @@ async def test_text_message_round_trip_with_inline_keyboard(settings: Settings) 
         assert len(engine.seen) == 2
     finally:
         await app.shutdown()
+
+
+async def test_photo_is_persisted_and_acknowledged_not_refused(settings: Settings) -> None:
+    api, engine = FakeBotApi(), FakeEngine()
+    s = telegram_settings(settings)
+    transport = TelegramTransport(Gateway(engine, s.database_url), s, request=api)
+    app = transport.application
+    await app.initialize()
+    try:
+        photo = [
+            {"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 1000},
+            {"file_id": "big", "file_unique_id": "b", "width": 1280, "height": 960, "file_size": 90000},
+        ]
+        update = Update.de_json(
+            {
+                "update_id": 3,
+                "message": {"message_id": 9, "date": 1764400000, "chat": CHAT, "from": USER, "photo": photo},
+            },
+            app.bot,
+        )
+        await app.process_update(update)
+        assert engine.seen == []
+        assert api.sent()[-1]["text"] == strings.ATTACHMENT_NO_TICKET.format(kind="图片")
+        with session_scope(s.database_url) as session:
+            row = session.scalars(select(MessageLog).where(MessageLog.external_message_id == "1001:9")).one()
+            assert row.payload == {
+                "attachment": {"kind": "photo", "file_id": "big", "size": 90000, "source": "1001:9"}
+            }
+    finally:
+        await app.shutdown()
+
+
+def test_attachment_of_each_kind_keeps_ids_not_contents() -> None:
+    base: dict[str, Any] = {"message_id": 5, "date": 1764400000, "chat": CHAT, "from": USER}
+    doc = {"file_id": "d1", "file_unique_id": "d", "file_name": "欠条.pdf", "mime_type": "application/pdf"}
+    voice = {"file_id": "v1", "file_unique_id": "v", "duration": 4, "mime_type": "audio/ogg"}
+    contact = {"phone_number": "13955012345", "first_name": "李"}
+    cases: list[tuple[dict[str, Any], Attachment]] = [
+        ({"document": doc}, Attachment("document", "d1", "欠条.pdf", "application/pdf", None, "1001:5")),
+        ({"voice": voice}, Attachment("voice", "v1", None, "audio/ogg", None, "1001:5")),
+        ({"contact": contact}, Attachment("contact", source="1001:5")),
+        ({"location": {"latitude": 32.3, "longitude": 118.3}}, Attachment("location", source="1001:5")),
+    ]
+    for extra, expected in cases:
+        message = Message.de_json({**base, **extra}, None)
+        assert message is not None
+        assert attachment_of(message) == expected
+        assert "13955012345" not in json.dumps(expected.as_payload())
