@@ -31,6 +31,8 @@ validate: setup
 
 bench: train  ## benchmarks (print figures next to their baselines; not part of the tests)
 	.venv/bin/python bench/nlu_eval.py --model models/current.tar.gz --rasa-python .venv-rasa/bin/python
+	.venv/bin/python bench/nlu_eval.py --model models/current.tar.gz --rasa-python .venv-rasa/bin/python \
+		--eval-dir tests/nlu_eval_fresh
 	.venv/bin/python bench/bench_gateway.py --start --turns 200 --concurrency 1,8,16
 	.venv/bin/python bench/bench_reports.py --sizes 10k,100k
 
