@@ -14,9 +14,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.db.models import Citizen, MessageDirection, MessageLog, Ticket, TicketEvent, TicketStatus, utcnow
+from hotline.db.models import (
+    OPEN_TICKET_STATUSES,
+    Citizen,
+    MessageDirection,
+    MessageLog,
+    Ticket,
+    TicketEvent,
+    utcnow,
+)
 
-OPEN = (TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.WAITING_CITIZEN, TicketStatus.REOPENED)
 LINK_WINDOW = dt.timedelta(days=7)
 
 # What the citizen and the staff read for each kind (Telegram's names for them).
@@ -49,7 +56,7 @@ def open_ticket_for(session: Session, conversation_id: str) -> Ticket | None:
     """The newest open ticket of a conversation: where a new piece of evidence belongs."""
     return session.scalar(
         select(Ticket)
-        .where(Ticket.conversation_id == conversation_id, Ticket.status.in_(OPEN))
+        .where(Ticket.conversation_id == conversation_id, Ticket.status.in_(OPEN_TICKET_STATUSES))
         .order_by(Ticket.id.desc())
         .limit(1)
     )

@@ -14,24 +14,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline.db.models import (
+    OPEN_TICKET_STATUSES,
     Citizen,
     MessageDirection,
     MessageLog,
     MessageState,
     Ticket,
-    TicketStatus,
     utcnow,
 )
 
 PENDING = (MessageState.RECEIVED, MessageState.RETRY)
 # A citizen who asked for a human is told "your next messages go straight to the staff": from that
 # moment (NEW, before anyone claims the ticket) until it is resolved, the bot stays out of the way.
-HANDOFF_ACTIVE = (
-    TicketStatus.NEW,
-    TicketStatus.ASSIGNED,
-    TicketStatus.WAITING_CITIZEN,
-    TicketStatus.REOPENED,
-)
+HANDOFF_ACTIVE = OPEN_TICKET_STATUSES
 
 
 def conversation_id_for(channel: str, external_id: str) -> str:

@@ -56,6 +56,12 @@ class TicketStatus(enum.StrEnum):
     REOPENED = "reopened"
 
 
+# Tickets still being worked on: the ones new messages, evidence and SLA clocks belong to.
+OPEN_TICKET_STATUSES = frozenset(
+    {TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.WAITING_CITIZEN, TicketStatus.REOPENED}
+)
+
+
 class CaseType(enum.StrEnum):
     CIVIL = "civil"
     CRIMINAL = "criminal"

@@ -17,11 +17,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from hotline.db.models import Ticket, TicketEvent, TicketStatus, utcnow
+from hotline.db.models import OPEN_TICKET_STATUSES, Ticket, TicketEvent, TicketStatus, utcnow
 from hotline.sla.calendar import BusinessCalendar
 from hotline.sla.config import SlaConfig
 
-OPEN = (TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.WAITING_CITIZEN, TicketStatus.REOPENED)
 # Statuses during which the agency's clock does not run.
 _PAUSING = {
     TicketStatus.WAITING_CITIZEN.value,
@@ -140,7 +139,7 @@ def recompute_due_times(
     now = now or utcnow()
     query = select(Ticket).order_by(Ticket.id)
     if only_open:
-        query = query.where(Ticket.status.in_(OPEN))
+        query = query.where(Ticket.status.in_(OPEN_TICKET_STATUSES))
     count = 0
     last_id = 0
     while True:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from hotline.attachments import link_unlinked
 from hotline.db.models import (
+    OPEN_TICKET_STATUSES,
     CaseType,
     Citizen,
     Ticket,
@@ -44,7 +45,7 @@ TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
     S.REOPENED: frozenset({S.ASSIGNED, S.WAITING_CITIZEN, S.RESOLVED, S.REFERRED, S.CANCELLED}),
 }
 
-OPEN_STATUSES = frozenset({S.NEW, S.ASSIGNED, S.WAITING_CITIZEN, S.REOPENED})
+OPEN_STATUSES = OPEN_TICKET_STATUSES
 
 
 class TicketError(Exception):
