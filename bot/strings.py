@@ -49,7 +49,14 @@ DESK_BUTTON_CONFIRM_RESOLVE = "确认办结"
 DESK_BUTTON_BACK = "返回"
 DESK_HANDOFF_NOTICE = "🙋 工单 {number} 的市民请求人工服务，请{county}工作人员尽快认领。"
 DESK_CITIZEN_MESSAGE = "💬 市民（工单 {number}）：\n{text}"
-DESK_CITIZEN_ATTACHMENT = "📎 市民（工单 {number}）发来{kind}"
+# The group is shared by every county's operators: files are not posted there, only announced.
+DESK_CITIZEN_ATTACHMENT = (
+    "📎 市民（工单 {number}）发来{kind}{caption}。有权处理的工作人员发送 /files {number}，机器人私聊发给您。"
+)
+DESK_FILES_USAGE = "用法：/files <工单号>"
+DESK_FILES_NONE = "工单 {number} 没有市民发来的文件。"
+DESK_FILES_SENT = "已私聊发送工单 {number} 的 {count} 个文件。"
+DESK_FILES_START_BOT = "无法私聊您：请先在私聊中给机器人发送 /start，再发送 /files {number}。"
 DESK_TRANSFER_NOTICE = "↪️ 工单 {number} 已由{operator}从{source}转办至{target}，请{target}工作人员认领。"
 DESK_TO_CITIZEN = "【12348工作人员】{text}"
 DESK_RESOLVED_NOTICE = "✅ 工单 {number} 已由{operator}办结，已向市民发送满意度回访。"

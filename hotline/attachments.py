@@ -62,6 +62,16 @@ def open_ticket_for(session: Session, conversation_id: str) -> Ticket | None:
     )
 
 
+def files_of(session: Session, ticket_id: int) -> list[tuple[MessageLog, dict[str, Any]]]:
+    """The citizen's files filed with a ticket, oldest first, with their metadata."""
+    messages = session.scalars(
+        select(MessageLog)
+        .where(MessageLog.ticket_id == ticket_id, MessageLog.direction == MessageDirection.INBOUND)
+        .order_by(MessageLog.id)
+    )
+    return [(m, a) for m in messages if (a := attachment_of(m)) is not None]
+
+
 def link(session: Session, message: MessageLog, ticket: Ticket, now: dt.datetime | None = None) -> None:
     """Attach one message's file to a ticket; audited like every other ticket change."""
     attachment = attachment_of(message) or {}

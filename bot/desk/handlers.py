@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
     BaseHandler,
@@ -46,12 +46,13 @@ from bot.replies import Reply
 from hotline import attachments
 from hotline.db.models import Citizen, Operator, Ticket
 from hotline.db.session import session_scope
+from hotline.logging_setup import mask_pii
 from hotline.messages import log_outbound
 from hotline.settings import Settings
 from hotline.sla.clock import SlaClock
 from hotline.sla.config import load_sla_config
 from hotline.tickets.queries import ticket_history
-from hotline.tickets.service import get_by_number
+from hotline.tickets.service import get_by_number, record_event
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ class Desk:
             CommandHandler("note", self._on_note, filters=group),
             CommandHandler("tickets", self._on_tickets, filters=group),
             CommandHandler("ticket", self._on_ticket, filters=group),
+            CommandHandler("files", self._on_files, filters=group),
             MessageHandler(group & filters.REPLY & filters.TEXT & ~filters.COMMAND, self._on_reply),
             MessageHandler(group, self._ignore),
         ]
@@ -166,7 +168,7 @@ class Desk:
                 reply_to = card.message_id if card else None
             message = await self.bot.send_message(
                 self.chat_id,
-                strings.DESK_CITIZEN_MESSAGE.format(number=number, text=text),
+                strings.DESK_CITIZEN_MESSAGE.format(number=number, text=mask_pii(text)),
                 reply_to_message_id=reply_to,
                 allow_sending_without_reply=True,
             )
@@ -179,11 +181,7 @@ class Desk:
     async def on_handoff_attachment(
         self, number: str, conversation_id: str, attachment: Attachment, caption: str
     ) -> None:
-        """Gateway sink: a file from a citizen whose ticket is with a human; copied under the card."""
-        chat, _, message_id = (attachment.source or "").partition(":")
-        if not (chat.lstrip("-").isdigit() and message_id.isdigit()):
-            log.warning("attachment of ticket %s has no Telegram source; not copied", number)
-            return
+        """Gateway sink: announce a citizen's file under the card; the file itself only via /files."""
         with session_scope(self.db) as session:
             ticket = get_by_number(session, number)
             if ticket is None:
@@ -192,18 +190,60 @@ class Desk:
             ticket_id = ticket.id
             card = relay.card_of(session, ticket_id)
             reply_to = card.message_id if card else None
-        kind = attachments.label(attachment.kind)
-        heading = strings.DESK_CITIZEN_ATTACHMENT.format(number=number, kind=kind)
-        copied = await self.bot.copy_message(
-            self.chat_id,
-            from_chat_id=int(chat),
-            message_id=int(message_id),
-            caption=(heading + ("\n" + caption if caption else ""))[:1024],
-            reply_to_message_id=reply_to,
-            allow_sending_without_reply=True,
+        text = strings.DESK_CITIZEN_ATTACHMENT.format(
+            number=number,
+            kind=attachments.label(attachment.kind),
+            caption=f"：{mask_pii(caption)}" if caption else "",
         )
-        with session_scope(self.db) as session:
-            relay.map_message(session, self.chat_id, copied.message_id, ticket_id, "citizen")
+        message = await self.bot.send_message(
+            self.chat_id, text, reply_to_message_id=reply_to, allow_sending_without_reply=True
+        )
+        with session_scope(self.db) as session:  # replying to the notice answers the citizen
+            relay.map_message(session, self.chat_id, message.message_id, ticket_id, "citizen")
+
+    async def _on_files(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/files 工单号: the ticket's files, sent privately to an operator allowed to see the ticket."""
+        message = update.effective_message
+        user = update.effective_user
+        if message is None or user is None:
+            return
+        args = list(context.args or [])
+        sources: list[tuple[int, int]] = []
+        try:
+            with session_scope(self.db) as session:
+                operator = service.operator_for(session, user.id)
+                ticket = get_by_number(session, args[0]) if args else None
+                if ticket is None:
+                    raise DeskRefusal(
+                        strings.DESK_UNKNOWN_TICKET.format(number=args[0])
+                        if args
+                        else strings.DESK_FILES_USAGE
+                    )
+                service.check_access(operator, ticket, self.ctx)
+                number = ticket.number
+                for _, attachment in attachments.files_of(session, ticket.id):
+                    chat, _, msg = str(attachment.get("source") or "").partition(":")
+                    if chat.lstrip("-").isdigit() and msg.isdigit():
+                        sources.append((int(chat), int(msg)))
+                if not sources:
+                    raise DeskRefusal(strings.DESK_FILES_NONE.format(number=number))
+                record_event(
+                    session,
+                    ticket,
+                    "files_viewed",
+                    actor=f"operator:{operator.id}",
+                    data={"count": len(sources)},
+                )
+        except DeskRefusal as refusal:
+            await message.reply_text(str(refusal))
+            return
+        try:
+            for source_chat, source_message in sources:
+                await self.bot.copy_message(user.id, from_chat_id=source_chat, message_id=source_message)
+        except Forbidden:  # the operator never opened a private chat with the bot
+            await message.reply_text(strings.DESK_FILES_START_BOT.format(number=number))
+            return
+        await message.reply_text(strings.DESK_FILES_SENT.format(number=number, count=len(sources)))
 
     # ---- buttons ---------------------------------------------------------------------------------------
 

@@ -470,7 +470,23 @@ async def test_reply_relay_both_ways_across_restarts(settings: Settings, operato
     assert ("handoff_requested", f"operator:{op}") in kinds
 
 
-async def test_citizen_photo_in_a_handoff_is_copied_under_the_card(
+async def citizen_photo(desk: Desk, message_id: int, caption: str) -> None:
+    photo = [{"file_id": "p1", "file_unique_id": "p", "width": 800, "height": 600}]
+    await desk._process(
+        {
+            "message": {
+                "message_id": message_id,
+                "date": DATE,
+                "chat": {"id": CITIZEN, "type": "private"},
+                "from": {"id": CITIZEN, "is_bot": False, "first_name": "张"},
+                "photo": photo,
+                "caption": caption,
+            }
+        }
+    )
+
+
+async def test_citizen_photo_in_a_handoff_is_announced_not_posted_to_the_shared_group(
     settings: Settings, operators: dict[str, int]
 ) -> None:
     db = settings.database_url
@@ -478,29 +494,46 @@ async def test_citizen_photo_in_a_handoff_is_copied_under_the_card(
     with session_scope(db) as s:
         s.get_one(Ticket, ticket_id).handoff_requested = True  # asked for a human, nobody claimed yet
     async with Desk(settings, first_id=5000) as desk:
-        photo = [{"file_id": "p1", "file_unique_id": "p", "width": 800, "height": 600}]
-        await desk._process(
-            {
-                "message": {
-                    "message_id": 88,
-                    "date": DATE,
-                    "chat": {"id": CITIZEN, "type": "private"},
-                    "from": {"id": CITIZEN, "is_bot": False, "first_name": "张"},
-                    "photo": photo,
-                    "caption": "工资条",
-                }
-            }
-        )
-        (copy,) = desk.api.to(GROUP_ID, "copyMessage")
-        assert (int(copy["from_chat_id"]), int(copy["message_id"])) == (CITIZEN, 88)
-        assert number in copy["caption"] and "图片" in copy["caption"] and "工资条" in copy["caption"]
-        assert reply_to_id(copy) == card
+        await citizen_photo(desk, 88, "工资条 我电话13955012345")
+        assert desk.api.to(GROUP_ID, "copyMessage") == []  # every county's operators are in the group
+        notice = desk.api.to(GROUP_ID)[-1]
+        assert number in notice["text"] and "图片" in notice["text"] and "/files" in notice["text"]
+        assert "工资条" in notice["text"] and "13955012345" not in notice["text"]
+        assert reply_to_id(notice) == card
         assert desk.api.to(CITIZEN)[-1]["text"] == strings.ATTACHMENT_TO_STAFF.format(kind="图片")
         assert desk.engine.seen == []
-        # an operator answering the copied photo reaches the citizen
+        # replying to the notice reaches the citizen
         await desk.group_text(OPS["dingyuan"], "收到工资条了", reply_to=desk.api.last_id())
         assert desk.api.to(CITIZEN)[-1]["text"] == "【12348工作人员】收到工资条了"
+        # a relayed text message is masked in the group like the card
+        await desk.citizen_text("我的身份证号341122198001011234", message_id=89)
+        assert "341122198001011234" not in desk.api.to(GROUP_ID)[-1]["text"]
     assert ("attachment", "citizen") in [(k, a) for k, a, _, _ in events(db, ticket_id)]
+
+
+async def test_files_command_sends_the_files_privately_to_an_allowed_operator_only(
+    settings: Settings, operators: dict[str, int]
+) -> None:
+    db = settings.database_url
+    ticket_id, number, _ = await posted_card(settings)
+    async with Desk(settings, first_id=6000) as desk:
+        await citizen_photo(desk, 90, "欠条")  # an open (not handed-off) ticket: filed, not announced
+        filed = strings.ATTACHMENT_ON_TICKET.format(kind="图片", number=number)
+        # the caption is an ordinary message for the bot
+        assert [p["text"] for p in desk.api.to(CITIZEN)] == [filed, "答复:欠条"]
+        await desk.group_text(OPS["langya"], f"/files {number}")  # another county
+        assert "无权处理" in desk.api.to(GROUP_ID)[-1]["text"]
+        await desk.group_text(OPS["stranger"], f"/files {number}")
+        assert desk.api.to(GROUP_ID)[-1]["text"] == strings.DESK_NOT_OPERATOR
+        assert desk.api.to(OPS["langya"], "copyMessage") == []
+        await desk.group_text(OPS["dingyuan"], f"/files {number}")
+        (copy,) = desk.api.to(OPS["dingyuan"], "copyMessage")
+        assert (int(copy["from_chat_id"]), int(copy["message_id"])) == (CITIZEN, 90)
+        assert desk.api.to(GROUP_ID)[-1]["text"] == strings.DESK_FILES_SENT.format(number=number, count=1)
+        await desk.group_text(OPS["dingyuan"], "/files 滁-20990101-0001")
+        assert "找不到工单" in desk.api.to(GROUP_ID)[-1]["text"]
+    kinds = [(k, a) for k, a, _, _ in events(db, ticket_id)]
+    assert ("files_viewed", f"operator:{operators['dingyuan']}") in kinds
 
 
 async def test_console_citizen_cannot_be_reached(settings: Settings, operators: dict[str, int]) -> None:
