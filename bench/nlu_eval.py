@@ -478,21 +478,11 @@ def fallback_sweep(
     gold = [ex.intent for ex in eval_set]
     rows: list[dict[str, float]] = []
     for threshold in SWEEP_THRESHOLDS:
-        predicted: list[str] = []
-        for ranking in rankings:
-            ranked = [(str(n), float(c)) for n, c in ranking if n != FALLBACK_INTENT]
-            if not ranked:
-                predicted.append(NO_INTENT)
-                continue
-            top = ranked[0][1]
-            second = ranked[1][1] if len(ranked) > 1 else 0.0
-            falls = threshold > 0 and (top < threshold or top - second < ambiguity)
-            predicted.append(FALLBACK_INTENT if falls else ranked[0][0])
-        f1 = precision_recall_fscore_support(gold, predicted, labels=eval_intents, zero_division=0)[2]
+        predicted = [decide(ranking, threshold, ambiguity)[0] for ranking in rankings]
         rows.append(
             {
                 "threshold": threshold,
-                "macro_f1": float(np.mean(f1)),
+                "macro_f1": macro_f1(gold, predicted, eval_intents),
                 "accuracy": float(accuracy_score(gold, predicted)),
                 "fallbacks": float(sum(p == FALLBACK_INTENT for p in predicted)),
             }
