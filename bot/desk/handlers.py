@@ -155,25 +155,28 @@ class Desk:
 
     # ---- citizen → group -------------------------------------------------------------------------------
 
+    async def _post_for_citizen(self, number: str, text: str) -> None:
+        """Post under the ticket's card; replying to the post answers the citizen."""
+        with session_scope(self.db) as session:
+            ticket = get_by_number(session, number)
+            if ticket is None:
+                log.warning("citizen message for unknown ticket %s dropped", number)
+                return
+            ticket_id = ticket.id
+            card = relay.card_of(session, ticket_id)
+            reply_to = card.message_id if card else None
+        message = await self.bot.send_message(
+            self.chat_id, text, reply_to_message_id=reply_to, allow_sending_without_reply=True
+        )
+        with session_scope(self.db) as session:
+            relay.map_message(session, self.chat_id, message.message_id, ticket_id, "citizen")
+
     async def on_handoff_message(self, number: str, conversation_id: str, text: str) -> None:
         """Gateway sink: a citizen wrote while their ticket is with a human; post it under the card."""
         try:
-            with session_scope(self.db) as session:
-                ticket = get_by_number(session, number)
-                if ticket is None:
-                    log.warning("handoff message for unknown ticket %s dropped", number)
-                    return
-                ticket_id = ticket.id
-                card = relay.card_of(session, ticket_id)
-                reply_to = card.message_id if card else None
-            message = await self.bot.send_message(
-                self.chat_id,
-                strings.DESK_CITIZEN_MESSAGE.format(number=number, text=mask_pii(text)),
-                reply_to_message_id=reply_to,
-                allow_sending_without_reply=True,
+            await self._post_for_citizen(
+                number, strings.DESK_CITIZEN_MESSAGE.format(number=number, text=mask_pii(text))
             )
-            with session_scope(self.db) as session:
-                relay.map_message(session, self.chat_id, message.message_id, ticket_id, "citizen")
         except TelegramError:
             # The message stays in the message log (state forwarded, with its ticket id).
             log.exception("citizen message of ticket %s not relayed to the operators' group", number)
@@ -182,24 +185,23 @@ class Desk:
         self, number: str, conversation_id: str, attachment: Attachment, caption: str
     ) -> None:
         """Gateway sink: announce a citizen's file under the card; the file itself only via /files."""
-        with session_scope(self.db) as session:
-            ticket = get_by_number(session, number)
-            if ticket is None:
-                log.warning("attachment for unknown ticket %s dropped", number)
-                return
-            ticket_id = ticket.id
-            card = relay.card_of(session, ticket_id)
-            reply_to = card.message_id if card else None
         text = strings.DESK_CITIZEN_ATTACHMENT.format(
             number=number,
             kind=attachments.label(attachment.kind),
             caption=f"：{mask_pii(caption)}" if caption else "",
         )
-        message = await self.bot.send_message(
-            self.chat_id, text, reply_to_message_id=reply_to, allow_sending_without_reply=True
-        )
-        with session_scope(self.db) as session:  # replying to the notice answers the citizen
-            relay.map_message(session, self.chat_id, message.message_id, ticket_id, "citizen")
+        await self._post_for_citizen(number, text)
+
+    def _command_ticket(
+        self, session: Session, user_id: int, args: list[str], usage: str
+    ) -> tuple[Operator, Ticket]:
+        """The ticket a command names, if the operator may see it; else a DeskRefusal saying why."""
+        operator = service.operator_for(session, user_id)
+        ticket = get_by_number(session, args[0]) if args else None
+        if ticket is None:
+            raise DeskRefusal(strings.DESK_UNKNOWN_TICKET.format(number=args[0]) if args else usage)
+        service.check_access(operator, ticket, self.ctx)
+        return operator, ticket
 
     async def _on_files(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/files 工单号: the ticket's files, sent privately to an operator allowed to see the ticket."""
@@ -211,15 +213,7 @@ class Desk:
         sources: list[tuple[int, int]] = []
         try:
             with session_scope(self.db) as session:
-                operator = service.operator_for(session, user.id)
-                ticket = get_by_number(session, args[0]) if args else None
-                if ticket is None:
-                    raise DeskRefusal(
-                        strings.DESK_UNKNOWN_TICKET.format(number=args[0])
-                        if args
-                        else strings.DESK_FILES_USAGE
-                    )
-                service.check_access(operator, ticket, self.ctx)
+                operator, ticket = self._command_ticket(session, user.id, args, strings.DESK_FILES_USAGE)
                 number = ticket.number
                 for _, attachment in attachments.files_of(session, ticket.id):
                     chat, _, msg = str(attachment.get("source") or "").partition(":")
@@ -413,15 +407,7 @@ class Desk:
         ticket_id = None
         try:
             with session_scope(self.db) as session:
-                operator = service.operator_for(session, user.id)
-                ticket = get_by_number(session, args[0]) if args else None
-                if ticket is None:
-                    raise DeskRefusal(
-                        strings.DESK_UNKNOWN_TICKET.format(number=args[0])
-                        if args
-                        else strings.DESK_TICKET_USAGE
-                    )
-                service.check_access(operator, ticket, self.ctx)
+                _, ticket = self._command_ticket(session, user.id, args, strings.DESK_TICKET_USAGE)
                 events = ticket_history(session, ticket)[-HISTORY_LIMIT:]
                 text = self.render(session, ticket) + "\n\n" + render_events(events, self.timezone)
                 ticket_id = ticket.id
