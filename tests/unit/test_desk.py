@@ -197,6 +197,13 @@ class Desk:
         )
 
     async def citizen_text(self, text: str, message_id: int) -> None:
+        await self._citizen_message(message_id, text=text)
+
+    async def citizen_photo(self, message_id: int, caption: str) -> None:
+        photo = [{"file_id": "p1", "file_unique_id": "p", "width": 800, "height": 600}]
+        await self._citizen_message(message_id, photo=photo, caption=caption)
+
+    async def _citizen_message(self, message_id: int, **content: Any) -> None:
         await self._process(
             {
                 "message": {
@@ -204,7 +211,7 @@ class Desk:
                     "date": DATE,
                     "chat": {"id": CITIZEN, "type": "private"},
                     "from": {"id": CITIZEN, "is_bot": False, "first_name": "张"},
-                    "text": text,
+                    **content,
                 }
             }
         )
@@ -470,22 +477,6 @@ async def test_reply_relay_both_ways_across_restarts(settings: Settings, operato
     assert ("handoff_requested", f"operator:{op}") in kinds
 
 
-async def citizen_photo(desk: Desk, message_id: int, caption: str) -> None:
-    photo = [{"file_id": "p1", "file_unique_id": "p", "width": 800, "height": 600}]
-    await desk._process(
-        {
-            "message": {
-                "message_id": message_id,
-                "date": DATE,
-                "chat": {"id": CITIZEN, "type": "private"},
-                "from": {"id": CITIZEN, "is_bot": False, "first_name": "张"},
-                "photo": photo,
-                "caption": caption,
-            }
-        }
-    )
-
-
 async def test_citizen_photo_in_a_handoff_is_announced_not_posted_to_the_shared_group(
     settings: Settings, operators: dict[str, int]
 ) -> None:
@@ -494,7 +485,7 @@ async def test_citizen_photo_in_a_handoff_is_announced_not_posted_to_the_shared_
     with session_scope(db) as s:
         s.get_one(Ticket, ticket_id).handoff_requested = True  # asked for a human, nobody claimed yet
     async with Desk(settings, first_id=5000) as desk:
-        await citizen_photo(desk, 88, "工资条 我电话13955012345")
+        await desk.citizen_photo(88, "工资条 我电话13955012345")
         assert desk.api.to(GROUP_ID, "copyMessage") == []  # every county's operators are in the group
         notice = desk.api.to(GROUP_ID)[-1]
         assert number in notice["text"] and "图片" in notice["text"] and "/files" in notice["text"]
@@ -517,7 +508,7 @@ async def test_files_command_sends_the_files_privately_to_an_allowed_operator_on
     db = settings.database_url
     ticket_id, number, _ = await posted_card(settings)
     async with Desk(settings, first_id=6000) as desk:
-        await citizen_photo(desk, 90, "欠条")  # an open (not handed-off) ticket: filed, not announced
+        await desk.citizen_photo(90, "欠条")  # an open (not handed-off) ticket: filed, not announced
         filed = strings.ATTACHMENT_ON_TICKET.format(kind="图片", number=number)
         # the caption is an ordinary message for the bot
         assert [p["text"] for p in desk.api.to(CITIZEN)] == [filed, "答复:欠条"]
