@@ -20,9 +20,9 @@ from hotline.db.models import (
     MessageDirection,
     MessageLog,
     Ticket,
-    TicketEvent,
     utcnow,
 )
+from hotline.tickets.service import record_event
 
 LINK_WINDOW = dt.timedelta(days=7)
 
@@ -75,22 +75,13 @@ def files_of(session: Session, ticket_id: int) -> list[tuple[MessageLog, dict[st
 def link(session: Session, message: MessageLog, ticket: Ticket, now: dt.datetime | None = None) -> None:
     """Attach one message's file to a ticket; audited like every other ticket change."""
     attachment = attachment_of(message) or {}
-    at = now or utcnow()
     message.ticket_id = ticket.id
-    ticket.updated_at = at
-    session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            kind="attachment",
-            actor="citizen",
-            data={
-                "message_id": message.id,
-                "kind": attachment.get("kind"),
-                "file_name": attachment.get("file_name"),
-            },
-            created_at=at,
-        )
-    )
+    data = {
+        "message_id": message.id,
+        "kind": attachment.get("kind"),
+        "file_name": attachment.get("file_name"),
+    }
+    record_event(session, ticket, "attachment", actor="citizen", data=data, now=now)
 
 
 def link_unlinked(session: Session, ticket: Ticket, now: dt.datetime | None = None) -> int:

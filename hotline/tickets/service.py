@@ -16,7 +16,6 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline.attachments import link_unlinked
 from hotline.db.models import (
     OPEN_TICKET_STATUSES,
     CaseType,
@@ -159,6 +158,8 @@ def create_ticket(
     )
     if sla is not None:  # due times in business time (hotline.sla); optional for callers without config
         sla.apply(ticket, [], created_at)
+    from hotline.attachments import link_unlinked  # here: attachments builds on this module
+
     link_unlinked(session, ticket, created_at)  # photos/documents sent before the ticket existed
     return ticket, True
 
