@@ -120,14 +120,19 @@ class IntentModel:
     classifier: LogisticRegression = field(init=False)
 
     def __post_init__(self) -> None:
-        self.vectorizer = TfidfVectorizer(
-            analyzer="char",
-            ngram_range=(self.config.ngram_min, self.config.ngram_max),
-            sublinear_tf=True,
-            preprocessor=_clean,
-        )
+        self.vectorizer = self._vectorizer(self.config)
         self.classifier = LogisticRegression(
             C=self.config.c, max_iter=self.config.max_iter, class_weight="balanced"
+        )
+
+    @staticmethod
+    def _vectorizer(config: IntentModelConfig, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+        return TfidfVectorizer(
+            analyzer="char",
+            ngram_range=(config.ngram_min, config.ngram_max),
+            sublinear_tf=True,
+            preprocessor=_clean,
+            vocabulary=vocabulary,
         )
 
     @property
@@ -184,19 +189,11 @@ class IntentModel:
     def from_arrays(cls, config: IntentModelConfig, arrays: Mapping[str, np.ndarray]) -> IntentModel:
         model = cls(config)
         terms = [str(t) for t in arrays["terms"]]
-        model.vectorizer = TfidfVectorizer(
-            analyzer="char",
-            ngram_range=(config.ngram_min, config.ngram_max),
-            sublinear_tf=True,
-            preprocessor=_clean,
-            vocabulary={term: i for i, term in enumerate(terms)},
-        )
+        model.vectorizer = cls._vectorizer(config, {term: i for i, term in enumerate(terms)})
         # A fixed vocabulary still needs fit() to become usable; idf_ is then overwritten.
         model.vectorizer.fit([""] if not terms else terms[:1])
         model.vectorizer.idf_ = np.asarray(arrays["idf"], dtype=float)
-        classifier = LogisticRegression(C=config.c, max_iter=config.max_iter, class_weight="balanced")
-        classifier.classes_ = np.asarray(arrays["classes"], dtype=str)
-        classifier.coef_ = np.asarray(arrays["coef"], dtype=float)
-        classifier.intercept_ = np.asarray(arrays["intercept"], dtype=float)
-        model.classifier = classifier
+        model.classifier.classes_ = np.asarray(arrays["classes"], dtype=str)
+        model.classifier.coef_ = np.asarray(arrays["coef"], dtype=float)
+        model.classifier.intercept_ = np.asarray(arrays["intercept"], dtype=float)
         return model
