@@ -102,7 +102,7 @@ class Gateway:
         self._on_handoff_message = sink
 
     def set_attachment_sink(self, sink: AttachmentSink | None) -> None:
-        """Where files of tickets in human handoff go (the operators' desk copies them to its group)."""
+        """Who hears of files of tickets in human handoff (the operators' desk announces them)."""
         self._on_handoff_attachment = sink
 
     def _lock(self, citizen_id: int) -> asyncio.Lock:
@@ -209,7 +209,7 @@ class Gateway:
         return [Reply(reply)]
 
     async def _file(self, message_id: int, attachment: Attachment) -> list[Reply]:
-        """Keep a file with the citizen's open ticket (audited); in a handoff, copy it to the staff too.
+        """Keep a file with the citizen's open ticket (audited); in a handoff, tell the staff too.
 
         A caption is an ordinary message: unless a human has the ticket it stays queued for the engine.
         """
@@ -238,7 +238,7 @@ class Gateway:
             try:
                 await self._on_handoff_attachment(number, conversation_id, attachment, caption)
             except Exception:  # kept and linked in the database either way; staff see it with the ticket
-                log.exception("attachment of ticket %s not copied to the operators' group", number)
+                log.exception("attachment of ticket %s not announced to the operators' group", number)
         return [Reply(text)]
 
     async def _forward_if_handoff(self, item: _Pending, conversation_id: str) -> Reply | None:
