@@ -13,7 +13,7 @@ from hotline.followup.service import due_reminders, pending_review_alerts, reque
 from hotline.reports.delivery import CitizenNotifier
 from hotline.reports.periods import KINDS, Kind, Period, last_complete
 from hotline.reports.service import county_names, deliver, produce_report
-from hotline.scheduler.runs import Outcome, run_once
+from hotline.scheduler.runs import RunOutcome, run_once
 from hotline.scheduler.runtime import Runtime, current
 from hotline.sla.clock import SlaClock, recompute_due_times
 from hotline.sla.config import load_sla_config
@@ -21,7 +21,7 @@ from hotline.sla.config import load_sla_config
 log = logging.getLogger(__name__)
 
 
-def report_for_period(rt: Runtime, period: Period, scope: str) -> Outcome:
+def report_for_period(rt: Runtime, period: Period, scope: str) -> RunOutcome:
     """Produce and deliver one period's report exactly once (see runs.py)."""
     counties = None if scope == "city" else [scope]
 
@@ -50,7 +50,7 @@ def report_for_period(rt: Runtime, period: Period, scope: str) -> Outcome:
     return outcome
 
 
-def scheduled_report(kind: str, today: str | None = None) -> dict[str, Outcome]:
+def scheduled_report(kind: str, today: str | None = None) -> dict[str, RunOutcome]:
     """The job behind the weekly/monthly/annual schedules: the last complete period, city + counties."""
     if kind not in KINDS:
         raise ValueError(f"未知的报告类型: {kind}")
