@@ -29,7 +29,7 @@ from hotline.db.models import (
 if TYPE_CHECKING:
     from hotline.sla.clock import SlaClock
 
-# Allowed lifecycle transitions (proposal in legal_aid_rules.md §6, mapped onto helpdesk statuses).
+# Allowed lifecycle transitions (the proposal in docs/legal_basis.md §7, mapped onto helpdesk statuses).
 TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
     TicketStatus.NEW: frozenset(
         {
