@@ -1,9 +1,9 @@
 """The deployment's eligibility numbers (section `eligibility:` of config/hotline.yaml).
 
-Everything the fact sheet marks UNKNOWN or as locally set (低保 table, multiplier, "<" vs "<=", day type
-of the 7-day decision) lives here, not in the rules and not in code, so a justice bureau can correct a
+Everything docs/legal_basis.md marks UNKNOWN or as locally set (低保 table, multiplier, "<" vs "<=", day
+type of the 7-day decision) lives here, not in the rules and not in code, so a justice bureau can correct a
 number without a release. Defaults make an empty section valid and reproduce the Chuzhou reference
-deployment (legal_aid_rules.md §2.3, §1.7).
+deployment (docs/legal_basis.md §4.3 threshold, §2.7 deadlines, §8 the open questions).
 """
 
 from __future__ import annotations

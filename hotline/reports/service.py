@@ -14,7 +14,7 @@ from hotline.reports.charts import dashboard_png
 from hotline.reports.delivery import Notifier
 from hotline.reports.metrics import ReportMetrics, compute_metrics
 from hotline.reports.periods import Period
-from hotline.reports.text import summary_text
+from hotline.reports.summary_text import summary_text
 from hotline.reports.xlsx import write_workbook
 from hotline.settings import PROJECT_ROOT, Settings
 

@@ -13,14 +13,14 @@ from hotline.followup.service import due_reminders, pending_review_alerts, reque
 from hotline.reports.delivery import CitizenNotifier
 from hotline.reports.periods import KINDS, Kind, Period, last_complete
 from hotline.reports.service import deliver, produce_report
-from hotline.scheduler.runs import Outcome, run_once
+from hotline.scheduler.runs import RunOutcome, run_once
 from hotline.scheduler.runtime import Runtime, current
 from hotline.sla.clock import SlaClock, recompute_due_times
 
 log = logging.getLogger(__name__)
 
 
-def report_for_period(rt: Runtime, period: Period, scope: str) -> Outcome:
+def report_for_period(rt: Runtime, period: Period, scope: str) -> RunOutcome:
     """Produce and deliver one period's report exactly once (see runs.py)."""
     counties = None if scope == "city" else [scope]
 
@@ -49,7 +49,7 @@ def report_for_period(rt: Runtime, period: Period, scope: str) -> Outcome:
     return outcome
 
 
-def scheduled_report(kind: str, today: str | None = None) -> dict[str, Outcome]:
+def scheduled_report(kind: str, today: str | None = None) -> dict[str, RunOutcome]:
     """The job behind the weekly/monthly/annual schedules: the last complete period, city + counties."""
     if kind not in KINDS:
         raise ValueError(f"未知的报告类型: {kind}")

@@ -1,4 +1,4 @@
-"""The distributed shape on one machine, from configuration alone (DESIGN "Beyond one machine").
+"""The distributed shape on one machine, from configuration alone (docs/architecture.md §6).
 
 PostgreSQL (application database + Rasa tracker store) and Redis (Rasa lock store) are started as throwaway
 servers; two engine "nodes" are started with the same supervisor as `make run`
