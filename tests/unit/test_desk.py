@@ -39,74 +39,17 @@ from hotline.settings import Settings
 from hotline.sla.clock import SlaClock
 from hotline.sla.config import load_sla_config
 from hotline.tickets.service import NewTicket, create_ticket
+from tests.unit.conftest import BOT, DATE, FakeBotApi, telegram_settings
 from tests.unit.test_gateway import FakeEngine
-from tests.unit.test_telegram_transport import BOT, FakeBotApi
 
 GROUP_ID = -1001234567890  # supergroup ids exceed 32 bits
 GROUP = {"id": GROUP_ID, "type": "supergroup", "title": "12348 工作人员群"}
 CITIZEN = 1001
 DINGYUAN, LANGYA = "341125", "341102"
-DATE = 1764400000
 
 
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
-
-
-class DeskBotApi(FakeBotApi):
-    """Returns real-looking messages for sends and edits, with ids unique across 'restarts'."""
-
-    def __init__(self, first_id: int = 1000) -> None:
-        super().__init__()
-        self.next_id = first_id
-        self.messages: list[tuple[int, int]] = []  # (chat id, message id) of every sendMessage
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: Any = None,
-        read_timeout: object = None,
-        write_timeout: object = None,
-        connect_timeout: object = None,
-        pool_timeout: object = None,
-    ) -> tuple[int, bytes]:
-        endpoint = url.rsplit("/", 1)[-1]
-        params = dict(request_data.parameters) if request_data else {}
-        self.calls.append((endpoint, params))
-        result: Any = True
-        if endpoint == "getMe":
-            result = BOT
-        elif endpoint in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
-            chat_id = int(params["chat_id"])
-            if "message_id" in params:
-                message_id = int(params["message_id"])
-            else:
-                self.next_id += 1
-                message_id = self.next_id
-                self.messages.append((chat_id, message_id))
-            result = {
-                "message_id": message_id,
-                "date": DATE,
-                "chat": GROUP if chat_id == GROUP_ID else {"id": chat_id, "type": "private"},
-                "from": BOT,
-                "text": params.get("text", ""),
-            }
-        elif endpoint == "copyMessage":
-            self.next_id += 1
-            self.messages.append((int(params["chat_id"]), self.next_id))
-            result = {"message_id": self.next_id}
-        return 200, json.dumps({"ok": True, "result": result}).encode()
-
-    def to(self, chat_id: int, endpoint: str = "sendMessage") -> list[dict[str, Any]]:
-        return [p for e, p in self.calls if e == endpoint and int(p.get("chat_id", 0)) == chat_id]
-
-    def last_id(self, chat_id: int = GROUP_ID) -> int:
-        """Id of the last message sent to a chat."""
-        return next(m for c, m in reversed(self.messages) if c == chat_id)
-
-    def alerts(self) -> list[dict[str, Any]]:
-        return [p for e, p in self.calls if e == "answerCallbackQuery"]
 
 
 def reply_to_id(params: dict[str, Any]) -> int | None:
@@ -121,19 +64,12 @@ def buttons(params: dict[str, Any]) -> list[tuple[str, str]]:
     return [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
 
 
-def desk_settings(settings: Settings, chat: int | None = GROUP_ID) -> Settings:
-    telegram = settings.telegram.model_copy(update={"operators_chat_id": chat})
-    return settings.model_copy(
-        update={"transport": "telegram", "telegram_bot_token": "123:fake", "telegram": telegram}
-    )
-
-
 class Desk:
     """One running gateway process: transport + fake API + fake engine."""
 
     def __init__(self, settings: Settings, first_id: int = 1000) -> None:
-        self.api, self.engine = DeskBotApi(first_id), FakeEngine()
-        self.settings = desk_settings(settings)
+        self.api, self.engine = FakeBotApi(first_id), FakeEngine()
+        self.settings = telegram_settings(settings, operators_chat_id=GROUP_ID)
         self.transport = TelegramTransport(
             Gateway(self.engine, self.settings.database_url), self.settings, request=self.api
         )
@@ -449,7 +385,7 @@ async def test_reply_relay_both_ways_across_restarts(settings: Settings, operato
         relayed = desk.api.to(GROUP_ID)[-1]
         assert "去年十月到今年一月" in relayed["text"] and number in relayed["text"]
         assert reply_to_id(relayed) == card
-        relayed_id = desk.api.last_id()
+        relayed_id = desk.api.last_id(GROUP_ID)
     async with Desk(settings, first_id=4000) as desk:  # another restart: reply to the relayed message
         await desk.group_text(
             OPS["dingyuan"], "好的，请带上劳动合同到定远县法律援助中心。", reply_to=relayed_id
@@ -494,7 +430,7 @@ async def test_citizen_photo_in_a_handoff_is_announced_not_posted_to_the_shared_
         assert desk.api.to(CITIZEN)[-1]["text"] == strings.ATTACHMENT_TO_STAFF.format(kind="图片")
         assert desk.engine.seen == []
         # replying to the notice reaches the citizen
-        await desk.group_text(OPS["dingyuan"], "收到工资条了", reply_to=desk.api.last_id())
+        await desk.group_text(OPS["dingyuan"], "收到工资条了", reply_to=desk.api.last_id(GROUP_ID))
         assert desk.api.to(CITIZEN)[-1]["text"] == "【12348工作人员】收到工资条了"
         # a relayed text message is masked in the group like the card
         await desk.citizen_text("我的身份证号341122198001011234", message_id=89)
@@ -569,7 +505,7 @@ async def test_tickets_and_ticket_commands(settings: Settings, operators: dict[s
         listing = desk.api.to(GROUP_ID)[-1]["text"]
         await desk.group_text(OPS["dingyuan"], f"/ticket {my_no}")
         view = desk.api.to(GROUP_ID)[-1]
-        view_id = desk.api.last_id()
+        view_id = desk.api.last_id(GROUP_ID)
         await desk.group_text(OPS["langya"], f"/ticket {my_no}")
         refused = desk.api.to(GROUP_ID)[-1]["text"]
         await desk.group_text(OPS["stranger"], "/tickets")
@@ -684,9 +620,9 @@ async def test_desk_disabled_without_operators_chat(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     make_ticket(settings)
-    s = desk_settings(settings, chat=None)
+    s = telegram_settings(settings, operators_chat_id=None)
     with caplog.at_level(logging.WARNING):
-        transport = TelegramTransport(Gateway(FakeEngine(), s.database_url), s, request=DeskBotApi())
+        transport = TelegramTransport(Gateway(FakeEngine(), s.database_url), s, request=FakeBotApi())
     assert transport.desk is None
     assert [r.getMessage() for r in caplog.records].count(strings.DESK_DISABLED) == 1
     with session_scope(s.database_url) as session:

@@ -1,8 +1,4 @@
-"""The Telegram transport against a fake Bot API (python-telegram-bot's request layer replaced).
-
-DESIGN.md: the npm telegram-test-api is unusable with PTB 22, so the Bot API is faked inside PTB's own
-request layer; everything above it (Application, handlers, keyboards, callback queries) is real.
-"""
+"""The Telegram transport against a fake Bot API (conftest: python-telegram-bot's request layer replaced)."""
 
 from __future__ import annotations
 
@@ -11,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import select
 from telegram import Message, Update
-from telegram.request import BaseRequest, RequestData
 
 from bot import strings
 from bot.gateway import Attachment, Gateway
@@ -19,68 +14,11 @@ from bot.transports.telegram import TelegramTransport, attachment_of
 from hotline.db.models import MessageLog
 from hotline.db.session import session_scope
 from hotline.settings import Settings
+from tests.unit.conftest import BOT, FakeBotApi, telegram_settings
 from tests.unit.test_gateway import FakeEngine
 
-BOT = {"id": 42, "is_bot": True, "first_name": "12348助手", "username": "hotline_bot"}
 USER = {"id": 1001, "is_bot": False, "first_name": "张"}
 CHAT = {"id": 1001, "type": "private"}
-
-
-class FakeBotApi(BaseRequest):
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    @property
-    def read_timeout(self) -> float | None:
-        return 1.0
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: object = None,
-        write_timeout: object = None,
-        connect_timeout: object = None,
-        pool_timeout: object = None,
-    ) -> tuple[int, bytes]:
-        endpoint = url.rsplit("/", 1)[-1]
-        params = request_data.parameters if request_data else {}
-        self.calls.append((endpoint, dict(params)))
-        result: Any = True
-        if endpoint == "getMe":
-            result = BOT
-        elif endpoint == "sendMessage":
-            result = {
-                "message_id": len(self.calls),
-                "date": 1764400000,
-                "chat": CHAT,
-                "from": BOT,
-                "text": params.get("text", ""),
-            }
-        elif endpoint == "sendDocument":
-            document = {"file_id": f"f{len(self.calls)}", "file_unique_id": f"u{len(self.calls)}"}
-            result = {
-                "message_id": len(self.calls),
-                "date": 1764400000,
-                "chat": CHAT,
-                "from": BOT,
-                "document": document,
-            }
-        return 200, json.dumps({"ok": True, "result": result}).encode()
-
-    def sent(self) -> list[dict[str, Any]]:
-        return [p for e, p in self.calls if e == "sendMessage"]
-
-
-def telegram_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"transport": "telegram", "telegram_bot_token": "123:fake"})
 
 
 async def test_text_message_round_trip_with_inline_keyboard(settings: Settings) -> None:
