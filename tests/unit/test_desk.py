@@ -17,6 +17,7 @@ from telegram import Update
 
 from bot import strings
 from bot.desk.cards import parse_callback, render_card
+from bot.desk.handlers import SYNC_JOB
 from bot.desk.sync import sync_once
 from bot.gateway import Gateway
 from bot.transports.telegram import TelegramTransport
@@ -67,9 +68,9 @@ def buttons(params: dict[str, Any]) -> list[tuple[str, str]]:
 class Desk:
     """One running gateway process: transport + fake API + fake engine."""
 
-    def __init__(self, settings: Settings, first_id: int = 1000) -> None:
+    def __init__(self, settings: Settings, first_id: int = 1000, **telegram: Any) -> None:
         self.api, self.engine = FakeBotApi(first_id), FakeEngine()
-        self.settings = telegram_settings(settings, operators_chat_id=GROUP_ID)
+        self.settings = telegram_settings(settings, operators_chat_id=GROUP_ID, **telegram)
         self.transport = TelegramTransport(
             Gateway(self.engine, self.settings.database_url), self.settings, request=self.api
         )
@@ -307,6 +308,20 @@ async def test_sync_retries_a_card_whose_send_failed(settings: Settings) -> None
         assert await desk.sync() == 1
 
 
+async def test_card_sync_is_a_job_at_the_configured_pace(settings: Settings) -> None:
+    for key in "abc":
+        make_ticket(settings, key=key)
+    async with Desk(settings, desk_cards_per_tick=2, desk_sync_seconds=42.0) as desk:
+        assert desk.app.post_init is not None and desk.app.job_queue is not None
+        await desk.app.post_init(desk.app)  # as run_polling does, before it starts the JobQueue
+        (job,) = desk.app.job_queue.get_jobs_by_name(SYNC_JOB)
+        assert job.job.trigger.interval == dt.timedelta(seconds=42)
+        await job.run(desk.app)
+        assert len(desk.api.to(GROUP_ID)) == 2  # desk_cards_per_tick
+        await job.run(desk.app)
+        assert len(desk.api.to(GROUP_ID)) == 3
+
+
 # ---- claim ---------------------------------------------------------------------------------------------
 
 
@@ -327,6 +342,36 @@ async def test_claim_refused(settings: Settings, operators: dict[str, int], who:
         assert desk.api.to(GROUP_ID, "editMessageText") == []
     t = ticket(settings.database_url, ticket_id)
     assert (t.status, t.assigned_operator_id, t.first_response_at) == (TicketStatus.NEW, None, None)
+    assert [e[0] for e in events(settings.database_url, ticket_id)] == ["created"]
+
+
+def arabic_indic(number: int) -> str:
+    return str(number).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "desk:claim:{id}²",  # str.isdigit() says yes, int() raises
+        "desk:claim:{arabic}",  # int() reads it as the ticket id
+        "desk:claim:{id}\n",  # $ would match before the newline
+        "desk:to:{id}:{arabic_county}",
+        "desk:claim:{id}:341102",
+        "desk:delete:{id}",
+    ],
+)
+async def test_forged_callback_data_is_a_stale_button(
+    settings: Settings, operators: dict[str, int], forged: str
+) -> None:
+    ticket_id, _, card = await posted_card(settings)
+    data = forged.format(id=ticket_id, arabic=arabic_indic(ticket_id), arabic_county=arabic_indic(341102))
+    async with Desk(settings, first_id=3000) as desk:
+        await desk.press(OPS["dingyuan"], data, card)
+        (alert,) = desk.api.alerts()
+        assert (alert["text"], alert["show_alert"]) == (strings.DESK_STALE_BUTTON, True)
+        assert desk.api.to(GROUP_ID, "editMessageText") == []
+    t = ticket(settings.database_url, ticket_id)
+    assert (t.status, t.assigned_operator_id, t.county_code) == (TicketStatus.NEW, None, DINGYUAN)
     assert [e[0] for e in events(settings.database_url, ticket_id)] == ["created"]
 
 
@@ -634,6 +679,8 @@ def test_callback_data_round_trip() -> None:
     assert parse_callback("desk:claim:7") == ("claim", 7, "")
     assert parse_callback("/affirm") is None
     assert parse_callback("desk:claim:x") is None
+    for forged in ("desk:claim:1²", "desk:claim:١٢", "desk:claim:7\n", "desk:to:12:３４１１０２"):
+        assert parse_callback(forged) is None  # ASCII digits only
 
 
 def test_card_without_county_or_assessment() -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from telegram import Message, Update
 
 from bot import strings
-from bot.gateway import Attachment, Gateway
-from bot.transports.telegram import TelegramTransport, attachment_of
+from bot.gateway import Attachment, Gateway, Inbound
+from bot.transports.telegram import RETRY_JOB, QuietFrequentJobs, TelegramTransport, attachment_of
 from hotline.db.models import MessageLog
 from hotline.db.session import session_scope
 from hotline.settings import Settings
@@ -125,3 +128,76 @@ def test_attachment_of_each_kind_keeps_ids_not_contents() -> None:
         assert message is not None
         assert attachment_of(message) == expected
         assert "13955012345" not in json.dumps(expected.as_payload())
+
+
+def citizen_text(update_id: int, text: str) -> dict[str, Any]:
+    message = {"message_id": update_id, "date": 1764400000, "chat": CHAT, "from": USER, "text": text}
+    return {"update_id": update_id, "message": message}
+
+
+async def test_a_failing_handler_is_logged_without_what_the_citizen_wrote(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    s = telegram_settings(settings)
+    gateway = Gateway(FakeEngine(), s.database_url)
+
+    async def broken(inbound: Inbound) -> list[Any]:
+        raise RuntimeError(f"cannot store {inbound.text!r}")  # as a database error quotes its parameters
+
+    gateway.handle = broken  # type: ignore[method-assign]
+    app = TelegramTransport(gateway, s, request=FakeBotApi()).application
+    await app.initialize()
+    try:
+        with caplog.at_level(logging.ERROR):
+            await app.process_update(Update.de_json(citizen_text(5, "我叫张三，电话13812345678"), app.bot))
+    finally:
+        await app.shutdown()
+    (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.getMessage().startswith("RuntimeError in update 5\n")
+    assert "broken" in record.getMessage()  # the traceback says where
+    assert "13812345678" not in caplog.text and "张三" not in caplog.text
+
+
+async def test_retry_queue_is_a_job_and_its_failures_reach_the_error_handler(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    s = telegram_settings(settings)
+    gateway = Gateway(FakeEngine(), s.database_url)
+
+    pending = "我叫张三"  # what a queued citizen message could say
+
+    async def broken(deliver: object) -> int:
+        raise RuntimeError(f"pending message {pending}")  # the traceback shows this line, not the text
+
+    gateway.retry_pending = broken  # type: ignore[method-assign]
+    app = TelegramTransport(gateway, s, request=FakeBotApi()).application
+    await app.initialize()
+    try:
+        assert app.post_init is not None and app.job_queue is not None
+        await app.post_init(app)  # as run_polling does, before it starts the JobQueue
+        (job,) = app.job_queue.get_jobs_by_name(RETRY_JOB)
+        every = dt.timedelta(seconds=s.gateway.retry_interval_seconds)
+        assert job.job.trigger.interval == every
+        await app.start()  # the first run is a retry interval away; run it now
+        try:
+            with caplog.at_level(logging.ERROR):
+                await job.run(app)
+        finally:
+            await app.stop()
+    finally:
+        await app.shutdown()
+    (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.getMessage().startswith(f"RuntimeError in job {RETRY_JOB}\n")
+    assert "张三" not in caplog.text
+
+
+def test_frequent_jobs_log_only_their_warnings() -> None:
+    quiet = QuietFrequentJobs(RETRY_JOB)
+
+    def record(level: int, job_name: str) -> logging.LogRecord:
+        job = type("Job", (), {"name": job_name})()
+        return logging.LogRecord("apscheduler", level, "", 0, 'Running job "%s"', (job,), None)
+
+    assert not quiet.filter(record(logging.INFO, RETRY_JOB))
+    assert quiet.filter(record(logging.WARNING, RETRY_JOB))  # e.g. a run skipped: still worth knowing
+    assert quiet.filter(record(logging.INFO, "weekly_report"))  # the report scheduler's jobs
