@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec
 
 from sqlalchemy.orm import Session, sessionmaker
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
@@ -69,8 +69,6 @@ LIST_LIMIT = 30
 HISTORY_LIMIT = 8
 SYNC_JOB = "desk-sync"
 P = ParamSpec("P")
-
-
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
 
@@ -92,6 +90,21 @@ def shows_refusals(
                 await update.effective_message.reply_text(str(refusal))
 
     return showing
+
+
+def group_command(
+    body: Callable[[Desk, Message, User, list[str]], Coroutine[Any, Any, None]],
+) -> Callable[[Desk, Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
+    """A command in the operators' group, given its message, sender and arguments; refusals shown."""
+
+    @functools.wraps(body)
+    @shows_refusals
+    async def on_command(desk: Desk, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, user = update.effective_message, update.effective_user
+        if message is not None and user is not None:
+            await body(desk, message, user, list(context.args or []))
+
+    return on_command
 
 
 @dataclass(frozen=True)
@@ -266,14 +279,9 @@ class Desk:
         service.check_access(operator, ticket, self.ctx)
         return operator, ticket
 
-    @shows_refusals
-    async def _on_files(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    @group_command
+    async def _on_files(self, message: Message, user: User, args: list[str]) -> None:
         """/files 工单号: the ticket's files, sent privately to an operator allowed to see the ticket."""
-        message = update.effective_message
-        user = update.effective_user
-        if message is None or user is None:
-            return
-        args = list(context.args or [])
         sources: list[tuple[int, int]] = []
         with self.sessions.begin() as session:
             operator, ticket = self._command_ticket(session, user.id, args, strings.DESK_FILES_USAGE)
@@ -431,13 +439,9 @@ class Desk:
 
     # ---- commands --------------------------------------------------------------------------------------
 
-    @shows_refusals
-    async def _on_note(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
-        user = update.effective_user
-        if message is None or user is None:
-            return
-        args = list(context.args or [])
+    @group_command
+    async def _on_note(self, message: Message, user: User, args: list[str]) -> None:
+        """/note 工单号 文字, or /note 文字 in reply to a ticket's message: an internal note (audit only)."""
         with self.sessions.begin() as session:
             operator = service.operator_for(session, user.id)
             ticket = get_by_number(session, args[0]) if args else None
@@ -452,32 +456,25 @@ class Desk:
             number = ticket.number
         await message.reply_text(strings.DESK_NOTE_SAVED.format(number=number))
 
-    @shows_refusals
-    async def _on_tickets(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
-        user = update.effective_user
-        if message is None or user is None:
-            return
+    @group_command
+    async def _on_tickets(self, message: Message, user: User, args: list[str]) -> None:
+        """/tickets: the open tickets this operator may handle, urgent first."""
         with self.sessions.begin() as session:
             operator = service.operator_for(session, user.id)
             tickets = service.open_tickets_for(session, operator, limit=LIST_LIMIT + 1)
             text = render_list(tickets, county_names=self.county_names, limit=LIST_LIMIT)
         await message.reply_text(text)
 
-    @shows_refusals
-    async def _on_ticket(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
-        user = update.effective_user
-        if message is None or user is None:
-            return
-        args = list(context.args or [])
+    @group_command
+    async def _on_ticket(self, message: Message, user: User, args: list[str]) -> None:
+        """/ticket 工单号: the card and its latest events; replying to this view reaches the citizen."""
         with self.sessions.begin() as session:
             _, ticket = self._command_ticket(session, user.id, args, strings.DESK_TICKET_USAGE)
             events = ticket_history(session, ticket)[-HISTORY_LIMIT:]
             text = self.render(session, ticket) + "\n\n" + render_events(events, self.timezone)
             ticket_id = ticket.id
         sent = await message.reply_text(text)
-        with self.sessions.begin() as session:  # replying to this view reaches the citizen too
+        with self.sessions.begin() as session:
             relay.map_message(session, self.chat_id, sent.message_id, ticket_id, "view")
 
     async def _ignore(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
