@@ -81,8 +81,7 @@ async def test_report_command_in_supervisors_chat(settings: Settings, tmp_path: 
     api, engine = FakeBotApi(), FakeEngine()
     transport = TelegramTransport(Gateway(engine, s_tg.database_url), s_tg, request=api)
     app = transport.application
-    await app.initialize()
-    try:
+    async with app:
         await app.process_update(Update.de_json(command(STRANGER, "/report 月报 2026-11", 1), app.bot))
         assert api.sent()[-1]["text"] == "只有登记的监督人员可以调取报告。"
         await app.process_update(
@@ -98,5 +97,3 @@ async def test_report_command_in_supervisors_chat(settings: Settings, tmp_path: 
         documents = [e for e, _ in calls if e == "sendDocument"]
         assert len(documents) >= 2  # chart + workbook
         assert engine.seen == []  # group commands never reach the dialog engine
-    finally:
-        await app.shutdown()

@@ -29,8 +29,7 @@ async def test_text_message_round_trip_with_inline_keyboard(settings: Settings) 
     s = telegram_settings(settings)
     transport = TelegramTransport(Gateway(engine, s.database_url), s, request=api)
     app = transport.application
-    await app.initialize()
-    try:
+    async with app:
         update = Update.de_json(
             {
                 "update_id": 1,
@@ -78,8 +77,6 @@ async def test_text_message_round_trip_with_inline_keyboard(settings: Settings) 
         # Telegram redelivers an update after a restart: the message id makes it a no-op.
         await app.process_update(update)
         assert len(engine.seen) == 2
-    finally:
-        await app.shutdown()
 
 
 async def test_photo_is_persisted_and_acknowledged_not_refused(settings: Settings) -> None:
@@ -87,8 +84,7 @@ async def test_photo_is_persisted_and_acknowledged_not_refused(settings: Setting
     s = telegram_settings(settings)
     transport = TelegramTransport(Gateway(engine, s.database_url), s, request=api)
     app = transport.application
-    await app.initialize()
-    try:
+    async with app:
         photo = [
             {"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 1000},
             {"file_id": "big", "file_unique_id": "b", "width": 1280, "height": 960, "file_size": 90000},
@@ -108,8 +104,6 @@ async def test_photo_is_persisted_and_acknowledged_not_refused(settings: Setting
             assert row.payload == {
                 "attachment": {"kind": "photo", "file_id": "big", "size": 90000, "source": "1001:9"}
             }
-    finally:
-        await app.shutdown()
 
 
 def test_attachment_of_each_kind_keeps_ids_not_contents() -> None:
@@ -146,12 +140,9 @@ async def test_a_failing_handler_is_logged_without_what_the_citizen_wrote(
 
     gateway.handle = broken  # type: ignore[method-assign]
     app = TelegramTransport(gateway, s, request=FakeBotApi()).application
-    await app.initialize()
-    try:
+    async with app:
         with caplog.at_level(logging.ERROR):
             await app.process_update(Update.de_json(citizen_text(5, "我叫张三，电话13812345678"), app.bot))
-    finally:
-        await app.shutdown()
     (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert record.getMessage().startswith("RuntimeError in update 5\n")
     assert "broken" in record.getMessage()  # the traceback says where
@@ -171,8 +162,7 @@ async def test_retry_queue_is_a_job_and_its_failures_reach_the_error_handler(
 
     gateway.retry_pending = broken  # type: ignore[method-assign]
     app = TelegramTransport(gateway, s, request=FakeBotApi()).application
-    await app.initialize()
-    try:
+    async with app:
         assert app.post_init is not None and app.job_queue is not None
         await app.post_init(app)  # as run_polling does, before it starts the JobQueue
         (job,) = app.job_queue.get_jobs_by_name(RETRY_JOB)
@@ -184,8 +174,6 @@ async def test_retry_queue_is_a_job_and_its_failures_reach_the_error_handler(
                 await job.run(app)
         finally:
             await app.stop()
-    finally:
-        await app.shutdown()
     (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert record.getMessage().startswith(f"RuntimeError in job {RETRY_JOB}\n")
     assert "张三" not in caplog.text
