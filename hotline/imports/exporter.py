@@ -27,7 +27,7 @@ def export_rows(
     counties: Sequence[str] | None = None,
 ) -> Iterator[list[str]]:
     tz = ZoneInfo(settings.city.timezone)
-    names = {c.code: c.name for c in settings.counties}
+    names = settings.county_names
 
     def local(value: dt.datetime | None) -> str:
         if value is None:

@@ -76,7 +76,7 @@ async def test_report_command_in_supervisors_chat(settings: Settings, tmp_path: 
             now=dt.datetime(2026, 11, 3, 2),
         )
     s_tg = telegram_settings(settings, supervisors_chat_id=SUPERVISORS).model_copy(
-        update={"reports": {"out_dir": str(tmp_path)}}
+        update={"reports": settings.reports.model_copy(update={"out_dir": str(tmp_path)})}
     )
     api, engine = FakeBotApi(), FakeEngine()
     transport = TelegramTransport(Gateway(engine, s_tg.database_url), s_tg, request=api)
