@@ -154,6 +154,7 @@ class Desk:
     def handlers(self) -> list[BaseHandler[Any, Any, Any]]:
         """Register these before the citizen handlers: the first match in a handler group wins."""
         group = filters.Chat(chat_id=self.chat_id)
+        # Callback data is `desk:<action>:<ticket id>`; only "to" carries an argument (the county code).
         actions: dict[str, ButtonAction] = {
             "claim": self._claim,
             "resolve": self._confirm_resolve,
