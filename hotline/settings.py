@@ -90,6 +90,10 @@ class TelegramSettings(Strict):
     base_url: str = "https://api.telegram.org/bot"
     operators_chat_id: int | None = None
     supervisors_chat_id: int | None = None
+    # The operators' desk: cards posted per sync tick (Telegram allows a bot ~20 messages a minute in a
+    # group) and seconds between ticks (tickets are created by the action server, so the desk polls).
+    desk_cards_per_tick: int = Field(default=3, ge=1)
+    desk_sync_seconds: float = Field(default=10.0, gt=0)
 
 
 class GatewaySettings(Strict):

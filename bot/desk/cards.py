@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
@@ -29,12 +30,24 @@ def callback(action: str, ticket_id: int, arg: str = "") -> str:
     return data
 
 
+# Callback data comes back from the client, so it is matched strictly: ASCII digits only (str.isdigit
+# accepts "1²", which int() then refuses, and \d accepts "١٢", which int() reads as 12) and \Z, not $
+# (which allows a trailing newline). Forged data matches no action and is answered as a stale button.
+_DIGITS = "[0-9]+"
+_CALLBACK = re.compile(rf"^{PREFIX}:(?P<action>[a-z]+):(?P<ticket>{_DIGITS})(?::(?P<arg>{_DIGITS}))?\Z")
+
+
+def callback_pattern(action: str, *, with_arg: bool = False) -> str:
+    """The regular expression a CallbackQueryHandler uses to take one button action."""
+    return rf"^{PREFIX}:{action}:{_DIGITS}" + (f":{_DIGITS}" if with_arg else "") + r"\Z"
+
+
 def parse_callback(data: str) -> tuple[str, int, str] | None:
     """`desk:to:12:341125` → ("to", 12, "341125"); anything else → None."""
-    parts = data.split(":", 3)
-    if len(parts) < 3 or parts[0] != PREFIX or not parts[2].isdigit():
+    match = _CALLBACK.match(data)
+    if match is None:
         return None
-    return parts[1], int(parts[2]), parts[3] if len(parts) == 4 else ""
+    return match["action"], int(match["ticket"]), match["arg"] or ""
 
 
 def is_overdue(ticket: Ticket, now: dt.datetime | None = None) -> bool:
