@@ -1,8 +1,8 @@
 """Unit-test doubles shared by several files: Telegram's Bot API inside PTB, and settings for the transports.
 
-DESIGN.md: the npm telegram-test-api is unusable with PTB 22, so the Bot API is faked inside PTB's own
-request layer; everything above it (Application, handlers, keyboards, callback queries, the rate limiter,
-the JobQueue) is real.
+docs/architecture.md §7: the npm telegram-test-api is unusable with PTB 22, so the Bot API is faked inside
+PTB's own request layer; everything above it (Application, handlers, keyboards, callback queries, the rate
+limiter, the JobQueue) is real.
 """
 
 from __future__ import annotations
