@@ -8,6 +8,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -245,3 +247,53 @@ def test_cli_clear_text_flags(env: str, tmp_path: Path, capsys: pytest.CaptureFi
     assert PII in out.read_text(encoding="utf-8-sig")
     assert main(["tickets", "show", "OLD-1"]) == 0
     assert f"{CLEAR_TEXT_EVENT}  by operator:2" in capsys.readouterr().out
+
+
+def test_report_workbook_has_no_formula_cells(session: Session, settings: Settings, tmp_path: Path) -> None:
+    from hotline.reports.service import produce_report
+
+    session.add(
+        Ticket(
+            number="=1+cmd|' /C calc'!A0",  # an 编号 carried over from an old system
+            category="wage_arrears",
+            county_code="341102",
+            source="import",
+            created_at=dt.datetime(2019, 3, 1, 2, 0),
+        )
+    )
+    session.commit()
+    produced = produce_report(session, settings, parse_period("monthly", "2019-03"), directory=tmp_path)
+    workbook = load_workbook(next(p for p in produced.files if p.suffix == ".xlsx"))
+    cells = [c for sheet in workbook.worksheets for row in sheet.iter_rows() for c in row]
+    assert all(c.data_type != "f" for c in cells)
+    assert "'=1+cmd|' /C calc'!A0" in [c.value for c in cells]
+
+
+_CELLS = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(
+        ["2019-03-01", "2019-03-01T09:30", "琅琊", "wage_arrears", "民事", "是", "", "滁-20190301-0001"]
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.lists(_CELLS, min_size=0, max_size=8), max_size=6),
+    encoding=st.sampled_from(["utf-8", "gb18030", "utf-16"]),
+)
+def test_import_dry_run_never_crashes(
+    session: Session, settings: Settings, tmp_path: Path, rows: list[list[str]], encoding: str
+) -> None:
+    """Random cells, control characters and encodings: validated or refused with messages, never a crash."""
+    path = tmp_path / "fuzz.csv"
+    lines = [
+        HEADER.rstrip("\n"),
+        *(",".join(f'"{c.replace(chr(34), chr(34) * 2)}"' for c in r) for r in rows),
+    ]
+    path.write_bytes("\n".join(lines).encode(encoding, "surrogatepass"))
+    try:
+        import_file(session, settings, path, dry_run=True)
+    except ImportFailed as exc:
+        assert exc.errors and all(str(e) for e in exc.errors)
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 0
