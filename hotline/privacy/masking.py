@@ -43,9 +43,9 @@ _ANY_DIGIT = re.compile(r"\d")
 
 
 def _fold(text: str) -> str:
-    text = text.translate(_FOLD)
-    if text.isascii():
+    if text.isascii():  # the table only maps non-ASCII characters
         return text
+    text = text.translate(_FOLD)
     return _NON_ASCII_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), text)
 
 
@@ -80,6 +80,16 @@ class _Rule:
     mask: Callable[[str, str, re.Match[str]], Replacement | None]
 
 
+_SEPARATORS = re.compile(r"[ \-]")
+
+
+def _grouped_plausibly(folded: str) -> bool:
+    """People group digits in threes or more (138 1234 5678, 341122 19800101 1234, 6222 0212 …); only the
+    last group may be shorter. Rejects runs like “1 2 3 4 …” before any checksum work."""
+    groups = _SEPARATORS.split(folded)
+    return all(len(group) >= 3 for group in groups[:-1])
+
+
 def _valid_id18(number: str) -> bool:
     if len(number) != 18 or not number[:17].isdigit():
         return False
@@ -92,7 +102,7 @@ def _valid_id18(number: str) -> bool:
 
 def _mask_id18(text: str, folded: str, m: re.Match[str]) -> Replacement | None:
     start, end = m.span()
-    if not _valid_id18(_compact(m.group())):
+    if not _grouped_plausibly(m.group()) or not _valid_id18(_compact(m.group())):
         return None
     return start, end, _stars(text[start:end], folded[start:end], 6, 4, _ID_CHARS)
 
@@ -112,7 +122,7 @@ def _valid_id15(number: str) -> bool:
 
 def _mask_id15(text: str, folded: str, m: re.Match[str]) -> Replacement | None:
     start, end = m.span()
-    if not _valid_id15(_compact(m.group())):
+    if not _grouped_plausibly(m.group()) or not _valid_id15(_compact(m.group())):
         return None
     return start, end, _stars(text[start:end], folded[start:end], 6, 3)
 
@@ -126,7 +136,9 @@ def _mask_card(text: str, folded: str, m: re.Match[str]) -> Replacement | None:
     ends = [i for i in range(m.end(), start, -1) if i == m.end() or folded[i] in " -"]
     for end in ends:
         digits = _compact(folded[start:end])
-        if _CARD_MIN <= len(digits) <= _CARD_MAX and luhn.is_valid(digits):
+        if not _CARD_MIN <= len(digits) <= _CARD_MAX or not _grouped_plausibly(folded[start:end]):
+            continue
+        if luhn.is_valid(digits):
             kept = [c for c, f in zip(text[start:end], folded[start:end], strict=True) if f in _DIGITS]
             return start, end, "".join(kept[:4]) + "****" + "".join(kept[-4:])
     return None
@@ -171,22 +183,38 @@ _RULES: tuple[_Rule, ...] = (
     ),
 )
 _MAX_PASSES = 8
+# Every rule matches inside a run of these characters only. Searching such windows (a fast character-class
+# scan) instead of trying each rule at every position keeps ordinary log lines cheap; the characters right
+# outside a window are none of these, so the rules' look-arounds see the same as in the whole text.
+_WINDOW = re.compile(r"[0-9(+][0-9Xx \-()+]{5,}", re.ASCII)
+# Rejected candidates are retried one character later (a valid number may start inside one); past this
+# many in one text, the search moves on past them, so a megabyte of "1 1 1 …" stays linear.
+_MAX_RETRIES = 200
 
 
-def _apply(text: str, rule: _Rule) -> str:
-    folded = _fold(text)
+def _apply(text: str, folded: str, rule: _Rule) -> tuple[str, str]:
+    """`text` with the rule's numbers masked, and its folded form (kept in step, not folded again)."""
     out: list[str] = []
-    last = pos = 0
-    while (m := rule.pattern.search(folded, pos)) is not None:
-        found = rule.mask(text, folded, m)
-        if found is None:
-            pos = m.start() + 1  # a shorter valid number may start inside a rejected candidate
-            continue
-        start, end, masked = found
-        out += [text[last:start], masked]
-        last = pos = end
+    out_folded: list[str] = []
+    last = 0
+    retries = 0
+    for window in _WINDOW.finditer(folded):
+        pos, end_of_window = window.span()
+        while (m := rule.pattern.search(folded, pos, end_of_window)) is not None:
+            found = rule.mask(text, folded, m)
+            if found is None:
+                retries += 1
+                pos = m.start() + 1 if retries <= _MAX_RETRIES else m.end()
+                continue
+            start, end, masked = found
+            out += [text[last:start], masked]
+            out_folded += [folded[last:start], _fold(masked)]
+            last = pos = end
+    if not out:
+        return text, folded
     out.append(text[last:])
-    return "".join(out)
+    out_folded.append(folded[last:])
+    return "".join(out), "".join(out_folded)
 
 
 def mask_pii(text: str) -> str:
@@ -194,9 +222,9 @@ def mask_pii(text: str) -> str:
     for _ in range(_MAX_PASSES):
         if not _ANY_DIGIT.search(text):
             return text
-        masked = text
+        masked, folded = text, _fold(text)
         for rule in _RULES:
-            masked = _apply(masked, rule)
+            masked, folded = _apply(masked, folded, rule)
         if masked == text:
             return text
         text = masked  # masking can expose a number that a longer digit run hid: look once more
