@@ -48,9 +48,11 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
+        # Messages quote the bad cell: a 100,000-character cell is shown by its beginning.
+        message = self.message if len(self.message) <= 200 else self.message[:200] + "…"
         if self.line <= 0:  # the file as a whole (encoding, format)
-            return f"【{self.column}】{self.message}"
-        return f"第{self.line}行【{self.column}】{self.message}"
+            return f"【{self.column}】{message}"
+        return f"第{self.line}行【{self.column}】{message}"
 
 
 class ImportFailed(Exception):

@@ -92,6 +92,11 @@ def test_dry_run_finds_over_long_cells_and_automatic_numbers(
     assert session.scalar(select(func.count()).select_from(Ticket)) == 0
 
 
+def test_huge_cell_is_quoted_by_its_beginning(session: Session, settings: Settings, tmp_path: Path) -> None:
+    errors = _errors(session, settings, _csv(tmp_path, f"2019-03-01,{'火' * 100_000},wage_arrears,民事,,\n"))
+    assert len(errors) == 1 and errors[0].startswith("第2行【县区】未知县区：火火") and len(errors[0]) < 220
+
+
 def test_dry_run_finds_automatic_number_already_taken(
     session: Session, settings: Settings, tmp_path: Path
 ) -> None:
