@@ -117,7 +117,7 @@ def cmd_tickets_list(args: argparse.Namespace) -> int:
             overdue=args.overdue,
             limit=args.limit,
         )
-        names = {c.code: c.name for c in settings.counties}
+        names = settings.county_names
         for t in tickets:
             due = t.resolution_due.strftime("%m-%d %H:%M") if t.resolution_due else "—"
             print(

@@ -10,17 +10,17 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import strings
 from hotline import categories
-from hotline.db.models import Ticket, TicketEvent, TicketStatus, utcnow
+from hotline.db.models import OPEN_TICKET_STATUSES, Ticket, TicketEvent, TicketStatus, utcnow
 from hotline.eligibility.decision import OUTCOME_LABELS
 from hotline.logging_setup import mask_pii
-from hotline.tickets.service import OPEN_STATUSES, STATUS_LABELS
+from hotline.tickets.service import STATUS_LABELS
 
 PREFIX = "desk"
 DESCRIPTION_LIMIT = 600
 # The clock runs in these statuses (hotline.sla.clock.overdue_query); waiting_citizen is paused.
 _CLOCK_RUNNING = (TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.REOPENED)
 # Statuses in which a human may still act on the card.
-ACTIONABLE = OPEN_STATUSES
+ACTIONABLE = OPEN_TICKET_STATUSES
 
 
 def callback(action: str, ticket_id: int, arg: str = "") -> str:

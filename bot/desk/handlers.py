@@ -50,7 +50,6 @@ from hotline.logging_setup import mask_pii
 from hotline.messages import log_outbound
 from hotline.settings import Settings
 from hotline.sla.clock import SlaClock
-from hotline.sla.config import load_sla_config
 from hotline.tickets.queries import ticket_history
 from hotline.tickets.service import get_by_number, record_event
 
@@ -81,9 +80,9 @@ class Desk:
         self.chat_id: int = chat_id
         self.db = settings.database_url
         self.timezone = settings.city.timezone
-        self.counties = [(c.code, c.name) for c in settings.counties]
-        self.county_names = dict(self.counties)
-        self.ctx = DeskContext(self.county_names, SlaClock(load_sla_config(settings.sla, self.timezone)))
+        self.counties = list(settings.county_names.items())
+        self.county_names = settings.county_names
+        self.ctx = DeskContext(self.county_names, SlaClock(settings.sla))
         self._app = application
         self._send = send_to_citizen
         self._interval = interval

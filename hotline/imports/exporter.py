@@ -58,7 +58,7 @@ def _export_tickets(
     clear_text: bool,
 ) -> Iterator[tuple[int, list[str]]]:
     tz = ZoneInfo(settings.city.timezone)
-    names = {c.code: c.name for c in settings.counties}
+    names = settings.county_names
 
     def local(value: dt.datetime | None) -> str:
         if value is None:

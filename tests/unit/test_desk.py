@@ -37,7 +37,6 @@ from hotline.followup.service import request_due_ratings
 from hotline.messages import get_or_create_citizen
 from hotline.settings import Settings
 from hotline.sla.clock import SlaClock
-from hotline.sla.config import load_sla_config
 from hotline.tickets.service import NewTicket, create_ticket
 from tests.unit.test_gateway import FakeEngine
 from tests.unit.test_telegram_transport import BOT, FakeBotApi
@@ -252,7 +251,7 @@ def make_ticket(
     conversation: str = f"telegram-{CITIZEN}",
     description: str = "老板拖欠三个月工资，我的电话13812345678",
 ) -> tuple[int, str]:
-    clock = SlaClock(load_sla_config(settings.sla, settings.city.timezone))
+    clock = SlaClock(settings.sla)
     with session_scope(settings.database_url) as s:
         channel, _, external = conversation.partition("-")
         get_or_create_citizen(s, channel, external)

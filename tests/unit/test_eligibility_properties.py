@@ -39,11 +39,11 @@ DATES = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2100, 12, 31))
 CONFIGS = st.sampled_from(
     [
         EligibilityConfig(),
-        EligibilityConfig.from_mapping({"means_test": {"comparator": "<="}}),
-        EligibilityConfig.from_mapping(
+        EligibilityConfig.model_validate({"means_test": {"comparator": "<="}}),
+        EligibilityConfig.model_validate(
             {"means_test": {"before_first_row": "use_earliest", "multiplier": 1.5}}
         ),
-        EligibilityConfig.from_mapping(
+        EligibilityConfig.model_validate(
             {"means_test": {"dibao": []}, "deadlines": {"decision_day_type": "working"}}
         ),
     ]

@@ -79,7 +79,7 @@ async def test_report_command_in_supervisors_chat(settings: Settings, tmp_path: 
             "transport": "telegram",
             "telegram_bot_token": "123:fake",
             "telegram": settings.telegram.model_copy(update={"supervisors_chat_id": SUPERVISORS}),
-            "reports": {"out_dir": str(tmp_path)},
+            "reports": settings.reports.model_copy(update={"out_dir": str(tmp_path)}),
         }
     )
     api, engine = FakeBotApi(), FakeEngine()

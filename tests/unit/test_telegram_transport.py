@@ -1,7 +1,7 @@
 """The Telegram transport against a fake Bot API (python-telegram-bot's request layer replaced).
 
-DESIGN.md: the npm telegram-test-api is unusable with PTB 22, so the Bot API is faked inside PTB's own
-request layer; everything above it (Application, handlers, keyboards, callback queries) is real.
+docs/architecture.md §7: the npm telegram-test-api is unusable with PTB 22, so the Bot API is faked inside
+PTB's own request layer; everything above it (Application, handlers, keyboards, callback queries) is real.
 """
 
 from __future__ import annotations
