@@ -95,6 +95,8 @@ SLOT_VALUES = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(10**9), max_value=10**9),
+    st.integers(),  # unbounded too: 10**400 once raised OverflowError
+    st.sampled_from([10**400, -(10**400), 10**12 + 1]),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=8),
     st.sampled_from(
