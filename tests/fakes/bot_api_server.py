@@ -531,6 +531,16 @@ class FakeBotApi:
         call: Call = self.wait_until(found, timeout, f"a {method} call")
         return call
 
+    def wait_for_poll(self, timeout: float = 30.0) -> None:
+        """Block until a getUpdates long poll is parked here (the bot is listening)."""
+        self.wait_until(lambda: self.polling, timeout, "a parked getUpdates long poll")
+
+    @property
+    def polling(self) -> int:
+        """How many getUpdates requests are waiting for updates right now."""
+        with self._lock:
+            return sum(not p.superseded for p in self._pollers)
+
     def wait_until(self, probe: Callable[[], Any], timeout: float, what: str = "condition") -> Any:
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -901,7 +911,9 @@ class FakeBotApi:
         deadline = time.monotonic() + max(0.0, min(50.0, float(params.get("timeout") or 0)))
         assert self._loop is not None
         poller = _Poller(self._loop.create_future())
-        self._pollers.append(poller)
+        with self._changed:
+            self._pollers.append(poller)
+            self._changed.notify_all()
         try:
             while True:
                 with self._lock:
@@ -926,7 +938,9 @@ class FakeBotApi:
                 if self._stopped is not None and self._stopped.is_set():
                     return []
         finally:
-            self._pollers.remove(poller)
+            with self._changed:
+                self._pollers.remove(poller)
+                self._changed.notify_all()
 
     def _deliverable(self, limit: int) -> list[dict[str, Any]]:
         """Pending updates of allowed kinds; others are dropped, as Telegram does."""
