@@ -36,6 +36,7 @@ pytestmark = pytest.mark.integration
 TOKEN = "7000001:integration-test"
 GROUP = -1001234567
 OPERATOR = 7001  # 凤阳县 legal aid centre
+SUPERVISOR = 7002  # city-wide: the only role that sees a ticket whose county is not known yet
 FENGYANG = "341126"
 OPENER = "你好你好，我是凤阳县的，老板拖欠我三个月工资一共一万二，能帮我吗"
 # Buttons a wage-arrears citizen from 凤阳县 presses, whichever of them the dialog asks for.
@@ -69,13 +70,21 @@ def telegram(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     config["telegram"]["operators_chat_id"] = GROUP
     (tmp / "hotline.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     with session_scope(stack.db_url) as session:
-        session.add(
-            Operator(
-                telegram_user_id=OPERATOR, name="凤阳值班员", role=OperatorRole.OPERATOR, counties=[FENGYANG]
-            )
+        session.add_all(
+            [
+                Operator(
+                    telegram_user_id=OPERATOR,
+                    name="凤阳值班员",
+                    role=OperatorRole.OPERATOR,
+                    counties=[FENGYANG],
+                ),
+                Operator(
+                    telegram_user_id=SUPERVISOR, name="市局值班长", role=OperatorRole.SUPERVISOR, counties=[]
+                ),
+            ]
         )
     api = FakeBotApi(token=TOKEN).start()
-    api.add_group(GROUP, "滁州12348工作群", members=[OPERATOR])
+    api.add_group(GROUP, "滁州12348工作群", members=[OPERATOR, SUPERVISOR])
     env = {
         **stack.env,
         "DATABASE_URL": stack.db_url,
@@ -167,6 +176,7 @@ def test_citizen_intake_operator_claim_and_reply(telegram: Telegram) -> None:
         replies = api.wait_for_reply(citizen, after=before, timeout=TURN_TIMEOUT)
         transcript += [f"> [{title}]", texts(replies)]
     ticket = ticket_of(telegram.db_url, citizen)
+    print("\n".join(transcript))
     assert ticket is not None, transcript
     number = ticket.number
     assert number in transcript[-1], transcript
@@ -230,8 +240,9 @@ def test_citizen_asks_for_a_human(telegram: Telegram) -> None:
 
     post = api.wait_until(relayed, TURN_TIMEOUT, "the relayed citizen message")
     assert "老板一直不发工资" in post["text"] and "13812345678" not in post["text"]
+    # 转人工 before naming a county: the ticket has no county, so the city-wide supervisor answers.
     before = last_id(api, citizen)
-    api.inject_text(GROUP, OPERATOR, "收到，我们今天会给您回电话。", reply_to=post["message_id"])
+    api.inject_text(GROUP, SUPERVISOR, "收到，我们今天会给您回电话。", reply_to=post["message_id"])
     answer = api.wait_for_messages(citizen, 1, TURN_TIMEOUT, after=before)
     assert answer[0]["text"] == strings.DESK_TO_CITIZEN.format(text="收到，我们今天会给您回电话。")
     assert_gateway_alive(telegram)
