@@ -2,7 +2,8 @@
 
 The stack fixture's engine and action server are reused; the gateway is started exactly as `make run` starts
 it (`python -m bot`, Telegram chosen because TELEGRAM_BOT_TOKEN is set, TELEGRAM_BASE_URL pointing at
-tests/fakes/bot_api_server.py), in its own process. The test plays the citizens and the operator through
+tests/fakes/bot_api_server.py), in its own process; only the embedded report scheduler is left out
+(`--no-scheduler`), so no report lands in the work tree. The test plays the citizens and the operator through
 the server and asserts on the HTTP calls the bot really made.
 """
 
