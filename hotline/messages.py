@@ -1,7 +1,13 @@
 """Message log: every inbound message is written before anything else happens to it.
 
-The log is also the retry queue: a message whose processing failed (dialog engine down) stays in state
-RETRY and is picked up again in arrival order, so a crash or an outage never loses what a citizen wrote.
+The log is also the queue in both directions. Inbound: a message whose processing failed (dialog engine
+or operators' desk down) stays in state RETRY and is picked up again in arrival order, so a crash or an
+outage never loses what a citizen wrote; nothing is ever dropped after a number of attempts. Outbound: a
+reply waits in state QUEUED until the transport confirmed delivery (the outbox), with backoff.
+
+Several gateway replicas may share the database, and an in-process lock cannot keep them apart: a message
+is *claimed* in the database (one conditional UPDATE, so exactly one replica wins) before it is sent
+anywhere, and the claim expires after a time-to-live so a crashed replica's messages are taken over.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +30,9 @@ from hotline.db.models import (
 )
 
 PENDING = (MessageState.RECEIVED, MessageState.RETRY)
+CLAIMABLE = (*PENDING, MessageState.QUEUED)
+# Longer than the engine's request timeout, so a live replica's claim never expires under it.
+CLAIM_TTL = dt.timedelta(minutes=2)
 # A citizen who asked for a human is told "your next messages go straight to the staff": from that
 # moment (NEW, before anyone claims the ticket) until it is resolved, the bot stays out of the way.
 HANDOFF_ACTIVE = OPEN_TICKET_STATUSES
@@ -92,16 +101,23 @@ def log_inbound(
 
 
 def log_outbound(
-    session: Session, citizen: Citizen, text: str, payload: dict[str, Any] | None = None
+    session: Session,
+    citizen: Citizen,
+    text: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    queued: bool = False,
 ) -> MessageLog:
+    """Record a reply; `queued` puts it in the outbox until the transport confirms delivery."""
     message = MessageLog(
         citizen_id=citizen.id,
         channel=citizen.channel,
         direction=MessageDirection.OUTBOUND,
         text=text,
         payload=payload,
-        state=MessageState.SENT,
-        processed_at=utcnow(),
+        state=MessageState.QUEUED if queued else MessageState.SENT,
+        processed_at=None if queued else utcnow(),
+        attempts=0,
     )
     session.add(message)
     return message
@@ -122,12 +138,11 @@ def pending_for(session: Session, citizen_id: int) -> list[MessageLog]:
     )
 
 
-def citizens_with_retries(
-    session: Session, max_attempts: int, received_before: dt.datetime | None = None
-) -> list[int]:
+def citizens_with_retries(session: Session, received_before: dt.datetime | None = None) -> list[int]:
     """Citizens with queued messages: RETRY ones, and RECEIVED ones left behind by a crash.
 
-    RECEIVED messages younger than `received_before` are being handled right now and are skipped.
+    RECEIVED messages younger than `received_before` are being handled right now and are skipped. There
+    is no attempt limit: a message leaves the queue only once the engine answered or a human has it.
     """
     stale = received_before or (utcnow() - dt.timedelta(seconds=30))
     return list(
@@ -135,7 +150,6 @@ def citizens_with_retries(
             select(MessageLog.citizen_id)
             .where(
                 MessageLog.direction == MessageDirection.INBOUND,
-                MessageLog.attempts < max_attempts,
                 (MessageLog.state == MessageState.RETRY)
                 | ((MessageLog.state == MessageState.RECEIVED) & (MessageLog.created_at < stale)),
             )
@@ -144,10 +158,85 @@ def citizens_with_retries(
     )
 
 
+def claim(
+    session: Session,
+    message_id: int,
+    token: str,
+    *,
+    ttl: dt.timedelta = CLAIM_TTL,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Take a queued message for this replica; False when it is done or another replica holds it.
+
+    One conditional UPDATE, committed by the caller before anything is sent: of two replicas racing for
+    the same message exactly one sees a row count of 1.
+    """
+    at = now or utcnow()
+    taken = session.execute(
+        update(MessageLog)
+        .where(
+            MessageLog.id == message_id,
+            MessageLog.state.in_(CLAIMABLE),
+            or_(MessageLog.claimed_until.is_(None), MessageLog.claimed_until < at),
+        )
+        .values(claim_token=token, claimed_until=at + ttl)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(taken, "rowcount", 0) == 1)
+
+
+def release(message: MessageLog) -> None:
+    """Give a claimed message back to the queue (the next tick, of any replica, may take it)."""
+    message.claim_token = None
+    message.claimed_until = None
+
+
+def outbox_citizens(session: Session, now: dt.datetime | None = None) -> list[int]:
+    """Citizens with replies waiting for delivery whose backoff has run out."""
+    at = now or utcnow()
+    return list(
+        session.scalars(
+            select(MessageLog.citizen_id)
+            .where(
+                MessageLog.direction == MessageDirection.OUTBOUND,
+                MessageLog.state == MessageState.QUEUED,
+                or_(MessageLog.next_attempt_at.is_(None), MessageLog.next_attempt_at <= at),
+            )
+            .distinct()
+        )
+    )
+
+
+def outbox_for(session: Session, citizen_id: int) -> list[MessageLog]:
+    """One citizen's undelivered replies, oldest first (delivered strictly in this order)."""
+    return list(
+        session.scalars(
+            select(MessageLog)
+            .where(
+                MessageLog.citizen_id == citizen_id,
+                MessageLog.direction == MessageDirection.OUTBOUND,
+                MessageLog.state == MessageState.QUEUED,
+            )
+            .order_by(MessageLog.id)
+        )
+    )
+
+
+def mark_undelivered(
+    message: MessageLog, error: str, backoff: dt.timedelta, now: dt.datetime | None = None
+) -> None:
+    """The transport refused a reply: keep it queued and try again after `backoff`."""
+    message.attempts += 1
+    message.last_error = error[:255]
+    message.next_attempt_at = (now or utcnow()) + backoff
+    release(message)
+
+
 def mark(
     message: MessageLog, state: MessageState, error: str | None = None, now: dt.datetime | None = None
 ) -> None:
     message.state = state
+    release(message)
     if state in (MessageState.RETRY, MessageState.FAILED):
         message.attempts += 1
         message.last_error = (error or "")[:255]
