@@ -28,6 +28,7 @@ from bot.gateway import Attachment, Gateway, Inbound
 from bot.notify import GatewayNotifier
 from bot.replies import Reply
 from bot.supervisors import SupervisorCommands
+from bot.transports.telegram_edits import edited_message_handler
 from hotline.db.models import ButtonPayload
 from hotline.db.session import session_scope
 from hotline.scheduler.runtime import default_notifier
@@ -108,6 +109,7 @@ class TelegramTransport:
         # Citizens talk to the bot in private chats only; group chats belong to operators/supervisors.
         private = filters.ChatType.PRIVATE
         app.add_handler(CommandHandler("start", self._start, filters=private))
+        app.add_handler(edited_message_handler(gateway, lambda chat, replies: self.send(app, chat, replies)))
         app.add_handler(CallbackQueryHandler(self._button))
         app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self._text))
         app.add_handler(MessageHandler(private & ~filters.TEXT & ~filters.COMMAND, self._media))
