@@ -37,13 +37,13 @@ class TurnLookup(Protocol):
     """An engine that can say whether it already processed a turn (see `turn_answer`)."""
 
     async def turn_answer(
-        self, sender: str, text: str, since: dt.datetime
+        self, sender: str, text: str, since: dt.datetime, after: dt.datetime | None = None
     ) -> list[dict[str, Any]] | None: ...
 
 
 # Clocks of gateway and engine (same host or LAN) may differ a little; a turn seen this much before the
 # gateway's dispatch time still counts as the dispatched one.
-CLOCK_SLACK = dt.timedelta(seconds=5)
+CLOCK_SLACK = dt.timedelta(seconds=2)
 
 
 class TurnInProgress(EngineUnavailable):
@@ -51,9 +51,11 @@ class TurnInProgress(EngineUnavailable):
 
 
 def answer_from_tracker(
-    events: list[dict[str, Any]], text: str, since: dt.datetime
+    events: list[dict[str, Any]], text: str, since: dt.datetime, after: dt.datetime | None = None
 ) -> list[dict[str, Any]] | None:
-    """The engine's answer to `text` if its last user turn is that text sent at or after `since`.
+    """The engine's answer to `text` if its last user turn is that text, sent at or after `since` (the
+    gateway's dispatch time, less CLOCK_SLACK) and after `after` (when the citizen's previous turn was
+    answered: so the same words said twice in a row are not taken for each other).
 
     Turns of one citizen reach the engine strictly one at a time, so if the engine saw the dispatched turn
     it is the last user event. Returns the bot messages in REST channel form, None when the turn is not
@@ -67,14 +69,14 @@ def answer_from_tracker(
     if event.get("text") != text or not isinstance(stamp, int | float):
         return None
     seen_at = dt.datetime.fromtimestamp(stamp, dt.UTC).replace(tzinfo=None)
-    if seen_at < since - CLOCK_SLACK:
+    if seen_at < since - CLOCK_SLACK or (after is not None and seen_at <= after):
         return None
-    after = events[last_user + 1 :]
-    done = any(e.get("event") == "action" and e.get("name") == "action_listen" for e in after)
+    later = events[last_user + 1 :]
+    done = any(e.get("event") == "action" and e.get("name") == "action_listen" for e in later)
     if not done:
         raise TurnInProgress("the engine is still answering this turn")
     answer: list[dict[str, Any]] = []
-    for e in after:
+    for e in later:
         if e.get("event") == "bot":
             data = e.get("data") or {}
             answer.append({"text": e.get("text"), "buttons": data.get("buttons") or []})
@@ -102,7 +104,9 @@ class RasaRestEngine:
             raise EngineUnavailable(f"unexpected engine answer: {type(data).__name__}")
         return data
 
-    async def turn_answer(self, sender: str, text: str, since: dt.datetime) -> list[dict[str, Any]] | None:
+    async def turn_answer(
+        self, sender: str, text: str, since: dt.datetime, after: dt.datetime | None = None
+    ) -> list[dict[str, Any]] | None:
         """See `answer_from_tracker`. None also when the tracker API is off (404) or refuses us (401/403):
         then the gateway can only resend."""
         params = {"token": self._token} if self._token else None
@@ -118,7 +122,7 @@ class RasaRestEngine:
             events = response.json().get("events") or []
         except (httpx.HTTPError, ValueError, AttributeError) as exc:
             raise EngineUnavailable(f"tracker: {type(exc).__name__}: {exc}") from exc
-        return answer_from_tracker(events, text, since)
+        return answer_from_tracker(events, text, since, after)
 
     async def aclose(self) -> None:
         await self._client.aclose()

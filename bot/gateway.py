@@ -50,6 +50,7 @@ from hotline.messages import (
     outbox_citizens,
     outbox_for,
     pending_for,
+    previous_answer_at,
     release,
 )
 from hotline.tickets.service import NewTicket, create_ticket, get_by_number, record_event
@@ -346,7 +347,11 @@ class Gateway:
     async def _to_engine(self, item: _Pending, conversation_id: str) -> list[dict[str, Any]]:
         """The engine's answer to one turn, sent at most once if the engine can tell us it has it."""
         if item.dispatched_at is not None and isinstance(self._engine, TurnLookup):
-            known = await self._engine.turn_answer(conversation_id, item.engine_text, item.dispatched_at)
+            with self._scope() as session:
+                after = previous_answer_at(session, item.id)
+            known = await self._engine.turn_answer(
+                conversation_id, item.engine_text, item.dispatched_at, after
+            )
             if known is not None:
                 log.info(
                     "message %s was already processed by the engine; answer taken from its tracker", item.id

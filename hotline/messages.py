@@ -158,6 +158,23 @@ def citizens_with_retries(session: Session, received_before: dt.datetime | None 
     )
 
 
+def previous_answer_at(session: Session, message_id: int) -> dt.datetime | None:
+    """When the engine answered this citizen's turn before this message (None if there was none)."""
+    message = session.get_one(MessageLog, message_id)
+    return session.scalar(
+        select(MessageLog.processed_at)
+        .where(
+            MessageLog.citizen_id == message.citizen_id,
+            MessageLog.direction == MessageDirection.INBOUND,
+            MessageLog.id < message_id,
+            MessageLog.state == MessageState.PROCESSED,
+            MessageLog.dispatched_at.is_not(None),
+        )
+        .order_by(MessageLog.id.desc())
+        .limit(1)
+    )
+
+
 def claim(
     session: Session,
     message_id: int,

@@ -236,9 +236,10 @@ async def test_outage_handoff_reuses_the_open_intake_ticket(db_url: str) -> None
 class TrackerEngine:
     """An engine that processes a turn and then times out, and keeps a tracker like Rasa's."""
 
-    def __init__(self, *, timeout_after_processing: int = 0, refuse: int = 0) -> None:
+    def __init__(self, *, timeout_after_processing: int = 0, refuse: int = 0, lose: int = 0) -> None:
         self.timeout_after_processing = timeout_after_processing
         self.refuse = refuse
+        self.lose = lose  # requests that time out before the engine got them
         self.seen: list[str] = []
         self.events: list[dict[str, Any]] = []
         self.lookups = 0
@@ -247,6 +248,9 @@ class TrackerEngine:
         if self.refuse > 0:
             self.refuse -= 1
             raise EngineUnavailable("ConnectError", maybe_processed=False)
+        if self.lose > 0:
+            self.lose -= 1
+            raise EngineUnavailable("ReadTimeout")
         self.seen.append(text)
         answer = [{"text": f"答复:{text}"}]
         self.events += [
@@ -259,9 +263,11 @@ class TrackerEngine:
             raise EngineUnavailable("ReadTimeout")
         return answer
 
-    async def turn_answer(self, sender: str, text: str, since: dt.datetime) -> list[dict[str, Any]] | None:
+    async def turn_answer(
+        self, sender: str, text: str, since: dt.datetime, after: dt.datetime | None = None
+    ) -> list[dict[str, Any]] | None:
         self.lookups += 1
-        return answer_from_tracker(self.events, text, since)
+        return answer_from_tracker(self.events, text, since, after)
 
 
 async def test_turn_processed_before_a_timeout_is_not_sent_again(db_url: str) -> None:
@@ -273,6 +279,19 @@ async def test_turn_processed_before_a_timeout_is_not_sent_again(db_url: str) ->
     assert engine.seen == ["定远县"] and engine.lookups == 1  # the answer came from the tracker
     assert deliver.texts == [strings.ENGINE_BACK, "答复:定远县"]
     assert inbound_rows(db_url)[0].state is MessageState.PROCESSED
+
+
+async def test_same_words_twice_the_lost_second_turn_is_resent(db_url: str) -> None:
+    engine = TrackerEngine()
+    gateway = Gateway(engine, db_url)
+    await gateway.handle(msg(1, "是"))
+    engine.lose = 1
+    assert await gateway.handle(msg(2, "是")) == [Reply(strings.ENGINE_DOWN)]
+    deliver = Collect()
+    await gateway.retry_pending(deliver)
+    # The tracker's last "是" is the first turn, answered before the second was sent: not taken for it.
+    assert engine.seen == ["是", "是"] and engine.lookups == 1
+    assert deliver.texts == [strings.ENGINE_BACK, "答复:是"]
 
 
 async def test_refused_connection_is_resent_without_a_lookup(db_url: str) -> None:
@@ -341,6 +360,9 @@ def test_tracker_answer_only_for_the_dispatched_finished_turn() -> None:
     assert answer_from_tracker([user, bot, listen], "别的", since) is None
     assert answer_from_tracker([{**user, "timestamp": stamp - 60}, listen], "你好", since) is None
     assert answer_from_tracker([], "你好", since) is None
+    # the same words just before, already answered: that turn is not this one
+    after = since + dt.timedelta(seconds=2)
+    assert answer_from_tracker([user, bot, listen], "你好", since, after) is None
     with pytest.raises(TurnInProgress):
         answer_from_tracker([user, bot], "你好", since)
 
