@@ -32,6 +32,7 @@ from bot import strings
 from bot.engine import DialogEngine, EngineUnavailable, TurnLookup
 from bot.notify import parse_rating
 from bot.replies import Button, Reply, from_rasa
+from bot.textsplit import split_text
 from hotline import attachments
 from hotline.db.models import Citizen, MessageLog, MessageState, Ticket, utcnow
 from hotline.db.session import get_sessionmaker
@@ -255,14 +256,14 @@ class Gateway:
         """Deliver this citizen's queued replies in order; stop at the first failure (kept, backed off)."""
         with self._scope() as session:
             user_id = session.get_one(Citizen, citizen_id).external_id
-            queued = [(m.id, _reply_of(m)) for m in outbox_for(session, citizen_id)]
+            queued = [(m.id, _replies_of(m)) for m in outbox_for(session, citizen_id)]
         delivered = 0
-        for message_id, reply in queued:
+        for message_id, pieces in queued:
             with self._scope() as session:
                 if not claim(session, message_id, self._token, ttl=self._claim_ttl):
                     break  # another replica is delivering this citizen's replies: it keeps the order
             try:
-                await deliver(user_id, [reply])
+                await deliver(user_id, pieces)
             except Exception as exc:
                 with self._scope() as session:
                     message = session.get_one(MessageLog, message_id)
@@ -506,10 +507,14 @@ class _DeskDown(Exception):
     """The operators' desk did not take a message; it stays queued (not an engine failure)."""
 
 
-def _reply_of(message: MessageLog) -> Reply:
-    """A queued reply as the transport renders it (buttons from the logged payload)."""
+def _replies_of(message: MessageLog) -> list[Reply]:
+    """A queued reply as the transport renders it (buttons from the logged payload, on the last piece).
+
+    Split to Telegram's limit: a reply over it would be refused on every retry.
+    """
     buttons = tuple(
         Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
         for b in (message.payload or {}).get("buttons") or []
     )
-    return Reply(message.text, buttons)
+    pieces = split_text(message.text)
+    return [Reply(piece) for piece in pieces[:-1]] + [Reply(pieces[-1], buttons)]

@@ -423,6 +423,25 @@ async def test_retry_loop_delivers_due_replies(db_url: str) -> None:
     assert outbound_rows(db_url) == [("答复:你好", "sent")]
 
 
+async def test_reply_over_telegrams_limit_is_delivered_in_pieces(db_url: str) -> None:
+    class Wordy(FakeEngine):
+        async def send(self, sender: str, text: str) -> list[dict[str, Any]]:
+            return [{"text": "很长的说明。" * 1000, "buttons": [{"title": "是", "payload": "/affirm"}]}]
+
+    gateway = Gateway(Wordy(), db_url)
+    got: list[Reply] = []
+
+    async def sender(user: str, replies: list[Reply]) -> None:
+        assert all(units(r.text) <= TELEGRAM_LIMIT for r in replies), "Telegram would refuse it"
+        got.extend(replies)
+
+    gateway.set_sender(sender)
+    await gateway.handle(msg(1))
+    assert "".join(r.text for r in got) == "很长的说明。" * 1000
+    assert [bool(r.buttons) for r in got] == [False, True]  # the buttons under the last piece
+    assert outbound_rows(db_url) == [("很长的说明。" * 1000, "sent")]
+
+
 def test_outbox_backoff_doubles_and_is_capped() -> None:
     assert [outbox_backoff(n).total_seconds() for n in (1, 2, 3)] == [5, 10, 20]
     assert outbox_backoff(50) == dt.timedelta(hours=1)
