@@ -21,8 +21,8 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -35,7 +35,7 @@ from bot.replies import Button, Reply, from_rasa
 from bot.textsplit import split_text
 from hotline import attachments
 from hotline.db.models import Citizen, MessageLog, MessageState, Ticket, utcnow
-from hotline.db.session import get_sessionmaker
+from hotline.db.session import get_sessionmaker, session_scope
 from hotline.followup.service import FollowupError, record_rating
 from hotline.messages import (
     CLAIM_TTL,
@@ -157,18 +157,8 @@ class Gateway:
         is marked sent only once `sender` returned for it; a failed one is retried by `retry_pending`."""
         self._sender = sender
 
-    @contextmanager
-    def _scope(self) -> Iterator[Session]:
-        """One unit of work: commit on success, roll back on any error."""
-        session = self._sessions()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+    def _scope(self) -> AbstractContextManager[Session]:
+        return session_scope(self._sessions)
 
     def _lock(self, citizen_id: int) -> asyncio.Lock:
         return self._locks.setdefault(citizen_id, asyncio.Lock())
