@@ -92,6 +92,7 @@ class _Pending:
     dispatched_at: dt.datetime | None
     relayed: bool
     escalated: bool
+    failed_before: bool  # the citizen was told the system is busy (or the desk down) for it
 
 
 Deliver = Callable[[str, list[Reply]], Awaitable[None]]
@@ -290,6 +291,7 @@ class Gateway:
                     m.dispatched_at,
                     m.relayed_at is not None,
                     m.escalated,
+                    m.attempts > 0,
                 )
                 for m in pending_for(session, citizen_id)
             ]
@@ -309,7 +311,7 @@ class Gateway:
                     answer = from_rasa(await self._to_engine(item, conversation_id)) or [
                         Reply(strings.EMPTY_REPLY)
                     ]
-                    if retrying and not engine_answered:
+                    if retrying and item.failed_before and not engine_answered:
                         answer = [Reply(strings.ENGINE_BACK), *answer]
                     engine_answered = True
             except _DeskDown as exc:

@@ -303,6 +303,16 @@ async def test_refused_connection_is_resent_without_a_lookup(db_url: str) -> Non
     assert engine.seen == ["你好"] and engine.lookups == 0
 
 
+async def test_message_left_by_another_replica_is_answered_without_claiming_a_recovery(db_url: str) -> None:
+    with session_scope(db_url) as s:  # persisted by a replica that died before the engine saw it
+        citizen = get_or_create_citizen(s, "console", "u1")
+        message, _ = log_inbound(s, citizen, external_message_id="m1", text="你好")
+        message.created_at = utcnow() - dt.timedelta(minutes=1)
+    deliver = Collect()
+    assert await Gateway(FakeEngine(), db_url).retry_pending(deliver) == 1
+    assert deliver.texts == ["答复:你好"]  # no "系统已恢复": nobody told this citizen it was down
+
+
 class SlowEngine(FakeEngine):
     def __init__(self) -> None:
         super().__init__()
