@@ -31,10 +31,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import strings
 from bot.engine import DialogEngine, EngineUnavailable, TurnLookup
 from bot.notify import parse_rating
-from bot.replies import Button, Reply, from_rasa
-from bot.textsplit import split_text
+from bot.outbox import Deliver, flush_outbox
+from bot.replies import Reply, from_rasa
 from hotline import attachments
-from hotline.db.models import Citizen, MessageLog, MessageState, Ticket, utcnow
+from hotline.db.models import Citizen, MessageLog, MessageState, utcnow
 from hotline.db.session import get_sessionmaker, session_scope
 from hotline.followup.service import FollowupError, record_rating
 from hotline.messages import (
@@ -43,18 +43,17 @@ from hotline.messages import (
     active_handoff_ticket,
     citizens_with_retries,
     claim,
+    escalate_outage,
     get_or_create_citizen,
     log_inbound,
     log_outbound,
     mark,
-    mark_undelivered,
     outbox_citizens,
-    outbox_for,
     pending_for,
     previous_answer_at,
     release,
 )
-from hotline.tickets.service import NewTicket, create_ticket, get_by_number, record_event
+from hotline.tickets.service import get_by_number
 
 log = logging.getLogger(__name__)
 
@@ -95,21 +94,9 @@ class _Pending:
     failed_before: bool  # the citizen was told the system is busy (or the desk down) for it
 
 
-Deliver = Callable[[str, list[Reply]], Awaitable[None]]
 HandoffSink = Callable[[str, str, str], Awaitable[None]]  # (ticket number, conversation id, text)
 # (ticket number, conversation id, the file, its caption)
 AttachmentSink = Callable[[str, str, Attachment, str], Awaitable[None]]
-
-OUTBOX_BACKOFF = dt.timedelta(seconds=5)
-OUTBOX_BACKOFF_MAX = dt.timedelta(hours=1)
-# Queued messages quoted in the description of a ticket opened because the engine stayed down.
-ESCALATION_DESCRIPTION_LIMIT = 2000
-
-
-def outbox_backoff(attempts: int) -> dt.timedelta:
-    """5 s, 10 s, 20 s … doubling per failed delivery, at most an hour."""
-    delay: dt.timedelta = OUTBOX_BACKOFF * (2 ** min(max(attempts - 1, 0), 20))
-    return delay if delay < OUTBOX_BACKOFF_MAX else OUTBOX_BACKOFF_MAX
 
 
 class Gateway:
@@ -241,32 +228,8 @@ class Gateway:
             await self._flush_outbox(citizen_id, deliver)
         return answered
 
-    # ---- outbox ----------------------------------------------------------------------------------------
-
     async def _flush_outbox(self, citizen_id: int, deliver: Deliver) -> int:
-        """Deliver this citizen's queued replies in order; stop at the first failure (kept, backed off)."""
-        with self._scope() as session:
-            user_id = session.get_one(Citizen, citizen_id).external_id
-            queued = [(m.id, _replies_of(m)) for m in outbox_for(session, citizen_id)]
-        delivered = 0
-        for message_id, pieces in queued:
-            with self._scope() as session:
-                if not claim(session, message_id, self._token, ttl=self._claim_ttl):
-                    break  # another replica is delivering this citizen's replies: it keeps the order
-            try:
-                await deliver(user_id, pieces)
-            except Exception as exc:
-                with self._scope() as session:
-                    message = session.get_one(MessageLog, message_id)
-                    mark_undelivered(
-                        message, f"{type(exc).__name__}: {exc}", outbox_backoff(message.attempts + 1)
-                    )
-                log.warning("reply %s not delivered, kept in the outbox: %s", message_id, type(exc).__name__)
-                break
-            with self._scope() as session:
-                mark(session.get_one(MessageLog, message_id), MessageState.SENT)
-            delivered += 1
-        return delivered
+        return await flush_outbox(self._sessions, citizen_id, deliver, self._token, self._claim_ttl)
 
     def _say(self, session: Session, citizen_id: int, replies: list[Reply], queued: bool) -> None:
         citizen = session.get_one(Citizen, citizen_id)
@@ -368,7 +331,11 @@ class Gateway:
             message = session.get_one(MessageLog, item.id)
             mark(message, MessageState.RETRY, str(exc))
             over_budget = message.attempts >= self._max_attempts and not message.escalated
-            number = self._escalate(session, citizen_id, conversation_id) if over_budget else None
+            number = None
+            if over_budget:
+                number = escalate_outage(
+                    session, citizen_id, conversation_id, prefix=self._prefix(), timezone=self._timezone
+                )
         log.warning("engine unavailable (message %s kept for retry): %s", item.id, exc)
         if number is not None:
             log.warning("engine down past the retry budget: handoff ticket %s opened", number)
@@ -376,35 +343,6 @@ class Gateway:
         if retrying or item.escalated:
             return []
         return [Reply(strings.ENGINE_DOWN)]
-
-    def _escalate(self, session: Session, citizen_id: int, conversation_id: str) -> str:
-        """A real handoff: the open ticket of this conversation (or a new one) is flagged for a human, and
-        every queued message is attached to it; the desk's sync posts the card or a handoff notice, and the
-        next drain relays the messages themselves. Audited like any handoff."""
-        queued = pending_for(session, citizen_id)
-        ticket: Ticket | None = attachments.open_ticket_for(session, conversation_id)
-        if ticket is None:
-            text = "\n".join(m.text for m in queued if m.text)
-            new = NewTicket(
-                category="handoff",
-                conversation_id=conversation_id,
-                intake_key=f"outage-{queued[0].id}" if queued else None,
-                description=text[:ESCALATION_DESCRIPTION_LIMIT],
-                facts={"handoff_reason": "engine_unavailable"},
-            )
-            ticket, _ = create_ticket(
-                session, new, prefix=self._prefix(), timezone=self._timezone, actor="gateway"
-            )
-        if not ticket.handoff_requested:
-            ticket.handoff_requested = True
-            ticket.handled_by_bot_only = False
-            record_event(
-                session, ticket, "handoff_requested", actor="gateway", data={"reason": "engine_unavailable"}
-            )
-        for message in queued:
-            message.escalated = True
-            message.ticket_id = ticket.id
-        return ticket.number
 
     def _prefix(self) -> str:
         if self._ticket_prefix is None:
@@ -497,16 +435,3 @@ class Gateway:
 
 class _DeskDown(Exception):
     """The operators' desk did not take a message; it stays queued (not an engine failure)."""
-
-
-def _replies_of(message: MessageLog) -> list[Reply]:
-    """A queued reply as the transport renders it (buttons from the logged payload, on the last piece).
-
-    Split to Telegram's limit: a reply over it would be refused on every retry.
-    """
-    buttons = tuple(
-        Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
-        for b in (message.payload or {}).get("buttons") or []
-    )
-    pieces = split_text(message.text)
-    return [Reply(piece) for piece in pieces[:-1]] + [Reply(pieces[-1], buttons)]

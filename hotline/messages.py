@@ -19,6 +19,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hotline import attachments
 from hotline.db.models import (
     OPEN_TICKET_STATUSES,
     Citizen,
@@ -28,9 +29,12 @@ from hotline.db.models import (
     Ticket,
     utcnow,
 )
+from hotline.tickets.service import NewTicket, create_ticket, record_event
 
 PENDING = (MessageState.RECEIVED, MessageState.RETRY)
 CLAIMABLE = (*PENDING, MessageState.QUEUED)
+# Queued messages quoted in the description of a ticket opened because the engine stayed down.
+ESCALATION_DESCRIPTION_LIMIT = 2000
 # Longer than the engine's request timeout, so a live replica's claim never expires under it.
 CLAIM_TTL = dt.timedelta(minutes=2)
 # A citizen who asked for a human is told "your next messages go straight to the staff": from that
@@ -273,3 +277,37 @@ def active_handoff_ticket(session: Session, conversation_id: str) -> Ticket | No
         .order_by(Ticket.id.desc())
         .limit(1)
     )
+
+
+def escalate_outage(
+    session: Session, citizen_id: int, conversation_id: str, *, prefix: str, timezone: str
+) -> str:
+    """The dialog engine stayed down past the retry budget: hand the conversation to a human for real.
+
+    The open ticket of this conversation (or a new "handoff" ticket quoting the queued messages) is flagged
+    for a human and audited like any handoff, so the desk posts its card or a handoff notice; every queued
+    message is attached to it and marked escalated: relayed to the desk, and still kept for the engine.
+    Returns the ticket number.
+    """
+    queued = pending_for(session, citizen_id)
+    ticket = attachments.open_ticket_for(session, conversation_id)
+    if ticket is None:
+        text = "\n".join(m.text for m in queued if m.text)
+        new = NewTicket(
+            category="handoff",
+            conversation_id=conversation_id,
+            intake_key=f"outage-{queued[0].id}" if queued else None,
+            description=text[:ESCALATION_DESCRIPTION_LIMIT],
+            facts={"handoff_reason": "engine_unavailable"},
+        )
+        ticket, _ = create_ticket(session, new, prefix=prefix, timezone=timezone, actor="gateway")
+    if not ticket.handoff_requested:
+        ticket.handoff_requested = True
+        ticket.handled_by_bot_only = False
+        record_event(
+            session, ticket, "handoff_requested", actor="gateway", data={"reason": "engine_unavailable"}
+        )
+    for message in queued:
+        message.escalated = True
+        message.ticket_id = ticket.id
+    return ticket.number

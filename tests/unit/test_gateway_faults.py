@@ -21,7 +21,8 @@ from telegram.error import BadRequest, NetworkError
 from bot import strings
 from bot.desk import relay
 from bot.engine import EngineUnavailable, RasaRestEngine, TurnInProgress, answer_from_tracker
-from bot.gateway import Gateway, outbox_backoff
+from bot.gateway import Gateway
+from bot.outbox import outbox_backoff
 from bot.replies import Reply
 from bot.textsplit import TELEGRAM_LIMIT, split_text, units
 from bot.transports.telegram import TelegramTransport
