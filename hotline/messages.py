@@ -127,19 +127,25 @@ def log_outbound(
     return message
 
 
-def pending_for(session: Session, citizen_id: int) -> list[MessageLog]:
-    """Unprocessed inbound messages of one citizen, oldest first."""
+def _in_order(
+    session: Session, citizen_id: int, direction: MessageDirection, states: tuple[MessageState, ...]
+) -> list[MessageLog]:
     return list(
         session.scalars(
             select(MessageLog)
             .where(
                 MessageLog.citizen_id == citizen_id,
-                MessageLog.direction == MessageDirection.INBOUND,
-                MessageLog.state.in_(PENDING),
+                MessageLog.direction == direction,
+                MessageLog.state.in_(states),
             )
             .order_by(MessageLog.id)
         )
     )
+
+
+def pending_for(session: Session, citizen_id: int) -> list[MessageLog]:
+    """Unprocessed inbound messages of one citizen, oldest first."""
+    return _in_order(session, citizen_id, MessageDirection.INBOUND, PENDING)
 
 
 def citizens_with_retries(session: Session, received_before: dt.datetime | None = None) -> list[int]:
@@ -230,17 +236,7 @@ def outbox_citizens(session: Session, now: dt.datetime | None = None) -> list[in
 
 def outbox_for(session: Session, citizen_id: int) -> list[MessageLog]:
     """One citizen's undelivered replies, oldest first (delivered strictly in this order)."""
-    return list(
-        session.scalars(
-            select(MessageLog)
-            .where(
-                MessageLog.citizen_id == citizen_id,
-                MessageLog.direction == MessageDirection.OUTBOUND,
-                MessageLog.state == MessageState.QUEUED,
-            )
-            .order_by(MessageLog.id)
-        )
-    )
+    return _in_order(session, citizen_id, MessageDirection.OUTBOUND, (MessageState.QUEUED,))
 
 
 def mark_undelivered(
