@@ -11,6 +11,7 @@ import sys
 from bot.engine import RasaRestEngine
 from bot.gateway import Gateway
 from bot.notify import GatewayNotifier
+from hotline.db.session import get_sessionmaker
 from hotline.logging_setup import setup_logging
 from hotline.runtime import ready_database
 from hotline.scheduler.runtime import default_notifier
@@ -59,11 +60,18 @@ def main(argv: list[str] | None = None) -> int:
     url = ready_database(settings)
     engine = RasaRestEngine(settings.rasa.url, settings.rasa.timeout_seconds)
     fallback = default_notifier(settings)
-    gateway = Gateway(engine, url, max_attempts=settings.gateway.max_attempts)
+    gateway = Gateway(
+        engine,
+        get_sessionmaker(url),
+        max_attempts=settings.gateway.max_attempts,
+        ticket_prefix=settings.city.ticket_prefix,
+        timezone=settings.city.timezone,
+    )
     if transport == "telegram":
         from bot.transports.telegram import TelegramTransport
 
-        TelegramTransport(gateway, settings, with_scheduler=not args.no_scheduler).run()
+        telegram = TelegramTransport(gateway, settings, with_scheduler=not args.no_scheduler)
+        telegram.run()
         return 0
     from bot.transports.console import ConsoleChat
 

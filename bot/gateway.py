@@ -1,38 +1,57 @@
 """Transport-independent gateway: persist → dialog engine → replies → persist.
 
 Order of operations is the guarantee: the inbound message is committed before the engine sees it, and
-it only leaves the RECEIVED/RETRY states once the engine has answered (or a human has it). A citizen's
-messages are processed strictly in arrival order, one at a time, so a retried old message can never
-overtake a newer one.
+it only leaves the RECEIVED/RETRY states once the engine has answered (or the operators' desk confirmed
+it has it). A citizen's messages are processed strictly in arrival order, one at a time, so a retried old
+message can never overtake a newer one.
+
+Nothing is dropped (hotline.messages is the queue, both ways):
+- each message is claimed in the database before it is sent on, so of several gateway replicas one sends
+  it; a turn the engine may already have seen (timeout) is looked up in its tracker before a resend;
+- a message for a ticket a human handles is marked forwarded only once the desk sink returned;
+- when the engine stays down past the retry budget a handoff ticket carries the saved messages to the
+  desk, and the engine still gets them when it is back;
+- with a sender (`set_sender`, and always in `retry_pending`), replies wait in an outbox until the
+  transport confirmed delivery, retried with backoff.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot import strings
-from bot.engine import DialogEngine, EngineUnavailable
+from bot.engine import DialogEngine, EngineUnavailable, TurnLookup
 from bot.notify import parse_rating
+from bot.outbox import Deliver, flush_outbox
 from bot.replies import Reply, from_rasa
 from hotline import attachments
-from hotline.db.models import Citizen, MessageLog, MessageState
-from hotline.db.session import session_scope
+from hotline.db.models import Citizen, MessageLog, MessageState, utcnow
+from hotline.db.session import get_sessionmaker, session_scope
 from hotline.followup.service import FollowupError, record_rating
 from hotline.messages import (
+    CLAIM_TTL,
     PENDING,
     active_handoff_ticket,
     citizens_with_retries,
+    claim,
+    escalate_outage,
     get_or_create_citizen,
     log_inbound,
     log_outbound,
     mark,
+    outbox_citizens,
     pending_for,
+    previous_answer_at,
+    release,
 )
 from hotline.tickets.service import get_by_number
 
@@ -69,10 +88,12 @@ class Inbound:
 class _Pending:
     id: int
     engine_text: str
-    attempts: int
+    dispatched_at: dt.datetime | None
+    relayed: bool
+    escalated: bool
+    failed_before: bool  # the citizen was told the system is busy (or the desk down) for it
 
 
-Deliver = Callable[[str, list[Reply]], Awaitable[None]]
 HandoffSink = Callable[[str, str, str], Awaitable[None]]  # (ticket number, conversation id, text)
 # (ticket number, conversation id, the file, its caption)
 AttachmentSink = Callable[[str, str, Attachment, str], Awaitable[None]]
@@ -82,35 +103,57 @@ class Gateway:
     def __init__(
         self,
         engine: DialogEngine,
-        database_url: str,
+        database: str | sessionmaker[Session],
         *,
         max_attempts: int = 20,
         on_handoff_message: HandoffSink | None = None,
         low_rating_max: int = 2,
         on_handoff_attachment: AttachmentSink | None = None,
+        ticket_prefix: str | None = None,
+        timezone: str = "Asia/Shanghai",
+        claim_ttl: dt.timedelta = CLAIM_TTL,
     ) -> None:
+        """`database`: a session factory (or, for older call sites, a database URL).
+
+        `max_attempts` is the engine retry budget after which a handoff ticket is opened (the messages
+        stay queued for the engine); `ticket_prefix` numbers that ticket (default: the city's, from the
+        settings).
+        """
         self._engine = engine
-        self._db = database_url
+        self._sessions = get_sessionmaker(database) if isinstance(database, str) else database
         self._max_attempts = max_attempts
         self._on_handoff_message = on_handoff_message
         self._low_rating_max = low_rating_max
         self._on_handoff_attachment = on_handoff_attachment
+        self._ticket_prefix = ticket_prefix
+        self._timezone = timezone
+        self._claim_ttl = claim_ttl
+        self._token = uuid.uuid4().hex  # this replica's name on its claims
+        self._sender: Deliver | None = None
         self._locks: dict[int, asyncio.Lock] = {}
 
     def set_handoff_sink(self, sink: HandoffSink | None) -> None:
-        """Where messages of tickets in human handoff go; the Telegram transport wires its operator desk."""
+        """Where messages of tickets in human handoff go; it must raise when the message was not posted."""
         self._on_handoff_message = sink
 
     def set_attachment_sink(self, sink: AttachmentSink | None) -> None:
         """Who hears of files of tickets in human handoff (the operators' desk announces them)."""
         self._on_handoff_attachment = sink
 
+    def set_sender(self, sender: Deliver | None) -> None:
+        """Let the gateway deliver replies itself through an outbox: `handle` then returns [] and each reply
+        is marked sent only once `sender` returned for it; a failed one is retried by `retry_pending`."""
+        self._sender = sender
+
+    def _scope(self) -> AbstractContextManager[Session]:
+        return session_scope(self._sessions)
+
     def _lock(self, citizen_id: int) -> asyncio.Lock:
         return self._locks.setdefault(citizen_id, asyncio.Lock())
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Persist one inbound message, then answer everything this citizen has pending."""
-        with session_scope(self._db) as session:
+        with self._scope() as session:
             citizen = get_or_create_citizen(session, inbound.channel, inbound.user_id, inbound.display_name)
             payload: dict[str, Any] | None = None
             if inbound.button_payload:
@@ -129,70 +172,218 @@ class Gateway:
         if duplicate_done:
             log.info("duplicate delivery of message %s ignored", inbound.message_id)
             return []
+        queued = self._sender is not None
         rating = parse_rating(inbound.button_payload)
         if rating is not None:
-            return await self._rate(message_id, citizen_id, *rating)
-        async with self._lock(citizen_id):
-            first = await self._file(message_id, inbound.attachment) if inbound.attachment else []
-            replies, _ = await self._drain(citizen_id)
-        return first + replies
+            replies = await self._rate(message_id, citizen_id, *rating, queued=queued)
+        else:
+            async with self._lock(citizen_id):
+                first = await self._file(message_id, inbound.attachment, queued) if inbound.attachment else []
+                replies, _ = await self._drain(citizen_id, queued=queued)
+            replies = first + replies
+        if self._sender is None:
+            return replies
+        await self._flush_outbox(citizen_id, self._sender)
+        return []
+
+    async def handle_edit(self, inbound: Inbound) -> list[Reply]:
+        """A citizen edited a message already sent: kept in the log, not applied; they are asked to resend.
+
+        The dialog has moved on since the original (a form may be past that question), so replaying the
+        edit could answer the wrong question; saying so beats ignoring it silently. `inbound.message_id`
+        must name this edit (e.g. with its edit date), so each edit is answered once.
+        """
+        with self._scope() as session:
+            citizen = get_or_create_citizen(session, inbound.channel, inbound.user_id, inbound.display_name)
+            message, new = log_inbound(
+                session,
+                citizen,
+                external_message_id=inbound.message_id,
+                text=inbound.text,
+                payload={"edited": True},
+            )
+            if not new:
+                return []
+            mark(message, MessageState.PROCESSED)
+            log_outbound(session, citizen, strings.EDIT_NOT_APPLIED, queued=self._sender is not None)
+            citizen_id = citizen.id
+        if self._sender is None:
+            return [Reply(strings.EDIT_NOT_APPLIED)]
+        await self._flush_outbox(citizen_id, self._sender)
+        return []
 
     async def retry_pending(self, deliver: Deliver) -> int:
-        """Re-send queued messages of every citizen; deliver answers through the transport."""
-        with session_scope(self._db) as session:
-            citizen_ids = citizens_with_retries(session, self._max_attempts)
+        """Re-send queued messages of every citizen and deliver queued replies; returns how many citizens
+        got answers from the engine. Replies produced here always go through the outbox via `deliver`."""
+        with self._scope() as session:
+            citizen_ids = citizens_with_retries(session)
         answered = 0
         for citizen_id in citizen_ids:
             async with self._lock(citizen_id):
-                replies, engine_answered = await self._drain(citizen_id, quiet_when_down=True)
-            if engine_answered and replies:
-                with session_scope(self._db) as session:
-                    user_id = _external_id(session, citizen_id)
-                await deliver(user_id, [Reply(strings.ENGINE_BACK), *replies])
-                answered += 1
+                _, engine_answered = await self._drain(citizen_id, queued=True, retrying=True)
+            answered += engine_answered
+        with self._scope() as session:
+            waiting = outbox_citizens(session)
+        for citizen_id in waiting:
+            await self._flush_outbox(citizen_id, deliver)
         return answered
 
-    async def _drain(self, citizen_id: int, quiet_when_down: bool = False) -> tuple[list[Reply], bool]:
+    async def _flush_outbox(self, citizen_id: int, deliver: Deliver) -> int:
+        return await flush_outbox(self._sessions, citizen_id, deliver, self._token, self._claim_ttl)
+
+    def _say(self, session: Session, citizen_id: int, replies: list[Reply], queued: bool) -> None:
+        citizen = session.get_one(Citizen, citizen_id)
+        for reply in replies:
+            log_outbound(session, citizen, reply.text, reply.as_payload(), queued=queued)
+
+    # ---- inbound queue ---------------------------------------------------------------------------------
+
+    async def _drain(
+        self, citizen_id: int, *, queued: bool, retrying: bool = False
+    ) -> tuple[list[Reply], bool]:
+        """Take this citizen's pending messages in order: to the desk if a human has the conversation,
+        else to the engine. Once the engine failed, later engine-bound messages wait (order), while
+        messages for the desk still go."""
         replies: list[Reply] = []
-        engine_answered = False
-        with session_scope(self._db) as session:
+        engine_answered = engine_blocked = False
+        with self._scope() as session:
             pending = [
-                _Pending(m.id, (m.payload or {}).get("button") or m.text, m.attempts)
+                _Pending(
+                    m.id,
+                    (m.payload or {}).get("button") or m.text,
+                    m.dispatched_at,
+                    m.relayed_at is not None,
+                    m.escalated,
+                    m.attempts > 0,
+                )
                 for m in pending_for(session, citizen_id)
             ]
-            conversation_id = _conversation_id(session, citizen_id)
+            conversation_id = session.get_one(Citizen, citizen_id).conversation_id
         for item in pending:
+            with self._scope() as session:
+                if not claim(session, item.id, self._token, ttl=self._claim_ttl):
+                    break  # done meanwhile, or another replica is on this citizen and keeps the order
+            said: list[Reply] = []
+            answer: list[Reply] | None = None
+            stop = False
             try:
-                handoff_reply = await self._forward_if_handoff(item, conversation_id)
-                if handoff_reply is not None:
-                    replies.append(handoff_reply)
-                    continue
-                raw = await self._engine.send(conversation_id, item.engine_text)
-            except EngineUnavailable as exc:
-                gave_up = item.attempts + 1 >= self._max_attempts
-                with session_scope(self._db) as session:
+                desk = await self._to_desk(item, conversation_id)
+                if desk is not None:
+                    said = desk
+                elif not engine_blocked:
+                    answer = from_rasa(await self._to_engine(item, conversation_id)) or [
+                        Reply(strings.EMPTY_REPLY)
+                    ]
+                    if retrying and item.failed_before and not engine_answered:
+                        answer = [Reply(strings.ENGINE_BACK), *answer]
+                    engine_answered = True
+            except _DeskDown as exc:
+                log.warning("operators' desk unavailable (message %s kept for retry): %s", item.id, exc)
+                with self._scope() as session:
                     message = session.get_one(MessageLog, item.id)
-                    mark(message, MessageState.FAILED if gave_up else MessageState.RETRY, str(exc))
-                log.warning("next hop unavailable (message %s kept for retry): %s", item.id, exc)
-                if gave_up:
-                    replies.append(Reply(strings.GAVE_UP))
-                elif not quiet_when_down:
-                    replies.append(Reply(strings.ENGINE_DOWN))
-                break  # keep order: later messages wait behind this one
-            engine_answered = True
-            answer = from_rasa(raw) or [Reply(strings.EMPTY_REPLY)]
-            with session_scope(self._db) as session:
+                    message.state, message.last_error = MessageState.RETRY, str(exc)[:255]
+                said = [] if retrying else [Reply(strings.DESK_DOWN)]
+                stop = True  # keep the order at the desk too
+            except EngineUnavailable as exc:
+                said = self._engine_failed(item, citizen_id, conversation_id, exc, retrying)
+                engine_blocked = True
+            with self._scope() as session:  # answered and its replies logged in one commit; claim ends
                 message = session.get_one(MessageLog, item.id)
-                mark(message, MessageState.PROCESSED)
-                citizen = session.get_one(Citizen, citizen_id)
-                for reply in answer:
-                    log_outbound(session, citizen, reply.text, reply.as_payload())
-            replies.extend(answer)
+                if answer is not None:
+                    mark(message, MessageState.PROCESSED)
+                    said = answer
+                else:
+                    release(message)
+                self._say(session, citizen_id, said, queued)
+            replies.extend(said)
+            if stop:
+                break
         return replies, engine_answered
 
-    async def _rate(self, message_id: int, citizen_id: int, number: str, score: int) -> list[Reply]:
+    async def _to_engine(self, item: _Pending, conversation_id: str) -> list[dict[str, Any]]:
+        """The engine's answer to one turn, sent at most once if the engine can tell us it has it."""
+        if item.dispatched_at is not None and isinstance(self._engine, TurnLookup):
+            with self._scope() as session:
+                after = previous_answer_at(session, item.id)
+            known = await self._engine.turn_answer(
+                conversation_id, item.engine_text, item.dispatched_at, after
+            )
+            if known is not None:
+                log.info(
+                    "message %s was already processed by the engine; answer taken from its tracker", item.id
+                )
+                return known
+        with self._scope() as session:
+            session.get_one(MessageLog, item.id).dispatched_at = utcnow()
+        try:
+            return await self._engine.send(conversation_id, item.engine_text)
+        except EngineUnavailable as exc:
+            if not exc.maybe_processed:  # never reached the engine: a plain resend is safe
+                with self._scope() as session:
+                    session.get_one(MessageLog, item.id).dispatched_at = item.dispatched_at
+            raise
+
+    def _engine_failed(
+        self, item: _Pending, citizen_id: int, conversation_id: str, exc: EngineUnavailable, retrying: bool
+    ) -> list[Reply]:
+        """Count the failure; past the budget, open a handoff ticket once (the message stays queued)."""
+        with self._scope() as session:
+            message = session.get_one(MessageLog, item.id)
+            mark(message, MessageState.RETRY, str(exc))
+            over_budget = message.attempts >= self._max_attempts and not message.escalated
+            number = None
+            if over_budget:
+                number = escalate_outage(
+                    session, citizen_id, conversation_id, prefix=self._prefix(), timezone=self._timezone
+                )
+        log.warning("engine unavailable (message %s kept for retry): %s", item.id, exc)
+        if number is not None:
+            log.warning("engine down past the retry budget: handoff ticket %s opened", number)
+            return [Reply(strings.ENGINE_ESCALATED.format(number=number))]
+        if retrying or item.escalated:
+            return []
+        return [Reply(strings.ENGINE_DOWN)]
+
+    def _prefix(self) -> str:
+        if self._ticket_prefix is None:
+            from hotline.settings import get_settings  # only when the caller did not pass it
+
+            self._ticket_prefix = get_settings().city.ticket_prefix
+        return self._ticket_prefix
+
+    async def _to_desk(self, item: _Pending, conversation_id: str) -> list[Reply] | None:
+        """If a human has this conversation: post the message to the desk (once) and say so.
+
+        None when the message is for the engine: no handoff, or kept for the engine after an outage
+        handoff (it is relayed to the desk first). Raises _DeskDown when the desk did not take it.
+        """
+        with self._scope() as session:
+            ticket = active_handoff_ticket(session, conversation_id)
+            if ticket is None:
+                return None
+            ticket_id, number = ticket.id, ticket.number
+        if not item.relayed:
+            if self._on_handoff_message is not None:
+                try:
+                    await self._on_handoff_message(number, conversation_id, item.engine_text)
+                except Exception as exc:  # the desk (Telegram) failed: keep the message for the retry loop
+                    raise _DeskDown(f"operator desk: {type(exc).__name__}: {exc}") from exc
+            with self._scope() as session:
+                message = session.get_one(MessageLog, item.id)
+                message.ticket_id, message.relayed_at = ticket_id, utcnow()
+        if item.escalated:
+            return None
+        with self._scope() as session:
+            mark(session.get_one(MessageLog, item.id), MessageState.FORWARDED)
+        return [Reply(strings.FORWARDED_TO_OPERATOR)]
+
+    # ---- ratings and files -----------------------------------------------------------------------------
+
+    async def _rate(
+        self, message_id: int, citizen_id: int, number: str, score: int, *, queued: bool
+    ) -> list[Reply]:
         """A tap on a follow-up rating button: recorded directly, the dialog engine is not involved."""
-        with session_scope(self._db) as session:
+        with self._scope() as session:
             message = session.get_one(MessageLog, message_id)
             citizen = session.get_one(Citizen, citizen_id)
             ticket = get_by_number(session, number)
@@ -205,15 +396,15 @@ class Gateway:
                     reply = record_rating(session, ticket, score, low_max=self._low_rating_max).reply
                 except FollowupError as exc:  # already rated, or no rating was asked
                     reply = str(exc)
-            log_outbound(session, citizen, reply)
+            log_outbound(session, citizen, reply, queued=queued)
         return [Reply(reply)]
 
-    async def _file(self, message_id: int, attachment: Attachment) -> list[Reply]:
+    async def _file(self, message_id: int, attachment: Attachment, queued: bool) -> list[Reply]:
         """Keep a file with the citizen's open ticket (audited); in a handoff, tell the staff too.
 
         A caption is an ordinary message: unless a human has the ticket it stays queued for the engine.
         """
-        with session_scope(self._db) as session:
+        with self._scope() as session:
             message = session.get_one(MessageLog, message_id)
             citizen = session.get_one(Citizen, message.citizen_id)
             conversation_id, caption = citizen.conversation_id, (message.text or "").strip()
@@ -233,7 +424,7 @@ class Gateway:
                 text = strings.ATTACHMENT_NO_TICKET.format(kind=kind)
             if attachment.kind in {"voice", "audio", "video_note"} and handoff is None:
                 text += strings.VOICE_HINT
-            log_outbound(session, citizen, text)
+            log_outbound(session, citizen, text, queued=queued)
         if handoff is not None and number is not None and self._on_handoff_attachment is not None:
             try:
                 await self._on_handoff_attachment(number, conversation_id, attachment, caption)
@@ -241,28 +432,6 @@ class Gateway:
                 log.exception("attachment of ticket %s not announced to the operators' group", number)
         return [Reply(text)]
 
-    async def _forward_if_handoff(self, item: _Pending, conversation_id: str) -> Reply | None:
-        """Messages of a ticket an operator handles go to the desk; marked forwarded only once posted."""
-        with session_scope(self._db) as session:
-            ticket = active_handoff_ticket(session, conversation_id)
-            if ticket is None:
-                return None
-            ticket_id, number = ticket.id, ticket.number
-        if self._on_handoff_message is not None:
-            try:
-                await self._on_handoff_message(number, conversation_id, item.engine_text)
-            except Exception as exc:  # the desk (Telegram) failed: keep the message for the retry loop
-                raise EngineUnavailable(f"operator desk: {type(exc).__name__}: {exc}") from exc
-        with session_scope(self._db) as session:
-            message = session.get_one(MessageLog, item.id)
-            message.ticket_id = ticket_id
-            mark(message, MessageState.FORWARDED)
-        return Reply(strings.FORWARDED_TO_OPERATOR)
 
-
-def _conversation_id(session: Session, citizen_id: int) -> str:
-    return session.get_one(Citizen, citizen_id).conversation_id
-
-
-def _external_id(session: Session, citizen_id: int) -> str:
-    return session.get_one(Citizen, citizen_id).external_id
+class _DeskDown(Exception):
+    """The operators' desk did not take a message; it stays queued (not an engine failure)."""

@@ -4,7 +4,16 @@ ENGINE_DOWN = "抱歉，系统正忙，您的消息已经收到并保存，我�
 ENGINE_BACK = "系统已恢复，下面是对您之前消息的回复："
 FORWARDED_TO_OPERATOR = "您的消息已转给工作人员，请耐心等待回复。"
 EMPTY_REPLY = "收到。"
-GAVE_UP = "抱歉，您的消息暂时无法自动处理，已转给人工，工作人员会联系您。"
+# The engine stayed down past the retry budget: a handoff ticket now exists and the saved messages are
+# relayed to the operators' group; the engine still answers them once it is back. Every clause is true.
+ENGINE_ESCALATED = (
+    "抱歉，系统暂时无法自动回复。您的消息都已保存，并已登记为工单 {number} 交给工作人员，"
+    "工作人员会看到并联系您；系统恢复后也会继续回复您。急事请拨打12348。"
+)
+# The operators' group could not be reached: nothing has reached a person yet, it is retried.
+DESK_DOWN = "您的消息已经保存，但暂时没能转给工作人员，系统会自动重试。急事请拨打12348。"
+# Telegram lets a citizen edit a sent message; the dialog has moved on, so the edit is not applied.
+EDIT_NOT_APPLIED = "您修改了之前发的消息，修改后的内容不会自动处理。如有更正，请把修改后的内容重新发送一次。"
 # {kind}: 图片 / 文件 / 语音 … (hotline.attachments.KIND_LABELS)
 ATTACHMENT_TO_STAFF = "您发的{kind}已收到，已转给处理您工单的工作人员。"
 ATTACHMENT_ON_TICKET = "您发的{kind}已收到，已放进工单 {number}，工作人员处理时会看到。"
@@ -49,6 +58,8 @@ DESK_BUTTON_CONFIRM_RESOLVE = "确认办结"
 DESK_BUTTON_BACK = "返回"
 DESK_HANDOFF_NOTICE = "🙋 工单 {number} 的市民请求人工服务，请{county}工作人员尽快认领。"
 DESK_CITIZEN_MESSAGE = "💬 市民（工单 {number}）：\n{text}"
+# a long citizen message is posted in parts ({part}/{total}) so none exceeds Telegram's limit
+DESK_CITIZEN_MESSAGE_PART = "💬 市民（工单 {number}，第{part}/{total}段）：\n{text}"
 # The group is shared by every county's operators: files are not posted there, only announced.
 DESK_CITIZEN_ATTACHMENT = (
     "📎 市民（工单 {number}）发来{kind}{caption}。有权处理的工作人员发送 /files {number}，机器人私聊发给您。"

@@ -247,16 +247,6 @@ class Desk:
         with self.sessions.begin() as session:
             relay.map_message(session, self.chat_id, message.message_id, ticket_id, "citizen")
 
-    async def on_handoff_message(self, number: str, conversation_id: str, text: str) -> None:
-        """Gateway sink: a citizen wrote while their ticket is with a human; post it under the card."""
-        try:
-            await self._post_for_citizen(
-                number, strings.DESK_CITIZEN_MESSAGE.format(number=number, text=mask_pii(text))
-            )
-        except TelegramError:
-            # The message stays in the message log (state forwarded, with its ticket id).
-            log.exception("citizen message of ticket %s not relayed to the operators' group", number)
-
     async def on_handoff_attachment(
         self, number: str, conversation_id: str, attachment: Attachment, caption: str
     ) -> None:

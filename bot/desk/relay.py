@@ -1,4 +1,5 @@
-"""The persisted map between operators' group messages and tickets, and the per-ticket card row.
+"""The persisted map between operators' group messages and tickets, the per-ticket card row, and the
+relay of citizens' messages into the group.
 
 Kept in the database (not in memory, not in `bot_data`) so a reply to a card posted before a restart, or by
 another gateway replica, still reaches the right citizen.
@@ -7,12 +8,18 @@ another gateway replica, still reaches the right citizen.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from bot import strings
+from bot.textsplit import TELEGRAM_LIMIT, split_text, units
 from hotline.db.models import OPEN_TICKET_STATUSES, DeskCard, DeskMessage, Ticket, utcnow
+from hotline.logging_setup import mask_pii
+from hotline.tickets.service import get_by_number
 
 # A reservation older than this whose card never got a message id belongs to a crashed sender: retake it.
 STALE_RESERVATION = dt.timedelta(minutes=5)
@@ -124,3 +131,59 @@ def mark_handoff_notified(session: Session, ticket_id: int, now: dt.datetime | N
         .values(handoff_notified_at=now or utcnow())
     )
     return bool(getattr(taken, "rowcount", 0) == 1)
+
+
+class _Desk(Protocol):
+    """What posting needs from the desk (bot.desk.handlers.Desk has these)."""
+
+    chat_id: int
+    sessions: sessionmaker[Session]
+
+    @property
+    def bot(self) -> Any: ...
+
+
+def citizen_message_parts(number: str, text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """The group posts for one citizen message: masked, prefixed, and split so each fits Telegram's limit."""
+    masked = mask_pii(text)
+    whole = strings.DESK_CITIZEN_MESSAGE.format(number=number, text=masked)
+    if units(whole) <= limit:
+        return [whole]
+    # Room for the widest prefix ("…3/3…"); the part count cannot grow past the digits assumed here.
+    widest = strings.DESK_CITIZEN_MESSAGE_PART.format(number=number, part=999, total=999, text="")
+    chunks = split_text(masked, limit - units(widest))
+    return [
+        strings.DESK_CITIZEN_MESSAGE_PART.format(number=number, part=i, total=len(chunks), text=chunk)
+        for i, chunk in enumerate(chunks, start=1)
+    ]
+
+
+async def post_citizen_message(desk: _Desk, number: str, text: str) -> None:
+    """Gateway sink: post a citizen's message under the ticket's card; raises when it was not posted.
+
+    The gateway marks the message forwarded (and tells the citizen it reached a person) only when this
+    returns; any Telegram error propagates so the message stays queued and is posted again on the next
+    retry. A part posted before a later part failed is posted again then: a repeat beats a loss.
+    """
+    with desk.sessions.begin() as session:
+        ticket = get_by_number(session, number)
+        if ticket is None:
+            raise LookupError(f"ticket {number} not found")
+        ticket_id = ticket.id
+        card = card_of(session, ticket_id)
+        reply_to = card.message_id if card else None
+    for part in citizen_message_parts(number, text):
+        message = await desk.bot.send_message(
+            desk.chat_id, part, reply_to_message_id=reply_to, allow_sending_without_reply=True
+        )
+        with desk.sessions.begin() as session:
+            map_message(session, desk.chat_id, message.message_id, ticket_id, "citizen")
+
+
+def handoff_sink(desk: _Desk) -> Callable[[str, str, str], Awaitable[None]]:
+    """The function to give `Gateway.set_handoff_sink` (instead of Desk.on_handoff_message)."""
+
+    async def sink(number: str, _conversation_id: str, text: str) -> None:
+        await post_citizen_message(desk, number, text)
+
+    return sink

@@ -31,12 +31,13 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import strings
-from bot.desk import Desk
+from bot.desk import Desk, relay
 from bot.desk.handlers import SYNC_JOB
 from bot.gateway import Attachment, Gateway, Inbound
 from bot.notify import GatewayNotifier
 from bot.replies import Reply
 from bot.supervisors import SupervisorCommands
+from bot.transports.telegram_edits import edited_message_handler
 from hotline.db.models import ButtonPayload
 from hotline.db.session import get_sessionmaker
 from hotline.scheduler.runtime import default_notifier
@@ -121,6 +122,8 @@ class TelegramTransport:
             builder = builder.request(request).get_updates_request(request)
         self.application: Application = builder.build()  # type: ignore[type-arg]
         app = self.application
+        # Replies through the gateway's outbox: marked sent only once Telegram accepted them.
+        gateway.set_sender(lambda user_id, replies: self.send(app, int(user_id), replies))
         self.desk: Desk | None = None
         if settings.telegram.operators_chat_id is None:
             log.warning(strings.DESK_DISABLED)
@@ -128,7 +131,8 @@ class TelegramTransport:
             self.desk = Desk(
                 settings, self._sessions, app, lambda chat, replies: self.send(app, chat, replies)
             )
-            gateway.set_handoff_sink(self.desk.on_handoff_message)
+            # Raises when the group post failed, so the message stays queued (never marked forwarded).
+            gateway.set_handoff_sink(relay.handoff_sink(self.desk))
             gateway.set_attachment_sink(self.desk.on_handoff_attachment)
             for handler in self.desk.handlers():  # before the citizen handlers: first match wins
                 app.add_handler(handler)
@@ -137,6 +141,7 @@ class TelegramTransport:
         # Citizens talk to the bot in private chats only; group chats belong to operators/supervisors.
         private = filters.ChatType.PRIVATE
         app.add_handler(CommandHandler("start", self._start, filters=private))
+        app.add_handler(edited_message_handler(gateway, lambda chat, replies: self.send(app, chat, replies)))
         app.add_handler(CallbackQueryHandler(self._button))
         app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self._text))
         app.add_handler(MessageHandler(private & ~filters.TEXT & ~filters.COMMAND, self._media))

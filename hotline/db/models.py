@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -81,6 +82,7 @@ class MessageState(enum.StrEnum):
     FAILED = "failed"  # gave up after max attempts; visible to operators
     FORWARDED = "forwarded"  # ticket is with a human; relayed to the operator desk
     SENT = "sent"  # outbound delivered
+    QUEUED = "queued"  # outbound waiting for the transport's confirmed delivery (the outbox)
 
 
 class OperatorRole(enum.StrEnum):
@@ -122,6 +124,16 @@ class MessageLog(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Queue bookkeeping (hotline.messages): one gateway replica at a time holds a message (claim with a
+    # time-to-live); dispatched_at says the engine may have seen it (check its tracker before resending);
+    # relayed_at says the operators' desk has it; escalated: kept for the engine after a handoff ticket
+    # was opened for an outage; next_attempt_at: outbox backoff.
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    relayed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Ticket(Base):

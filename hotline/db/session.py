@@ -52,9 +52,9 @@ def get_sessionmaker(url: str) -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope(url: str) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    session = get_sessionmaker(url)()
+def session_scope(database: str | sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error (a database URL or a session factory)."""
+    session = (get_sessionmaker(database) if isinstance(database, str) else database)()
     try:
         yield session
         session.commit()

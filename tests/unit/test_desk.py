@@ -450,6 +450,7 @@ async def test_reply_relay_both_ways_across_restarts(settings: Settings, operato
         assert "无权处理" in desk.api.to(GROUP_ID)[-1]["text"]
     assert outbound(db) == [
         ("【12348工作人员】您好，请问欠薪的时间和金额？", ticket_id),
+        (strings.FORWARDED_TO_OPERATOR, None),  # the gateway logs every reply it gives, this one too
         ("【12348工作人员】好的，请带上劳动合同到定远县法律援助中心。", ticket_id),
     ]
     kinds = [(k, a) for k, a, _, _ in events(db, ticket_id)]

@@ -1,0 +1,78 @@
+"""The outbox: replies wait in the message log (state QUEUED) until the transport confirmed delivery.
+
+Telegram can fail after the engine answered (network, rate limit, a restart); a reply handed to it and
+forgotten would be lost. Each queued reply is claimed (so one replica sends it), delivered, and only then
+marked sent; a failure keeps it queued with a doubling backoff, and a citizen's replies go out strictly
+in order (a failed one holds back the later ones).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.replies import Button, Reply
+from bot.textsplit import split_text
+from hotline.db.models import Citizen, MessageLog, MessageState
+from hotline.db.session import session_scope
+from hotline.messages import CLAIM_TTL, claim, mark, mark_undelivered, outbox_for
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[str, list[Reply]], Awaitable[None]]  # (citizen's external id, replies)
+
+OUTBOX_BACKOFF = dt.timedelta(seconds=5)
+OUTBOX_BACKOFF_MAX = dt.timedelta(hours=1)
+
+
+def outbox_backoff(attempts: int) -> dt.timedelta:
+    """5 s, 10 s, 20 s … doubling per failed delivery, at most an hour."""
+    delay: dt.timedelta = OUTBOX_BACKOFF * (2 ** min(max(attempts - 1, 0), 20))
+    return delay if delay < OUTBOX_BACKOFF_MAX else OUTBOX_BACKOFF_MAX
+
+
+def replies_of(message: MessageLog) -> list[Reply]:
+    """A queued reply as the transport renders it (buttons from the logged payload, on the last piece).
+
+    Split to Telegram's limit: a reply over it would be refused on every retry.
+    """
+    buttons = tuple(
+        Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
+        for b in (message.payload or {}).get("buttons") or []
+    )
+    pieces = split_text(message.text)
+    return [Reply(piece) for piece in pieces[:-1]] + [Reply(pieces[-1], buttons)]
+
+
+async def flush_outbox(
+    sessions: sessionmaker[Session],
+    citizen_id: int,
+    deliver: Deliver,
+    token: str,
+    ttl: dt.timedelta = CLAIM_TTL,
+) -> int:
+    """Deliver one citizen's queued replies in order; stop at the first failure. Returns how many went."""
+    with session_scope(sessions) as session:
+        user_id = session.get_one(Citizen, citizen_id).external_id
+        queued = [(m.id, replies_of(m)) for m in outbox_for(session, citizen_id)]
+    delivered = 0
+    for message_id, pieces in queued:
+        with session_scope(sessions) as session:
+            if not claim(session, message_id, token, ttl=ttl):
+                break  # another replica is delivering this citizen's replies: it keeps the order
+        try:
+            await deliver(user_id, pieces)
+        except Exception as exc:
+            with session_scope(sessions) as session:
+                message = session.get_one(MessageLog, message_id)
+                error = f"{type(exc).__name__}: {exc}"
+                mark_undelivered(message, error, outbox_backoff(message.attempts + 1))
+            log.warning("reply %s not delivered, kept in the outbox: %s", message_id, type(exc).__name__)
+            break
+        with session_scope(sessions) as session:
+            mark(session.get_one(MessageLog, message_id), MessageState.SENT)
+        delivered += 1
+    return delivered
