@@ -23,7 +23,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,6 +53,7 @@ from hotline.messages import (
     previous_answer_at,
     release,
 )
+from hotline.sanitise import DEFAULT_MAX_CHARS, sanitise_text
 from hotline.tickets.service import get_by_number
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,14 @@ class Gateway:
         return self._locks.setdefault(citizen_id, asyncio.Lock())
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
-        """Persist one inbound message, then answer everything this citizen has pending."""
+        """Persist one inbound message, then answer everything this citizen has pending.
+
+        The text is sanitised first (NUL, control characters and lone surrogates break PostgreSQL inserts;
+        an endless message is capped), and a capped message is followed by a note saying so.
+        """
+        clean = sanitise_text(inbound.text)
+        inbound = replace(inbound, text=clean.text)
+        queued = self._sender is not None
         with self._scope() as session:
             citizen = get_or_create_citizen(session, inbound.channel, inbound.user_id, inbound.display_name)
             payload: dict[str, Any] | None = None
@@ -169,10 +177,13 @@ class Gateway:
             )
             citizen_id, duplicate_done = citizen.id, (not new and message.state not in PENDING)
             message_id = message.id
+            notes: list[Reply] = []
+            if new and clean.truncated:
+                notes.append(Reply(strings.MESSAGE_TOO_LONG.format(max_chars=DEFAULT_MAX_CHARS)))
+                self._say(session, citizen_id, notes, queued=queued)
         if duplicate_done:
             log.info("duplicate delivery of message %s ignored", inbound.message_id)
             return []
-        queued = self._sender is not None
         rating = parse_rating(inbound.button_payload)
         if rating is not None:
             replies = await self._rate(message_id, citizen_id, *rating, queued=queued)
@@ -182,7 +193,7 @@ class Gateway:
                 replies, _ = await self._drain(citizen_id, queued=queued)
             replies = first + replies
         if self._sender is None:
-            return replies
+            return notes + replies
         await self._flush_outbox(citizen_id, self._sender)
         return []
 

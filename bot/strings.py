@@ -13,6 +13,9 @@ ENGINE_ESCALATED = (
 # The operators' group could not be reached: nothing has reached a person yet, it is retried.
 DESK_DOWN = "您的消息已经保存，但暂时没能转给工作人员，系统会自动重试。急事请拨打12348。"
 # Telegram lets a citizen edit a sent message; the dialog has moved on, so the edit is not applied.
+MESSAGE_TOO_LONG = (
+    "您的消息太长，我们只保存并处理了前{max_chars}个字。内容较多的话，请分几条发送，或回复“转人工”。"
+)
 EDIT_NOT_APPLIED = "您修改了之前发的消息，修改后的内容不会自动处理。如有更正，请把修改后的内容重新发送一次。"
 # {kind}: 图片 / 文件 / 语音 … (hotline.attachments.KIND_LABELS)
 ATTACHMENT_TO_STAFF = "您发的{kind}已收到，已转给处理您工单的工作人员。"

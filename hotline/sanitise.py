@@ -18,7 +18,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-DEFAULT_MAX_CHARS = 4000
+# Telegram's own limit per message: nothing Telegram delivered is ever cut (the desk relay splits long
+# texts); only other channels (console, a future web chat) can send more, and they are capped here.
+DEFAULT_MAX_CHARS = 4096
 
 # C0 and C1 control characters and DEL, except tab and newline; \r is turned into \n first.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -192,3 +192,20 @@ async def test_failed_desk_post_keeps_the_message_for_retry(db_url: str) -> None
     assert calls == ["补充材料", "补充材料"]
     assert [r for r in log_rows(db_url) if r[0] == "in"] == [("in", "补充材料", "forwarded")]
     assert engine.seen == []
+
+
+async def test_text_is_sanitised_before_it_is_stored_and_a_capped_message_is_announced(db_url: str) -> None:
+    """A NUL or lone surrogate broke the PostgreSQL insert (message lost, no reply); an endless message
+    is capped and the citizen is told how much was kept."""
+    engine = FakeEngine()
+    gateway = Gateway(engine, db_url)
+    story = "老板\x00拖欠\ud800工资" + "。" * 5000
+    replies = await gateway.handle(msg(1, story))
+    assert replies[0].text == strings.MESSAGE_TOO_LONG.format(max_chars=4096)
+    assert replies[1:] and all("答复" in r.text for r in replies[1:])
+    inbound = [text for direction, text, _ in log_rows(db_url) if direction == "in"]
+    assert len(inbound) == 1 and len(inbound[0]) == 4096
+    assert "\x00" not in inbound[0] and "\ud800" not in inbound[0] and inbound[0].startswith("老板拖欠")
+    assert [text for _, text in engine.seen] == [inbound[0]]
+    # A short, clean message gets no note.
+    assert strings.MESSAGE_TOO_LONG[:6] not in [r.text[:6] for r in await gateway.handle(msg(2, "谢谢"))]
