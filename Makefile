@@ -11,7 +11,7 @@ train: setup  ## train the Rasa model if its inputs changed (cached by hash)
 	.venv/bin/python scripts/train_model.py
 
 run: train  ## start engine + action server + console chat (Telegram if TELEGRAM_BOT_TOKEN is set)
-	.venv/bin/python -m hotline.stack
+	.venv/bin/python -m stack
 
 test: train  ## everything CI runs: lint, types, data validation, unit + integration + conversation tests
 	bash scripts/test.sh
