@@ -16,9 +16,12 @@ class DialogEngine(Protocol):
 
 
 class RasaRestEngine:
-    def __init__(self, base_url: str, timeout: float = 15.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 15.0, token: str | None = None) -> None:
         self._url = base_url.rstrip("/") + "/webhooks/rest/webhook"
         self._client = httpx.AsyncClient(timeout=timeout)
+        # `?token=` for the engine's HTTP API (`rasa run --auth-token`, RASA_AUTH_TOKEN), e.g. a tracker
+        # lookup. Not sent to the REST channel, which ignores it: error texts quote the URL into logs.
+        self.api_params: dict[str, str] = {"token": token} if token else {}
 
     async def send(self, sender: str, text: str) -> list[dict[str, Any]]:
         try:
