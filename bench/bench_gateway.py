@@ -1,6 +1,6 @@
 """Gateway turn cost: a full gateway turn (persist → engine → persist) next to a bare engine REST call.
 
-Needs a running engine + action server (`python -m hotline.stack --no-gateway`, or pass --start to have
+Needs a running engine + action server (`python -m stack --no-gateway`, or pass --start to have
 this script start one on free ports). Prints latency percentiles for sequential turns and throughput at
 several concurrency levels, for both paths, so the gateway's own overhead is visible.
 

@@ -80,11 +80,13 @@ def run(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    for path, what in ((args.model, "模型"), (RASA_BIN, "对话引擎"), (args.endpoints, "endpoints 文件")):
+    needed = (
+        (args.model, "模型", "：请先运行 `make train`。"),
+        (RASA_BIN, "对话引擎", "：请先运行 `make setup`。"),
+        (args.endpoints, "endpoints 文件", ""),
+    )
+    for path, what, hint in needed:
         if not path.exists():
-            hint = {"模型": "：请先运行 `make train`。", "对话引擎": "：请先运行 `make setup`。"}.get(
-                what, ""
-            )
             print(f"找不到{what} {path}{hint}", file=sys.stderr)
             return 2
 

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,7 +157,7 @@ class Secrets:
     action_server_token: str
 
     @classmethod
-    def for_run(cls, environ: dict[str, str] | os._Environ[str]) -> Secrets:
+    def for_run(cls, environ: Mapping[str, str]) -> Secrets:
         """The environment's values when set (tests, a deployment's secret store); random otherwise."""
         import secrets
 
