@@ -114,6 +114,7 @@ def run(argv: list[str] | None = None) -> int:
     )
     supervisor = Supervisor(policy, say=say)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored (`&`)
     try:
         supervisor.start(components, args.timeout)
         if args.no_gateway:

@@ -27,7 +27,7 @@ from tests.integration.test_dialog import SUMMARY, WAGE_ANSWERS, Chat
 
 pytestmark = pytest.mark.integration
 
-RESTART_TIMEOUT = 300.0  # the engine loads its model again; 2 shared cores
+RESTART_TIMEOUT = 600.0  # the engine loads its model again, on 2 cores shared with other test runs
 
 
 class Supervised:
@@ -81,7 +81,13 @@ def supervised(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervised]
     env.pop("TELEGRAM_BOT_TOKEN", None)
     out_path = tmp / "stack.out"
     with out_path.open("wb") as out:
-        proc = start_background(rasa_port=rasa_port, action_port=action_port, env=env, log=out)
+        proc = start_background(
+            rasa_port=rasa_port,
+            action_port=action_port,
+            env=env,
+            log=out,
+            extra_args=["--timeout", str(RESTART_TIMEOUT)],  # also the supervisor's wait after a restart
+        )
     rasa_url = f"http://127.0.0.1:{rasa_port}"
     try:
         try:
