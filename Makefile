@@ -30,8 +30,8 @@ validate: setup
 	.venv-rasa/bin/rasa data validate --data nlu --domain domain.yml --config config.yml --fail-on-warnings
 
 bench: train  ## benchmarks (print figures next to their baselines; not part of the tests)
-	.venv/bin/python bench/nlu_eval.py --model models/current.tar.gz --rasa-python .venv-rasa/bin/python
-	.venv/bin/python bench/nlu_eval.py --model models/current.tar.gz --rasa-python .venv-rasa/bin/python \
+	.venv/bin/python -m bench.nlu_eval --model models/current.tar.gz --rasa-python .venv-rasa/bin/python
+	.venv/bin/python -m bench.nlu_eval --model models/current.tar.gz --rasa-python .venv-rasa/bin/python \
 		--eval-dir tests/nlu_eval_fresh
 	.venv/bin/python bench/bench_gateway.py --start --turns 200 --concurrency 1,8,16
 	.venv/bin/python bench/bench_reports.py --sizes 10k,100k

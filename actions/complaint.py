@@ -100,7 +100,7 @@ class ActionFileComplaint(Action):
                         prefix=settings.city.ticket_prefix,
                         timezone=settings.city.timezone,
                     )
-                names = {c.code: c.name for c in settings.counties}
+                names = settings.county_names
                 _review, alert = open_complaint(session, ticket, detail, county_names=names)
                 log.warning("supervisor alert %s: %s", alert.kind, alert.text)
                 number = ticket.number

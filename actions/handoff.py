@@ -14,10 +14,11 @@ from actions import _slots as S
 from actions.intake import intake_slots
 from actions.ticketing import intake_key, open_ticket
 from hotline import categories
+from hotline.db.models import OPEN_TICKET_STATUSES
 from hotline.db.session import session_scope
 from hotline.runtime import ready_database
 from hotline.settings import get_settings
-from hotline.tickets.service import OPEN_STATUSES, NewTicket, get_by_number, record_event
+from hotline.tickets.service import NewTicket, get_by_number, record_event
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,11 @@ def mark_handoff(number: str, conversation_id: str) -> bool:
     """Flag an open ticket of this conversation for an operator; False if it is not open or not theirs."""
     with session_scope(ready_database()) as session:
         ticket = get_by_number(session, number)
-        if ticket is None or ticket.conversation_id != conversation_id or ticket.status not in OPEN_STATUSES:
+        if (
+            ticket is None
+            or ticket.conversation_id != conversation_id
+            or ticket.status not in OPEN_TICKET_STATUSES
+        ):
             return False
         if not ticket.handoff_requested:
             ticket.handoff_requested = True

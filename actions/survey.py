@@ -100,7 +100,7 @@ class ActionRecordRating(Action):
                 if ticket is None or ticket.conversation_id != tracker.sender_id:
                     raise FollowupError("no ticket")
                 request_rating(session, ticket)
-                names = {c.code: c.name for c in settings.counties}
+                names = settings.county_names
                 outcome = record_rating(session, ticket, int(score), comment, county_names=names)
                 low = bool(outcome.alerts)
                 for alert in outcome.alerts:

@@ -1,1 +1,1 @@
-"""Benchmarks for the 12348 bot (run as scripts: see each module's docstring)."""
+"""Benchmarks for the 12348 bot (scripts, and the `nlu_eval` package run as `python -m bench.nlu_eval`)."""

@@ -1,4 +1,4 @@
-"""Engine-side helper for ``bench/nlu_eval.py``: parse messages with a trained Rasa model.
+"""Engine-side helper for ``python -m bench.nlu_eval``: parse messages with a trained Rasa model.
 
 Why a separate file: the Rasa engine lives in its own Python 3.10 venv (TensorFlow
 2.12 pins) and must never share an interpreter with the app (Python 3.11). The

@@ -13,12 +13,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes, filters
 
 from bot import strings
 from hotline.db.models import Operator, OperatorRole
-from hotline.db.session import session_scope
 from hotline.reports.periods import Kind, PeriodError, last_complete, parse_period
 from hotline.reports.service import produce_report
 from hotline.settings import Settings
@@ -57,9 +57,9 @@ def parse_request(args: list[str], settings: Settings, today: dt.date) -> tuple[
     return kind, period, county
 
 
-def allowed_counties(database_url: str, telegram_user_id: int) -> list[str] | None:
+def allowed_counties(sessions: sessionmaker[Session], telegram_user_id: int) -> list[str] | None:
     """None: whole city; a list: only those counties. Raises if the user is not a supervisor."""
-    with session_scope(database_url) as session:
+    with sessions() as session:
         operator = session.scalar(
             select(Operator).where(Operator.telegram_user_id == telegram_user_id, Operator.active.is_(True))
         )
@@ -72,7 +72,12 @@ def allowed_counties(database_url: str, telegram_user_id: int) -> list[str] | No
 
 
 def build_report(
-    settings: Settings, kind: Kind, period_text: str | None, county: str | None, allowed: list[str] | None
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    kind: Kind,
+    period_text: str | None,
+    county: str | None,
+    allowed: list[str] | None,
 ) -> tuple[str, list[Path]]:
     tz = settings.city.timezone
     try:
@@ -87,14 +92,15 @@ def build_report(
         county = allowed[0]
     if allowed is not None and county not in allowed:
         raise ReportRequestError(strings.REPORT_COUNTY_NOT_ALLOWED)
-    with session_scope(settings.database_url) as session:
+    with sessions.begin() as session:
         produced = produce_report(session, settings, period, [county] if county else None, None)
     return produced.text, [f for f in produced.files if f.exists()]
 
 
 class SupervisorCommands:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
         self._settings = settings
+        self._sessions = sessions
         chat = settings.telegram.supervisors_chat_id
         self._filter = filters.Chat(chat_id=chat) if chat is not None else filters.ChatType.PRIVATE
 
@@ -106,11 +112,13 @@ class SupervisorCommands:
         if chat is None or user is None:
             return
         try:
-            allowed = allowed_counties(self._settings.database_url, user.id)
+            allowed = allowed_counties(self._sessions, user.id)
             today = dt.datetime.now(ZoneInfo(self._settings.city.timezone)).date()
             kind, period, county = parse_request(list(context.args or []), self._settings, today)
             await context.bot.send_message(chat.id, strings.REPORT_WORKING)
-            text, files = await asyncio.to_thread(build_report, self._settings, kind, period, county, allowed)
+            text, files = await asyncio.to_thread(
+                build_report, self._settings, self._sessions, kind, period, county, allowed
+            )
         except ReportRequestError as exc:
             await context.bot.send_message(chat.id, str(exc))
             return

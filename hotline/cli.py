@@ -117,7 +117,7 @@ def cmd_tickets_list(args: argparse.Namespace) -> int:
             overdue=args.overdue,
             limit=args.limit,
         )
-        names = {c.code: c.name for c in settings.counties}
+        names = settings.county_names
         for t in tickets:
             due = t.resolution_due.strftime("%m-%d %H:%M") if t.resolution_due else "—"
             print(
@@ -174,8 +174,9 @@ def cmd_tickets_import(args: argparse.Namespace) -> int:
 
 
 def cmd_tickets_export(args: argparse.Namespace) -> int:
-    from hotline.imports import export_file
+    from hotline.imports import ExportRefused, export_file
     from hotline.reports.periods import Period
+    from hotline.tickets.access import Viewer, narrow
 
     settings = _settings(args)
     try:
@@ -185,13 +186,34 @@ def cmd_tickets_export(args: argparse.Namespace) -> int:
         raise CliError("日期格式应为 YYYY-MM-DD") from exc
     if end <= start:
         raise CliError("结束日期不能早于开始日期")
+    if args.clear_text and not args.as_operator:
+        raise CliError("导出明文须用 --as-operator 指定管理员编号（导出将记入工单审计记录）")
     period = Period("annual", start, end, settings.city.timezone)
     county = _county_code(settings, args.county)
+    counties: list[str] | None = [county] if county else None
     with _session(settings) as session:
-        n = export_file(
-            session, settings, Path(args.out), period.start_utc, period.end_utc, [county] if county else None
-        )
-    print(f"已导出 {n} 件 → {args.out}")
+        operator = None
+        if args.as_operator:
+            operator = session.get(Operator, args.as_operator)
+            if operator is None or not operator.active:
+                raise CliError(f"找不到在岗的工作人员 #{args.as_operator}")
+            counties = narrow(Viewer.of(operator), counties)
+            if counties == []:
+                raise CliError(f"#{operator.id} {operator.name} 无权查看所选县区的工单")
+        try:
+            n = export_file(
+                session,
+                settings,
+                Path(args.out),
+                period.start_utc,
+                period.end_utc,
+                counties,
+                clear_text_by=operator if args.clear_text else None,
+            )
+        except ExportRefused as exc:
+            raise CliError(str(exc)) from exc
+    kind = "明文，已记入审计" if args.clear_text else "描述中的电话、证件号已遮盖"
+    print(f"已导出 {n} 件（{kind}）→ {args.out}")
     return 0
 
 
@@ -295,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=columns_doc,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    im.add_argument("file", help="CSV（UTF-8）或 XLSX 文件")
+    im.add_argument("file", help="CSV（UTF-8 或 GBK）或 XLSX 文件")
     im.add_argument("--dry-run", action="store_true", help="只校验不写入 / validate only")
     im.set_defaults(func=cmd_tickets_import)
     ex = tk.add_parser("export", help="导出工单 / export tickets (CSV/XLSX by file suffix)")
@@ -303,6 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--to", dest="date_to", required=True, help="结束日期 YYYY-MM-DD（含）")
     ex.add_argument("--county", help="县区 / county")
     ex.add_argument("--out", required=True, help="输出文件 .csv 或 .xlsx")
+    ex.add_argument("--as-operator", type=int, help="按该工作人员的可见范围 / as seen by operator id")
+    ex.add_argument(
+        "--clear-text",
+        action="store_true",
+        help="不遮盖描述中的个人信息，仅限管理员，记入审计 / unmasked descriptions (admin only, audited)",
+    )
     ex.set_defaults(func=cmd_tickets_export)
 
     op = sub.add_parser("operators", help="工作人员 / operators").add_subparsers(dest="action", required=True)

@@ -1,27 +1,18 @@
 """Logging for every app process, with personal data masked before any handler sees it.
 
 Citizens type phone numbers and ID-card numbers into the chat; those must never reach a log file
-(PIPL). The formatter masks the fully formatted text, so %-args and tracebacks are covered too.
+(PIPL). The formatter masks the fully formatted text, so %-args and tracebacks are covered too. The
+masking itself lives in `hotline.privacy.masking`; `mask_pii` is re-exported here for existing callers.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
-# 18-digit resident ID (last char may be X), mainland mobile numbers, and long digit runs (bank cards).
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?!\d)"), r"\1********\2"),
-    (re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)"), r"\1****\2"),
-    (re.compile(r"(?<!\d)(\d{4})\d{8,11}(\d{4})(?!\d)"), r"\1****\2"),
-)
+from hotline.privacy.masking import mask_pii
 
-
-def mask_pii(text: str) -> str:
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+__all__ = ["PiiMaskingFormatter", "mask_pii", "setup_logging"]
 
 
 class PiiMaskingFormatter(logging.Formatter):

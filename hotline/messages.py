@@ -24,9 +24,6 @@ from hotline.db.models import (
 )
 
 PENDING = (MessageState.RECEIVED, MessageState.RETRY)
-# A citizen who asked for a human is told "your next messages go straight to the staff": from that
-# moment (NEW, before anyone claims the ticket) until it is resolved, the bot stays out of the way.
-HANDOFF_ACTIVE = OPEN_TICKET_STATUSES
 
 
 def conversation_id_for(channel: str, external_id: str) -> str:
@@ -156,13 +153,17 @@ def mark(
 
 
 def active_handoff_ticket(session: Session, conversation_id: str) -> Ticket | None:
-    """The open handoff ticket of this citizen, claimed or not, if any (the bot stays silent)."""
+    """The open handoff ticket of this citizen, claimed or not, if any (the bot stays silent).
+
+    A citizen who asked for a human is told "your next messages go straight to the staff": from that
+    moment (NEW, before anyone claims the ticket) until it is resolved, the bot stays out of the way.
+    """
     return session.scalar(
         select(Ticket)
         .where(
             Ticket.conversation_id == conversation_id,
             Ticket.handoff_requested.is_(True),
-            Ticket.status.in_(HANDOFF_ACTIVE),
+            Ticket.status.in_(OPEN_TICKET_STATUSES),
         )
         .order_by(Ticket.id.desc())
         .limit(1)

@@ -1,7 +1,9 @@
 """Turn citizens' free-text answers into values: Chinese numerals, amounts, ages, durations, yes/no.
 
 Pure helpers for the dialog's slot validation. Every function returns None when it cannot tell; none
-raises. Numbers are read with cn2an (“十五岁”→15, “一千五”→1500, “三万多块”→30000).
+raises. Numbers are read with cn2an (“十五岁”→15, “一千五”→1500, “三万多块”→30000). Every number returned
+is finite and at most MAX_NUMBER in size: a 300-digit “income” is not an answer (it used to become `inf`
+and break ticket creation on PostgreSQL), so it is read as “cannot tell” and the dialog asks again.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import re
 
 import cn2an  # type: ignore[import-untyped,unused-ignore]
 
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+MAX_NUMBER = 1e12
+"""Largest magnitude any parsed answer may have (a trillion yuan, days or years is already nonsense)."""
+_MAX_DIGITS = 16  # longer digit runs are beyond MAX_NUMBER: not even converted
 _CN_DIGITS = "零〇一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟点"
 _CN_RUN = re.compile(f"[{_CN_DIGITS}]+")
 _UNKNOWN_WORDS = (
@@ -40,20 +44,27 @@ def _cn_to_float(run: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _bounded(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) and abs(value) <= MAX_NUMBER else None
+
+
 def first_number(text: str) -> float | None:
-    """The first number in a text, Arabic or Chinese, with 万/千 multipliers (“1.5万”→15000)."""
+    """The first number in a text, Arabic or Chinese, with 万/千 multipliers (“1.5万”→15000); None when
+    there is none or it is larger than MAX_NUMBER."""
     text = text.replace(",", "").replace("，", "").replace("两", "二")
     # Arabic digits, possibly followed by a Chinese multiplier: 3万, 1.5千.
     m = re.search(r"(\d+(?:\.\d+)?)\s*([万千百])?", text)
     cn = _CN_RUN.search(text)
     if m and (cn is None or m.start() <= cn.start()):
+        if len(m.group(1).partition(".")[0]) > _MAX_DIGITS:
+            return None
         value = float(m.group(1))
         multiplier = {"万": 10_000, "千": 1_000, "百": 100}.get(m.group(2) or "", 1)
-        return value * multiplier
+        return _bounded(value * multiplier)
     if cn:
         run = cn.group(0)
         # “一千五”: cn2an reads the spoken shortening as 1500 in smart mode.
-        return _cn_to_float(run)
+        return _bounded(_cn_to_float(run))
     return None
 
 

@@ -2,34 +2,58 @@
 
 Everything city-specific (counties, legal aid centres, targets, hardship thresholds, SLA hours) lives in
 the YAML so a different justice bureau can deploy without touching code. Validation happens once at
-start-up and fails with a message that names the offending key, because a half-valid config that
-surfaces as a crash on the first citizen message is the worst kind of outage.
+start-up, every section included, and fails with a message that names the offending key, because a
+half-valid config that surfaces as a crash on the first citizen message is the worst kind of outage.
+
+pydantic-settings merges the two sources: any key can be set from the environment as `HOTLINE_<KEY>`,
+nested with `__` (`HOTLINE_RASA__TIMEOUT_SECONDS=30`, `HOTLINE_ELIGIBILITY__MEANS_TEST__MULTIPLIER=2`),
+and the environment wins over the YAML. The short names the README documents (`DATABASE_URL`,
+`TELEGRAM_BOT_TOKEN`, `RASA_URL`, ...) are aliases of their `HOTLINE_` names.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+    YamlConfigSettingsSource,
+)
+
+from hotline.config_model import ConfigError, Strict, format_errors
+from hotline.eligibility.config import EligibilityConfig
+from hotline.reports.config import ReportsConfig
+from hotline.sla.config import SlaConfig
+
+__all__ = ["ConfigError", "Settings", "get_settings", "load_settings", "today_in"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "hotline.yaml"
+ENV_PREFIX = "HOTLINE_"
+ENV_NESTED_DELIMITER = "__"
+# The documented short names (README, endpoints files, CI) and the HOTLINE_ name each stands for; when
+# both are set the HOTLINE_ name wins.
+ENV_ALIASES: dict[str, str] = {
+    "DATABASE_URL": "HOTLINE_DATABASE_URL",
+    "TELEGRAM_BOT_TOKEN": "HOTLINE_TELEGRAM_BOT_TOKEN",
+    "ACTION_SERVER_PORT": "HOTLINE_ACTION_SERVER_PORT",
+    "RASA_URL": "HOTLINE_RASA__URL",
+    "TELEGRAM_BASE_URL": "HOTLINE_TELEGRAM__BASE_URL",
+}
 
 
-class ConfigError(Exception):
-    """Raised with a human-readable message naming the bad key."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Centre(_Strict):
+class Centre(Strict):
     """A county-level legal aid centre (LAL Art 12) that takes over tickets for its county."""
 
     name: str
@@ -38,7 +62,7 @@ class Centre(_Strict):
     hours: str
 
 
-class County(_Strict):
+class County(Strict):
     code: str = Field(pattern=r"^\d{6}$")
     name: str
     aliases: list[str] = []
@@ -47,7 +71,7 @@ class County(_Strict):
     targets: dict[int, int] = {}
 
 
-class City(_Strict):
+class City(Strict):
     name: str
     code: str = Field(pattern=r"^\d{6}$")
     ticket_prefix: str = Field(min_length=1, max_length=4)
@@ -57,24 +81,37 @@ class City(_Strict):
     targets: dict[int, int] = {}
 
 
-class RasaSettings(_Strict):
+class RasaSettings(Strict):
     url: str = "http://127.0.0.1:5005"
     timeout_seconds: float = Field(default=15.0, gt=0)
 
 
-class TelegramSettings(_Strict):
+class TelegramSettings(Strict):
     base_url: str = "https://api.telegram.org/bot"
     operators_chat_id: int | None = None
     supervisors_chat_id: int | None = None
+    # The operators' desk: cards posted per sync tick (Telegram allows a bot ~20 messages a minute in a
+    # group) and seconds between ticks (tickets are created by the action server, so the desk polls).
+    desk_cards_per_tick: int = Field(default=3, ge=1)
+    desk_sync_seconds: float = Field(default=10.0, gt=0)
 
 
-class GatewaySettings(_Strict):
+class GatewaySettings(Strict):
     retry_interval_seconds: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=20, ge=1)
 
 
-class Settings(_Strict):
-    """The validated deployment configuration."""
+class Settings(BaseSettings):
+    """The validated deployment configuration; `Settings()` reads $HOTLINE_CONFIG and os.environ."""
+
+    model_config = SettingsConfigDict(
+        extra="forbid",  # the same strictness as hotline.config_model.Strict
+        frozen=True,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        env_ignore_empty=True,
+        case_sensitive=False,
+    )
 
     city: City
     counties: list[County] = Field(min_length=1)
@@ -86,10 +123,43 @@ class Settings(_Strict):
     rasa: RasaSettings = RasaSettings()
     telegram: TelegramSettings = TelegramSettings()
     gateway: GatewaySettings = GatewaySettings()
-    # Sections owned by feature packages; each package validates its own section into a typed model.
-    eligibility: dict[str, Any] = {}
-    sla: dict[str, Any] = {}
-    reports: dict[str, Any] = {}
+    eligibility: EligibilityConfig = EligibilityConfig()
+    sla: SlaConfig = SlaConfig()
+    reports: ReportsConfig = ReportsConfig()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments, then the environment, then the YAML file (no .env or secrets directory)."""
+        return (init_settings, *_sources(settings_cls, _config_path(os.environ), os.environ))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_sections(cls, data: Any) -> Any:
+        """An empty section (`sla:` with nothing under it) means its defaults; SLA hours and report
+        periods are in the city's time zone unless their own section says otherwise."""
+        if not isinstance(data, dict):
+            return data
+        sections = {name for name, field in cls.model_fields.items() if _is_model(field.annotation)}
+        data = {key: value for key, value in data.items() if not (value is None and key in sections)}
+        city = data.get("city")
+        timezone = city.get("timezone") if isinstance(city, dict) else getattr(city, "timezone", None)
+        for section in ("sla", "reports"):
+            raw = data.get(section, {})
+            if timezone and isinstance(raw, dict) and "timezone" not in raw:
+                data[section] = {**raw, "timezone": timezone}
+        return data
+
+    @property
+    def county_names(self) -> dict[str, str]:
+        """{county code: name} in the YAML's order: how reports, alerts and the desk name a county."""
+        return {county.code: county.name for county in self.counties}
 
     @field_validator("counties")
     @classmethod
@@ -116,59 +186,75 @@ class Settings(_Strict):
         return None
 
 
-# Environment variables override the YAML; secrets only ever come from here.
-ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
-    "DATABASE_URL": ("database_url",),
-    "TELEGRAM_BOT_TOKEN": ("telegram_bot_token",),
-    "HOTLINE_TRANSPORT": ("transport",),
-    "RASA_URL": ("rasa", "url"),
-    "TELEGRAM_BASE_URL": ("telegram", "base_url"),
-    "ACTION_SERVER_PORT": ("action_server_port",),
-    "HOTLINE_LOG_DIR": ("log_dir",),
-}
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
-def _apply_env(data: dict[str, Any], environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
-    for var, path in ENV_OVERRIDES.items():
-        value = environ.get(var)
-        if value in (None, ""):
-            continue
-        node = data
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-        node[path[-1]] = value
-    if environ.get("TELEGRAM_BOT_TOKEN") and not environ.get("HOTLINE_TRANSPORT"):
-        data["transport"] = "telegram"
-    return data
+def canonical_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """Non-empty variables with the documented short names added under their HOTLINE_ names.
+
+    A bot token without an explicit transport means Telegram, whatever the YAML says: setting the secret
+    is how an operator switches a console deployment to the real channel.
+    """
+    env = {key: value for key, value in environ.items() if value}
+    for short, name in ENV_ALIASES.items():
+        if short in env:
+            env.setdefault(name, env[short])
+    if env.get("HOTLINE_TELEGRAM_BOT_TOKEN") and "HOTLINE_TRANSPORT" not in env:
+        env["HOTLINE_TRANSPORT"] = "telegram"
+    return env
 
 
-def _format_error(exc: ValidationError, source: str) -> str:
-    lines = [f"配置文件 {source} 有误 (configuration error):"]
-    for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "<根>"
-        lines.append(f"  - {key}: {err['msg']}")
-    return "\n".join(lines)
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping (os.environ, or a test's dict)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ  # read by _load_env_vars, which the base __init__ calls
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {key.lower(): value for key, value in canonical_env(self._environ).items()}
 
 
-def load_settings(
-    path: str | Path | None = None, environ: os._Environ[str] | dict[str, str] | None = None
-) -> Settings:
+class _YamlFile(YamlConfigSettingsSource):
+    """pydantic-settings' YAML source, with our messages for a missing or malformed file."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        if not path.is_file():
+            raise ConfigError(f"找不到配置文件 {path} (set HOTLINE_CONFIG)")
+        super().__init__(settings_cls, yaml_file=path)
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        try:
+            data = super()._read_file(file_path)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"配置文件 {file_path} 不是合法的 YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"配置文件 {file_path} 顶层必须是映射 (mapping)")
+        return data
+
+
+def _config_path(environ: Mapping[str, str], path: str | Path | None = None) -> Path:
+    return Path(path or environ.get("HOTLINE_CONFIG") or DEFAULT_CONFIG_PATH)
+
+
+def _sources(
+    settings_cls: type[BaseSettings], path: Path, environ: Mapping[str, str]
+) -> tuple[PydanticBaseSettingsSource, ...]:
+    return (_Environment(settings_cls, environ), _YamlFile(settings_cls, path))  # first wins
+
+
+def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read, merge and validate; raise ConfigError naming the bad key."""
     env = os.environ if environ is None else environ
-    config_path = Path(path or env.get("HOTLINE_CONFIG") or DEFAULT_CONFIG_PATH)
+    config_path = _config_path(env, path)
     try:
-        raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as exc:
-        raise ConfigError(f"找不到配置文件 {config_path} (set HOTLINE_CONFIG)") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"配置文件 {config_path} 不是合法的 YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"配置文件 {config_path} 顶层必须是映射 (mapping)")
-    data = _apply_env(raw, env)
-    try:
-        return Settings.model_validate(data)
+        # `_build_sources` is BaseSettings' documented way to pass ready sources; mypy sees only the fields.
+        return Settings(_build_sources=(_sources(Settings, config_path, env), {}))  # type: ignore[call-arg]
     except ValidationError as exc:
-        raise ConfigError(_format_error(exc, str(config_path))) from exc
+        raise ConfigError(format_errors(exc, f"{config_path} + 环境变量 {ENV_PREFIX}*")) from exc
+    except SettingsError as exc:  # a nested variable that is not JSON, e.g. HOTLINE_SLA__HOLIDAYS=2027-01-01
+        raise ConfigError(f"环境变量 {ENV_PREFIX}* 有误 (environment error): {exc}") from exc
 
 
 @lru_cache(maxsize=1)

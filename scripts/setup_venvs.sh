@@ -60,5 +60,5 @@ RASA_PY=$(find_python 3.10 3.10 "${PYTHON310:-}" python3.10) || {
 
 build_venv .venv "$APP_PY" requirements.txt requirements.lock
 build_venv .venv-rasa "$RASA_PY" requirements-rasa.txt requirements-rasa.lock
-# Guard the trap named in DESIGN.md: TensorFlow 2.12 needs numpy 1.23.x.
+# Guard the trap in docs/architecture.md §7: TensorFlow 2.12 needs numpy 1.23.x.
 .venv-rasa/bin/python -c "import numpy, sys; v=numpy.__version__; sys.exit(0 if v.startswith('1.23.') else f'numpy {v} in .venv-rasa: TensorFlow 2.12 needs 1.23.x')"

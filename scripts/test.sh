@@ -6,8 +6,9 @@ t0=$SECONDS
 step() { printf '\n=== %s ===\n' "$*" >&2; }
 
 mkdir -p var
-step "ruff (lint)"
+step "ruff (lint, format)"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 step "mypy (types)"
 .venv/bin/mypy
 step "rasa data validate"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
@@ -10,17 +11,17 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import strings
 from hotline import categories
-from hotline.db.models import Ticket, TicketEvent, TicketStatus, utcnow
+from hotline.db.models import OPEN_TICKET_STATUSES, Ticket, TicketEvent, TicketStatus, utcnow
 from hotline.eligibility.decision import OUTCOME_LABELS
 from hotline.logging_setup import mask_pii
-from hotline.tickets.service import OPEN_STATUSES, STATUS_LABELS
+from hotline.tickets.service import STATUS_LABELS
 
 PREFIX = "desk"
 DESCRIPTION_LIMIT = 600
 # The clock runs in these statuses (hotline.sla.clock.overdue_query); waiting_citizen is paused.
 _CLOCK_RUNNING = (TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.REOPENED)
 # Statuses in which a human may still act on the card.
-ACTIONABLE = OPEN_STATUSES
+ACTIONABLE = OPEN_TICKET_STATUSES
 
 
 def callback(action: str, ticket_id: int, arg: str = "") -> str:
@@ -29,12 +30,24 @@ def callback(action: str, ticket_id: int, arg: str = "") -> str:
     return data
 
 
+# Callback data comes back from the client, so it is matched strictly: ASCII digits only (str.isdigit
+# accepts "1²", which int() then refuses, and \d accepts "١٢", which int() reads as 12) and \Z, not $
+# (which allows a trailing newline). Forged data matches no action and is answered as a stale button.
+_DIGITS = "[0-9]+"
+_CALLBACK = re.compile(rf"^{PREFIX}:(?P<action>[a-z]+):(?P<ticket>{_DIGITS})(?::(?P<arg>{_DIGITS}))?\Z")
+
+
+def callback_pattern(action: str, *, with_arg: bool = False) -> str:
+    """The regular expression a CallbackQueryHandler uses to take one button action."""
+    return rf"^{PREFIX}:{action}:{_DIGITS}" + (f":{_DIGITS}" if with_arg else "") + r"\Z"
+
+
 def parse_callback(data: str) -> tuple[str, int, str] | None:
     """`desk:to:12:341125` → ("to", 12, "341125"); anything else → None."""
-    parts = data.split(":", 3)
-    if len(parts) < 3 or parts[0] != PREFIX or not parts[2].isdigit():
+    match = _CALLBACK.match(data)
+    if match is None:
         return None
-    return parts[1], int(parts[2]), parts[3] if len(parts) == 4 else ""
+    return match["action"], int(match["ticket"]), match["arg"] or ""
 
 
 def is_overdue(ticket: Ticket, now: dt.datetime | None = None) -> bool:

@@ -2,19 +2,25 @@
 
 In the group: buttons on cards (认领 / 办结 → 确认办结 / 转办 → county), replies to any mapped message
 (card, relayed citizen message, notice, another operator's reply) are relayed to the citizen, and the
-commands /note, /tickets, /ticket. Everything else said in the group is ignored, so operators' own chat
-never reaches the citizen dialog. Who may act is decided from the database (Operator.telegram_user_id,
+commands /note, /tickets, /ticket, /files. Everything else said in the group is ignored, so operators' own
+chat never reaches the citizen dialog. Who may act is decided from the database (Operator.telegram_user_id,
 role and counties), never from Telegram group membership.
+
+In python-telegram-bot's own terms: one CallbackQueryHandler per button action (a strict pattern each), a
+DeskRefusal raised anywhere in a handler is shown to the operator by `shows_refusals`, anything else goes to
+the application's error handler, and the card sync is a repeating job on the application's JobQueue.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, ParamSpec
 
-from sqlalchemy.orm import Session
-from telegram import InlineKeyboardMarkup, Message, Update
+from sqlalchemy.orm import Session, sessionmaker
+from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
@@ -22,6 +28,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    JobQueue,
     MessageHandler,
     filters,
 )
@@ -29,6 +36,8 @@ from telegram.ext import (
 from bot import strings
 from bot.desk import relay, service
 from bot.desk.cards import (
+    PREFIX,
+    callback_pattern,
     card_keyboard,
     confirm_resolve_keyboard,
     county_name,
@@ -39,18 +48,16 @@ from bot.desk.cards import (
     transfer_keyboard,
 )
 from bot.desk.service import DeskContext, DeskRefusal
-from bot.desk.sync import DEFAULT_INTERVAL, sync_loop
+from bot.desk.sync import sync_once
 from bot.gateway import Attachment
 from bot.notify import rating_buttons
 from bot.replies import Reply
 from hotline import attachments
 from hotline.db.models import Citizen, Operator, Ticket
-from hotline.db.session import session_scope
 from hotline.logging_setup import mask_pii
 from hotline.messages import log_outbound
 from hotline.settings import Settings
 from hotline.sla.clock import SlaClock
-from hotline.sla.config import load_sla_config
 from hotline.tickets.queries import ticket_history
 from hotline.tickets.service import get_by_number, record_event
 
@@ -59,6 +66,58 @@ log = logging.getLogger(__name__)
 SendToCitizen = Callable[[int, list[Reply]], Awaitable[None]]
 LIST_LIMIT = 30
 HISTORY_LIMIT = 8
+SYNC_JOB = "desk-sync"
+P = ParamSpec("P")
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+def shows_refusals(
+    handler: Callable[P, Coroutine[Any, Any, None]],
+) -> Callable[P, Coroutine[Any, Any, None]]:
+    """A DeskRefusal raised by the handler is shown to the operator who acted, as is: an alert on a
+    button, a reply to a message. The database work it interrupted is rolled back by its session."""
+
+    @functools.wraps(handler)
+    async def showing(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            await handler(*args, **kwargs)
+        except DeskRefusal as refusal:
+            update = next(a for a in args if isinstance(a, Update))
+            if update.callback_query is not None:
+                await update.callback_query.answer(str(refusal), show_alert=True)
+            elif update.effective_message is not None:
+                await update.effective_message.reply_text(str(refusal))
+
+    return showing
+
+
+def group_command(
+    body: Callable[[Desk, Message, User, list[str]], Coroutine[Any, Any, None]],
+) -> Callable[[Desk, Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
+    """A command in the operators' group, given its message, sender and arguments; refusals shown."""
+
+    @functools.wraps(body)
+    @shows_refusals
+    async def on_command(desk: Desk, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, user = update.effective_message, update.effective_user
+        if message is not None and user is not None:
+            await body(desk, message, user, list(context.args or []))
+
+    return on_command
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """What a button did in the database, and what to tell Telegram afterwards."""
+
+    answer: str = ""
+    keyboard: InlineKeyboardMarkup | None = None  # set: only the card's buttons change
+    rating: tuple[int, Reply] | None = None  # (citizen chat, rating request)
+    notice: str | None = None  # posted under the card
+
+
+# One button action: runs in the press's session, after the operator's access to the ticket is checked.
+ButtonAction = Callable[[Session, Operator, Ticket, str], Pressed]
 
 
 def citizen_chat(conversation_id: str | None) -> int | None:
@@ -71,22 +130,22 @@ class Desk:
     def __init__(
         self,
         settings: Settings,
+        sessions: sessionmaker[Session],
         application: Application,  # type: ignore[type-arg]
         send_to_citizen: SendToCitizen,
-        *,
-        interval: float = DEFAULT_INTERVAL,
     ) -> None:
         chat_id = settings.telegram.operators_chat_id
         assert chat_id is not None, "the transport only builds a desk when the chat is configured"
         self.chat_id: int = chat_id
-        self.db = settings.database_url
+        self.sessions = sessions
         self.timezone = settings.city.timezone
-        self.counties = [(c.code, c.name) for c in settings.counties]
-        self.county_names = dict(self.counties)
-        self.ctx = DeskContext(self.county_names, SlaClock(load_sla_config(settings.sla, self.timezone)))
+        self.counties = list(settings.county_names.items())
+        self.county_names = settings.county_names
+        self.ctx = DeskContext(self.county_names, SlaClock(settings.sla))
+        self.cards_per_tick = settings.telegram.desk_cards_per_tick
+        self._sync_seconds = settings.telegram.desk_sync_seconds
         self._app = application
         self._send = send_to_citizen
-        self._interval = interval
 
     @property
     def bot(self) -> Any:
@@ -95,8 +154,21 @@ class Desk:
     def handlers(self) -> list[BaseHandler[Any, Any, Any]]:
         """Register these before the citizen handlers: the first match in a handler group wins."""
         group = filters.Chat(chat_id=self.chat_id)
+        # Callback data is `desk:<action>:<ticket id>`; only "to" carries an argument (the county code).
+        actions: dict[str, ButtonAction] = {
+            "claim": self._claim,
+            "resolve": self._confirm_resolve,
+            "done": self._resolve,
+            "xfer": self._choose_county,
+            "to": self._transfer,
+            "back": self._back,
+        }
         return [
-            CallbackQueryHandler(self._on_button, pattern=r"^desk:"),
+            *(
+                CallbackQueryHandler(self._button(act), pattern=callback_pattern(name, with_arg=name == "to"))
+                for name, act in actions.items()
+            ),
+            CallbackQueryHandler(self._stale_button, pattern=rf"^{PREFIX}:"),  # forged or from old code
             CommandHandler("note", self._on_note, filters=group),
             CommandHandler("tickets", self._on_tickets, filters=group),
             CommandHandler("ticket", self._on_ticket, filters=group),
@@ -105,8 +177,12 @@ class Desk:
             MessageHandler(group, self._ignore),
         ]
 
-    async def run(self) -> None:
-        await sync_loop(self, self._interval)
+    def schedule(self, jobs: JobQueue[Any]) -> None:
+        """Post cards now and every `desk_sync_seconds`; a failed tick goes to the error handler."""
+        jobs.run_repeating(self._sync_tick, interval=self._sync_seconds, first=0, name=SYNC_JOB)
+
+    async def _sync_tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await sync_once(self)
 
     # ---- rendering -------------------------------------------------------------------------------------
 
@@ -120,7 +196,7 @@ class Desk:
 
     async def refresh_card(self, ticket_id: int, fallback: Message | None = None) -> None:
         """Edit the ticket's card to its current state (buttons disappear once it is no longer open)."""
-        with session_scope(self.db) as session:
+        with self.sessions.begin() as session:
             ticket = session.get_one(Ticket, ticket_id)
             card = relay.card_of(session, ticket_id)
             text, markup = self.render(session, ticket), card_keyboard(ticket)
@@ -150,14 +226,14 @@ class Desk:
             self.chat_id, text, reply_to_message_id=reply_to, allow_sending_without_reply=True
         )
         if ticket_id is not None:
-            with session_scope(self.db) as session:
+            with self.sessions.begin() as session:
                 relay.map_message(session, self.chat_id, message.message_id, ticket_id, "notice")
 
     # ---- citizen → group -------------------------------------------------------------------------------
 
     async def _post_for_citizen(self, number: str, text: str) -> None:
         """Post under the ticket's card; replying to the post answers the citizen."""
-        with session_scope(self.db) as session:
+        with self.sessions.begin() as session:
             ticket = get_by_number(session, number)
             if ticket is None:
                 log.warning("citizen message for unknown ticket %s dropped", number)
@@ -168,7 +244,7 @@ class Desk:
         message = await self.bot.send_message(
             self.chat_id, text, reply_to_message_id=reply_to, allow_sending_without_reply=True
         )
-        with session_scope(self.db) as session:
+        with self.sessions.begin() as session:
             relay.map_message(session, self.chat_id, message.message_id, ticket_id, "citizen")
 
     async def on_handoff_message(self, number: str, conversation_id: str, text: str) -> None:
@@ -203,34 +279,26 @@ class Desk:
         service.check_access(operator, ticket, self.ctx)
         return operator, ticket
 
-    async def _on_files(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    @group_command
+    async def _on_files(self, message: Message, user: User, args: list[str]) -> None:
         """/files 工单号: the ticket's files, sent privately to an operator allowed to see the ticket."""
-        message = update.effective_message
-        user = update.effective_user
-        if message is None or user is None:
-            return
-        args = list(context.args or [])
         sources: list[tuple[int, int]] = []
-        try:
-            with session_scope(self.db) as session:
-                operator, ticket = self._command_ticket(session, user.id, args, strings.DESK_FILES_USAGE)
-                number = ticket.number
-                for _, attachment in attachments.files_of(session, ticket.id):
-                    chat, _, msg = str(attachment.get("source") or "").partition(":")
-                    if chat.lstrip("-").isdigit() and msg.isdigit():
-                        sources.append((int(chat), int(msg)))
-                if not sources:
-                    raise DeskRefusal(strings.DESK_FILES_NONE.format(number=number))
-                record_event(
-                    session,
-                    ticket,
-                    "files_viewed",
-                    actor=f"operator:{operator.id}",
-                    data={"count": len(sources)},
-                )
-        except DeskRefusal as refusal:
-            await message.reply_text(str(refusal))
-            return
+        with self.sessions.begin() as session:
+            operator, ticket = self._command_ticket(session, user.id, args, strings.DESK_FILES_USAGE)
+            number = ticket.number
+            for _, attachment in attachments.files_of(session, ticket.id):
+                chat, _, msg = str(attachment.get("source") or "").partition(":")
+                if chat.lstrip("-").isdigit() and msg.isdigit():
+                    sources.append((int(chat), int(msg)))
+            if not sources:
+                raise DeskRefusal(strings.DESK_FILES_NONE.format(number=number))
+            record_event(
+                session,
+                ticket,
+                "files_viewed",
+                actor=f"operator:{operator.id}",
+                data={"count": len(sources)},
+            )
         try:
             for source_chat, source_message in sources:
                 await self.bot.copy_message(user.id, from_chat_id=source_chat, message_id=source_message)
@@ -241,75 +309,90 @@ class Desk:
 
     # ---- buttons ---------------------------------------------------------------------------------------
 
-    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.callback_query
-        user = update.effective_user
-        if query is None or user is None or query.data is None:
-            return
-        parsed = parse_callback(query.data)
-        chat = query.message.chat.id if query.message is not None else None
-        if parsed is None or chat != self.chat_id:
-            await query.answer(strings.DESK_STALE_BUTTON, show_alert=True)
-            return
-        action, ticket_id, arg = parsed
-        keyboard_only: InlineKeyboardMarkup | None = None
-        answer, rating, notice = "", None, None
-        try:
-            with session_scope(self.db) as session:
+    def _button(self, action: ButtonAction) -> Handler:
+        """The handler of one button action: who pressed, on which ticket, then the action, then Telegram."""
+
+        @shows_refusals
+        async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            query = update.callback_query
+            user = update.effective_user
+            if query is None or user is None or query.data is None:
+                return
+            parsed = parse_callback(query.data)  # always parses: the handler's pattern matched
+            chat = query.message.chat.id if query.message is not None else None
+            if parsed is None or chat != self.chat_id:
+                raise DeskRefusal(strings.DESK_STALE_BUTTON)
+            _, ticket_id, arg = parsed
+            with self.sessions.begin() as session:
                 operator = service.operator_for(session, user.id)
                 ticket = service.ticket_or_refuse(session, ticket_id)
                 service.check_access(operator, ticket, self.ctx)
                 number = ticket.number
-                if action == "xfer":
-                    service.ensure_open(ticket)
-                    keyboard_only = transfer_keyboard(ticket, self.counties)
-                elif action == "resolve":
-                    service.ensure_open(ticket)
-                    keyboard_only = confirm_resolve_keyboard(ticket)
-                elif action == "back":
-                    keyboard_only = card_keyboard(ticket) or InlineKeyboardMarkup([])
-                elif action == "claim":
-                    answer = service.claim(session, ticket, operator, self.ctx)
-                elif action == "done":
-                    message = service.resolve(session, ticket, operator, self.ctx)
-                    answer = strings.DESK_RESOLVED.format(number=number)
-                    target = citizen_chat(ticket.conversation_id)
-                    if message is not None and target is not None:
-                        rating = (target, Reply(message.text, rating_buttons(number)))
-                        self._log_to_citizen(session, ticket, message.text)
-                    elif target is None:
-                        notice = strings.DESK_RESOLVED_UNREACHABLE.format(
-                            number=number, operator=operator.name
-                        )
-                elif action == "to":
-                    source = service.transfer(session, ticket, operator, arg, self.ctx)
-                    answer = strings.DESK_TRANSFERRED.format(county=self.county_names[arg])
-                    notice = strings.DESK_TRANSFER_NOTICE.format(
-                        number=number,
-                        operator=operator.name,
-                        source=county_name(source, self.county_names),
-                        target=self.county_names[arg],
-                    )
-                else:
-                    raise DeskRefusal(strings.DESK_STALE_BUTTON)
-        except DeskRefusal as refusal:
-            await query.answer(str(refusal), show_alert=True)
-            return
-        await query.answer(answer or None)
-        if keyboard_only is not None:
-            await self._edit_markup(query.message, keyboard_only)
-            return
-        await self.refresh_card(
-            ticket_id, fallback=query.message if isinstance(query.message, Message) else None
+                pressed = action(session, operator, ticket, arg)
+            await query.answer(pressed.answer or None)
+            if pressed.keyboard is not None:
+                await self._edit_markup(query.message, pressed.keyboard)
+                return
+            await self.refresh_card(
+                ticket_id, fallback=query.message if isinstance(query.message, Message) else None
+            )
+            if pressed.rating is not None:
+                target, request = pressed.rating
+                try:
+                    await self._send(target, [request])
+                except TelegramError:  # the scheduler's single reminder will ask again
+                    log.exception("rating request for %s not delivered", number)
+            if pressed.notice is not None:
+                card = query.message.message_id if query.message is not None else None
+                await self._say(pressed.notice, reply_to=card, ticket_id=ticket_id)
+
+        return on_press
+
+    async def _stale_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.callback_query is not None:
+            await update.callback_query.answer(strings.DESK_STALE_BUTTON, show_alert=True)
+
+    def _choose_county(self, session: Session, operator: Operator, ticket: Ticket, arg: str) -> Pressed:
+        """转办: the card's buttons become the other counties."""
+        service.ensure_open(ticket)
+        return Pressed(keyboard=transfer_keyboard(ticket, self.counties))
+
+    def _confirm_resolve(self, session: Session, operator: Operator, ticket: Ticket, arg: str) -> Pressed:
+        """办结: asks for confirmation first (确认办结 / 返回)."""
+        service.ensure_open(ticket)
+        return Pressed(keyboard=confirm_resolve_keyboard(ticket))
+
+    def _back(self, session: Session, operator: Operator, ticket: Ticket, arg: str) -> Pressed:
+        return Pressed(keyboard=card_keyboard(ticket) or InlineKeyboardMarkup([]))
+
+    def _claim(self, session: Session, operator: Operator, ticket: Ticket, arg: str) -> Pressed:
+        return Pressed(answer=service.claim(session, ticket, operator, self.ctx))
+
+    def _resolve(self, session: Session, operator: Operator, ticket: Ticket, arg: str) -> Pressed:
+        """确认办结: resolved; the citizen is asked for a rating, or the group told they cannot be reached."""
+        message = service.resolve(session, ticket, operator, self.ctx)
+        number = ticket.number
+        answer = strings.DESK_RESOLVED.format(number=number)
+        target = citizen_chat(ticket.conversation_id)
+        if message is not None and target is not None:
+            self._log_to_citizen(session, ticket, message.text)
+            return Pressed(answer=answer, rating=(target, Reply(message.text, rating_buttons(number))))
+        if target is None:
+            notice = strings.DESK_RESOLVED_UNREACHABLE.format(number=number, operator=operator.name)
+            return Pressed(answer=answer, notice=notice)
+        return Pressed(answer=answer)
+
+    def _transfer(self, session: Session, operator: Operator, ticket: Ticket, county: str) -> Pressed:
+        """转办 → a county: the ticket goes there, unassigned; the group is told under the card."""
+        source = service.transfer(session, ticket, operator, county, self.ctx)
+        target = self.county_names[county]
+        notice = strings.DESK_TRANSFER_NOTICE.format(
+            number=ticket.number,
+            operator=operator.name,
+            source=county_name(source, self.county_names),
+            target=target,
         )
-        if rating is not None:
-            try:
-                await self._send(rating[0], [rating[1]])
-            except TelegramError:  # the scheduler's single reminder will ask again
-                log.exception("rating request for %s not delivered", number)
-        if notice is not None:
-            card = query.message.message_id if query.message is not None else None
-            await self._say(notice, reply_to=card, ticket_id=ticket_id)
+        return Pressed(answer=strings.DESK_TRANSFERRED.format(county=target), notice=notice)
 
     @staticmethod
     def _log_to_citizen(session: Session, ticket: Ticket, text: str) -> None:
@@ -319,23 +402,20 @@ class Desk:
 
     # ---- replies: group → citizen ----------------------------------------------------------------------
 
+    @shows_refusals
     async def _on_reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         user = update.effective_user
         if message is None or user is None or not message.text or message.reply_to_message is None:
             return
-        try:
-            with session_scope(self.db) as session:
-                ticket = relay.ticket_for_message(session, self.chat_id, message.reply_to_message.message_id)
-                if ticket is None:
-                    return  # operators talking among themselves
-                ticket_id, number = ticket.id, ticket.number
-                operator = service.operator_for(session, user.id)
-                service.check_reply(ticket, operator, self.ctx)
-                operator_id, target = operator.id, citizen_chat(ticket.conversation_id)
-        except DeskRefusal as refusal:
-            await message.reply_text(str(refusal))
-            return
+        with self.sessions.begin() as session:
+            ticket = relay.ticket_for_message(session, self.chat_id, message.reply_to_message.message_id)
+            if ticket is None:
+                return  # operators talking among themselves
+            ticket_id, number = ticket.id, ticket.number
+            operator = service.operator_for(session, user.id)
+            service.check_reply(ticket, operator, self.ctx)
+            operator_id, target = operator.id, citizen_chat(ticket.conversation_id)
         if target is None:
             await message.reply_text(strings.DESK_CITIZEN_UNREACHABLE.format(number=number))
             return
@@ -345,7 +425,7 @@ class Desk:
         except TelegramError as exc:
             await message.reply_text(strings.DESK_SEND_FAILED.format(error=exc.message))
             return
-        with session_scope(self.db) as session:
+        with self.sessions.begin() as session:
             ticket = session.get_one(Ticket, ticket_id)
             operator = session.get_one(Operator, operator_id)
             _, claimed = service.record_reply(session, ticket, operator, text, self.ctx)
@@ -359,64 +439,43 @@ class Desk:
 
     # ---- commands --------------------------------------------------------------------------------------
 
-    async def _on_note(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
-        user = update.effective_user
-        if message is None or user is None:
-            return
-        args = list(context.args or [])
-        try:
-            with session_scope(self.db) as session:
-                operator = service.operator_for(session, user.id)
-                ticket = get_by_number(session, args[0]) if args else None
-                if ticket is not None:
-                    args = args[1:]
-                elif message.reply_to_message is not None:
-                    ticket = relay.ticket_for_message(
-                        session, self.chat_id, message.reply_to_message.message_id
-                    )
-                text = " ".join(args).strip()
-                if ticket is None or not text:
-                    raise DeskRefusal(strings.DESK_NOTE_USAGE)
-                service.note(session, ticket, operator, text, self.ctx)
-                answer = strings.DESK_NOTE_SAVED.format(number=ticket.number)
-        except DeskRefusal as refusal:
-            answer = str(refusal)
-        await message.reply_text(answer)
+    @group_command
+    async def _on_note(self, message: Message, user: User, args: list[str]) -> None:
+        """/note 工单号 文字, or /note 文字 in reply to a ticket's message: an internal note (audit only)."""
+        with self.sessions.begin() as session:
+            operator = service.operator_for(session, user.id)
+            ticket = get_by_number(session, args[0]) if args else None
+            if ticket is not None:
+                args = args[1:]
+            elif message.reply_to_message is not None:
+                ticket = relay.ticket_for_message(session, self.chat_id, message.reply_to_message.message_id)
+            text = " ".join(args).strip()
+            if ticket is None or not text:
+                raise DeskRefusal(strings.DESK_NOTE_USAGE)
+            service.note(session, ticket, operator, text, self.ctx)
+            number = ticket.number
+        await message.reply_text(strings.DESK_NOTE_SAVED.format(number=number))
 
-    async def _on_tickets(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
-        user = update.effective_user
-        if message is None or user is None:
-            return
-        try:
-            with session_scope(self.db) as session:
-                operator = service.operator_for(session, user.id)
-                tickets = service.open_tickets_for(session, operator, limit=LIST_LIMIT + 1)
-                text = render_list(tickets, county_names=self.county_names, limit=LIST_LIMIT)
-        except DeskRefusal as refusal:
-            text = str(refusal)
+    @group_command
+    async def _on_tickets(self, message: Message, user: User, args: list[str]) -> None:
+        """/tickets: the open tickets this operator may handle, urgent first."""
+        with self.sessions.begin() as session:
+            operator = service.operator_for(session, user.id)
+            tickets = service.open_tickets_for(session, operator, limit=LIST_LIMIT + 1)
+            text = render_list(tickets, county_names=self.county_names, limit=LIST_LIMIT)
         await message.reply_text(text)
 
-    async def _on_ticket(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
-        user = update.effective_user
-        if message is None or user is None:
-            return
-        args = list(context.args or [])
-        ticket_id = None
-        try:
-            with session_scope(self.db) as session:
-                _, ticket = self._command_ticket(session, user.id, args, strings.DESK_TICKET_USAGE)
-                events = ticket_history(session, ticket)[-HISTORY_LIMIT:]
-                text = self.render(session, ticket) + "\n\n" + render_events(events, self.timezone)
-                ticket_id = ticket.id
-        except DeskRefusal as refusal:
-            text = str(refusal)
+    @group_command
+    async def _on_ticket(self, message: Message, user: User, args: list[str]) -> None:
+        """/ticket 工单号: the card and its latest events; replying to this view reaches the citizen."""
+        with self.sessions.begin() as session:
+            _, ticket = self._command_ticket(session, user.id, args, strings.DESK_TICKET_USAGE)
+            events = ticket_history(session, ticket)[-HISTORY_LIMIT:]
+            text = self.render(session, ticket) + "\n\n" + render_events(events, self.timezone)
+            ticket_id = ticket.id
         sent = await message.reply_text(text)
-        if ticket_id is not None:  # replying to this view reaches the citizen too
-            with session_scope(self.db) as session:
-                relay.map_message(session, self.chat_id, sent.message_id, ticket_id, "view")
+        with self.sessions.begin() as session:
+            relay.map_message(session, self.chat_id, sent.message_id, ticket_id, "view")
 
     async def _ignore(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return None

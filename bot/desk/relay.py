@@ -12,8 +12,7 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline.db.models import DeskCard, DeskMessage, Ticket, utcnow
-from hotline.tickets.service import OPEN_STATUSES
+from hotline.db.models import OPEN_TICKET_STATUSES, DeskCard, DeskMessage, Ticket, utcnow
 
 # A reservation older than this whose card never got a message id belongs to a crashed sender: retake it.
 STALE_RESERVATION = dt.timedelta(minutes=5)
@@ -53,7 +52,7 @@ def tickets_without_card(session: Session, *, limit: int, now: dt.datetime | Non
     return list(
         session.scalars(
             select(Ticket.id)
-            .where(Ticket.status.in_(OPEN_STATUSES), ~has_card)
+            .where(Ticket.status.in_(OPEN_TICKET_STATUSES), ~has_card)
             .order_by(urgent_first, Ticket.created_at, Ticket.id)
             .limit(limit)
         )
@@ -110,7 +109,7 @@ def handoffs_to_notify(session: Session, *, limit: int) -> list[int]:
                 DeskCard.message_id.is_not(None),
                 DeskCard.handoff_notified_at.is_(None),
                 Ticket.handoff_requested.is_(True),
-                Ticket.status.in_(OPEN_STATUSES),
+                Ticket.status.in_(OPEN_TICKET_STATUSES),
             )
             .order_by(DeskCard.ticket_id)
             .limit(limit)

@@ -16,12 +16,20 @@ from sqlalchemy.orm import Session
 
 from bot import strings
 from bot.desk.cards import county_name
-from hotline.db.models import Citizen, MessageLog, Operator, Ticket, TicketStatus, utcnow
+from hotline.db.models import (
+    OPEN_TICKET_STATUSES,
+    Citizen,
+    MessageLog,
+    Operator,
+    Ticket,
+    TicketStatus,
+    utcnow,
+)
 from hotline.followup.service import OutboundMessage, request_rating
 from hotline.messages import get_or_create_citizen, log_outbound
 from hotline.sla.clock import SlaClock
 from hotline.tickets.access import Viewer, can_see, restrict
-from hotline.tickets.service import OPEN_STATUSES, STATUS_LABELS, TicketError, change_status, record_event
+from hotline.tickets.service import STATUS_LABELS, TicketError, change_status, record_event
 
 S = TicketStatus
 CLAIMABLE = (S.NEW, S.REOPENED, S.WAITING_CITIZEN)
@@ -66,7 +74,7 @@ def ticket_or_refuse(session: Session, ticket_id: int) -> Ticket:
 
 def ensure_open(ticket: Ticket) -> None:
     status = TicketStatus(ticket.status)
-    if status not in OPEN_STATUSES:
+    if status not in OPEN_TICKET_STATUSES:
         raise DeskRefusal(strings.DESK_NOT_OPEN.format(number=ticket.number, status=STATUS_LABELS[status]))
 
 
@@ -228,7 +236,7 @@ def open_tickets_for(session: Session, operator: Operator, *, limit: int) -> lis
     """Open tickets this operator may handle: urgent first, then oldest first."""
     query = (
         select(Ticket)
-        .where(Ticket.status.in_(OPEN_STATUSES))
+        .where(Ticket.status.in_(OPEN_TICKET_STATUSES))
         .order_by((Ticket.priority != "urgent").asc(), Ticket.created_at, Ticket.id)
     )
     return list(session.scalars(restrict(query, Viewer.of(operator)).limit(limit)))

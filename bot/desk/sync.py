@@ -3,12 +3,11 @@
 Tickets are created by the action server (another process), so the gateway polls. Each card is reserved in
 the database before it is sent (relay.reserve_card), which makes the sync idempotent across ticks, restarts
 and several gateway replicas. Telegram allows a bot about 20 messages a minute in one group, hence the
-small batch per tick.
+small batch per tick (`telegram.desk_cards_per_tick`, every `telegram.desk_sync_seconds` on the JobQueue).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -18,20 +17,16 @@ from bot import strings
 from bot.desk import relay
 from bot.desk.cards import card_keyboard, county_name
 from hotline.db.models import Ticket
-from hotline.db.session import session_scope
 
 if TYPE_CHECKING:
     from bot.desk.handlers import Desk
 
 log = logging.getLogger(__name__)
 
-CARDS_PER_TICK = 3
-DEFAULT_INTERVAL = 10.0
-
 
 async def post_card(desk: Desk, ticket_id: int) -> bool:
     """Reserve, send and record one card; False if someone else has it or sending failed."""
-    with session_scope(desk.db) as session:
+    with desk.sessions.begin() as session:
         if not relay.reserve_card(session, ticket_id, desk.chat_id):
             return False
         ticket = session.get_one(Ticket, ticket_id)
@@ -40,17 +35,17 @@ async def post_card(desk: Desk, ticket_id: int) -> bool:
         message = await desk.bot.send_message(desk.chat_id, text, reply_markup=markup)
     except TelegramError:
         log.exception("card for ticket %s not sent; will retry", ticket_id)
-        with session_scope(desk.db) as session:
+        with desk.sessions.begin() as session:
             relay.release_card(session, ticket_id)
         return False
-    with session_scope(desk.db) as session:
+    with desk.sessions.begin() as session:
         relay.complete_card(session, session.get_one(Ticket, ticket_id), desk.chat_id, message.message_id)
     return True
 
 
 async def notify_handoff(desk: Desk, ticket_id: int) -> bool:
     """A citizen asked for a human after the card went out: say so under the card and refresh it."""
-    with session_scope(desk.db) as session:
+    with desk.sessions.begin() as session:
         if not relay.mark_handoff_notified(session, ticket_id):
             return False
         ticket = session.get_one(Ticket, ticket_id)
@@ -66,31 +61,23 @@ async def notify_handoff(desk: Desk, ticket_id: int) -> bool:
     except TelegramError:
         log.exception("handoff notice for ticket %s not sent", ticket_id)
         return False
-    with session_scope(desk.db) as session:
+    with desk.sessions.begin() as session:
         relay.map_message(session, desk.chat_id, message.message_id, ticket_id, "notice")
     await desk.refresh_card(ticket_id)
     return True
 
 
-async def sync_once(desk: Desk, *, limit: int = CARDS_PER_TICK) -> int:
+async def sync_once(desk: Desk) -> int:
     """One poll: cards for new tickets (urgent first), then handoff notices. Returns messages posted."""
-    with session_scope(desk.db) as session:
+    limit = desk.cards_per_tick
+    with desk.sessions.begin() as session:
         new = relay.tickets_without_card(session, limit=limit)
     posted = 0
     for ticket_id in new:
         posted += await post_card(desk, ticket_id)
     if posted < limit:
-        with session_scope(desk.db) as session:
+        with desk.sessions.begin() as session:
             escalated = relay.handoffs_to_notify(session, limit=limit - posted)
         for ticket_id in escalated:
             posted += await notify_handoff(desk, ticket_id)
     return posted
-
-
-async def sync_loop(desk: Desk, interval: float = DEFAULT_INTERVAL) -> None:
-    while True:
-        try:
-            await sync_once(desk)
-        except Exception:
-            log.exception("desk sync failed; will try again")
-        await asyncio.sleep(interval)

@@ -2,6 +2,9 @@
 
 Rasa buttons become inline keyboards. Telegram limits callback_data to 64 bytes and a Chinese payload
 such as `/inform{"county":"琅琊区"}` can exceed it, so long payloads are stored and referenced by key.
+Telegram's flood limits (30 messages a second, 20 a minute per group) are kept by PTB's AIORateLimiter;
+periodic work (the gateway's retry queue, the desk's card sync) runs on the application's JobQueue, and
+whatever a handler or job raises reaches one error handler that logs it without personal data.
 """
 
 from __future__ import annotations
@@ -9,14 +12,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import traceback
 from pathlib import Path
 
+from sqlalchemy.orm import Session, sessionmaker
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    JobQueue,
     MessageHandler,
     filters,
 )
@@ -24,43 +32,61 @@ from telegram.request import BaseRequest
 
 from bot import strings
 from bot.desk import Desk
+from bot.desk.handlers import SYNC_JOB
 from bot.gateway import Attachment, Gateway, Inbound
 from bot.notify import GatewayNotifier
 from bot.replies import Reply
 from bot.supervisors import SupervisorCommands
 from hotline.db.models import ButtonPayload
-from hotline.db.session import session_scope
+from hotline.db.session import get_sessionmaker
 from hotline.scheduler.runtime import default_notifier
 from hotline.scheduler.service import SchedulerService, start_embedded
 from hotline.settings import Settings
 
 log = logging.getLogger(__name__)
 CALLBACK_LIMIT = 64
+RETRY_JOB = "gateway-retry"
 
 
-def encode_payload(database_url: str, payload: str) -> str:
+class QuietFrequentJobs(logging.Filter):
+    """APScheduler logs two INFO lines for every run of every job; the gateway's own jobs run every few
+    seconds (the hand-written loops they replace logged only failures), so only their warnings pass."""
+
+    def __init__(self, *names: str) -> None:
+        super().__init__()
+        self.names = set(names)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        job = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        return record.levelno >= logging.WARNING or getattr(job, "name", None) not in self.names
+
+
+_QUIET_JOBS = QuietFrequentJobs(RETRY_JOB, SYNC_JOB)
+
+
+def encode_payload(sessions: sessionmaker[Session], payload: str) -> str:
     if len(payload.encode()) <= CALLBACK_LIMIT and not payload.startswith("k:"):
         return payload
     key = "k:" + hashlib.sha1(payload.encode()).hexdigest()[:20]
-    with session_scope(database_url) as session:
+    with sessions.begin() as session:
         if session.get(ButtonPayload, key) is None:
             session.add(ButtonPayload(key=key, payload=payload))
     return key
 
 
-def decode_payload(database_url: str, data: str) -> str | None:
+def decode_payload(sessions: sessionmaker[Session], data: str) -> str | None:
     if not data.startswith("k:"):
         return data
-    with session_scope(database_url) as session:
+    with sessions() as session:
         row = session.get(ButtonPayload, data)
         return row.payload if row else None
 
 
-def keyboard(database_url: str, reply: Reply) -> InlineKeyboardMarkup | None:
+def keyboard(sessions: sessionmaker[Session], reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
     rows = [
-        [InlineKeyboardButton(b.title, callback_data=encode_payload(database_url, b.payload))]
+        [InlineKeyboardButton(b.title, callback_data=encode_payload(sessions, b.payload))]
         for b in reply.buttons
     ]
     # Two buttons per row keeps eight county buttons on one phone screen.
@@ -81,12 +107,13 @@ class TelegramTransport:
         self._with_scheduler = with_scheduler
         self._scheduler: SchedulerService | None = None
         self._settings = settings
-        self._db = settings.database_url
+        self._sessions = get_sessionmaker(settings.database_url)
         assert settings.telegram_bot_token, "validated by Settings"
         builder = (
             Application.builder()
             .token(settings.telegram_bot_token)
             .base_url(settings.telegram.base_url)
+            .rate_limiter(AIORateLimiter())
             .post_init(self._post_init)
             .post_shutdown(self._post_shutdown)
         )
@@ -98,12 +125,14 @@ class TelegramTransport:
         if settings.telegram.operators_chat_id is None:
             log.warning(strings.DESK_DISABLED)
         else:
-            self.desk = Desk(settings, app, lambda chat, replies: self.send(app, chat, replies))
+            self.desk = Desk(
+                settings, self._sessions, app, lambda chat, replies: self.send(app, chat, replies)
+            )
             gateway.set_handoff_sink(self.desk.on_handoff_message)
             gateway.set_attachment_sink(self.desk.on_handoff_attachment)
             for handler in self.desk.handlers():  # before the citizen handlers: first match wins
                 app.add_handler(handler)
-        for handler in SupervisorCommands(settings).handlers():
+        for handler in SupervisorCommands(settings, self._sessions).handlers():
             app.add_handler(handler)
         # Citizens talk to the bot in private chats only; group chats belong to operators/supervisors.
         private = filters.ChatType.PRIVATE
@@ -111,11 +140,19 @@ class TelegramTransport:
         app.add_handler(CallbackQueryHandler(self._button))
         app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self._text))
         app.add_handler(MessageHandler(private & ~filters.TEXT & ~filters.COMMAND, self._media))
+        app.add_error_handler(log_error)
+        logging.getLogger("apscheduler.executors.default").addFilter(_QUIET_JOBS)  # added once
+
+    @property
+    def jobs(self) -> JobQueue:  # type: ignore[type-arg]
+        assert self.application.job_queue is not None, "python-telegram-bot[job-queue] is a requirement"
+        return self.application.job_queue
 
     async def _post_init(self, app: Application) -> None:  # type: ignore[type-arg]
-        app.create_task(self._retry_loop(app))
+        every = self._settings.gateway.retry_interval_seconds
+        self.jobs.run_repeating(self._retry_pending, interval=every, first=every, name=RETRY_JOB)
         if self.desk is not None:
-            app.create_task(self.desk.run())
+            self.desk.schedule(self.jobs)
         if self._with_scheduler:
             notifier = GatewayNotifier(
                 asyncio.get_running_loop(),
@@ -154,21 +191,18 @@ class TelegramTransport:
             with path.open("rb") as fh:
                 await app.bot.send_document(chat_id=int(chat), document=fh, caption=text[:1024] or None)
 
-    async def _retry_loop(self, app: Application) -> None:  # type: ignore[type-arg]
-        async def deliver(user_id: str, replies: list[Reply]) -> None:
-            await self.send(app, int(user_id), replies)
+    async def _retry_pending(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Job: answer messages the engine could not take earlier; a failure waits for the next run."""
 
-        while True:
-            await asyncio.sleep(self._settings.gateway.retry_interval_seconds)
-            try:
-                await self._gateway.retry_pending(deliver)
-            except Exception:
-                log.exception("retry loop failed; will try again")
+        async def deliver(user_id: str, replies: list[Reply]) -> None:
+            await self.send(context.application, int(user_id), replies)
+
+        await self._gateway.retry_pending(deliver)
 
     async def send(self, app: Application, chat_id: int, replies: list[Reply]) -> None:  # type: ignore[type-arg]
         for reply in replies:
             await app.bot.send_message(
-                chat_id=chat_id, text=reply.text or "请选择：", reply_markup=keyboard(self._db, reply)
+                chat_id=chat_id, text=reply.text or "请选择：", reply_markup=keyboard(self._sessions, reply)
             )
 
     async def _start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -196,7 +230,7 @@ class TelegramTransport:
         if query is None or user is None or query.data is None:
             return
         await query.answer()
-        payload = decode_payload(self._db, query.data)
+        payload = decode_payload(self._sessions, query.data)
         if payload is None:
             return
         markup = getattr(query.message, "reply_markup", None)
@@ -231,6 +265,27 @@ class TelegramTransport:
 
     def run(self) -> None:
         self.application.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+async def log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Error handler for every handler and job: what failed and where, never what anyone wrote.
+
+    The update (citizen text, names) is not logged, nor the exception's message unless Telegram wrote
+    it: a database error's message carries the statement's parameters, which can be a citizen's words.
+    """
+    error = context.error
+    if error is None:
+        return
+    where = (
+        f"job {context.job.name}"
+        if context.job is not None
+        else f"update {update.update_id}"
+        if isinstance(update, Update)
+        else "no update"
+    )
+    said = f": {error.message}" if isinstance(error, TelegramError) else ""
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    log.error("%s in %s%s\n%s", type(error).__name__, where, said, frames.rstrip())
 
 
 _FILE_KINDS = ("animation", "document", "voice", "audio", "video", "video_note", "sticker")

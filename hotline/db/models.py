@@ -202,17 +202,6 @@ class TicketCounter(Base):
     value: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Attachment(Base):
-    __tablename__ = "attachment"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("message_log.id"))
-    file_id: Mapped[str] = mapped_column(String(255))
-    kind: Mapped[str] = mapped_column(String(16))  # photo | document | voice
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-
 class Rating(Base):
     __tablename__ = "rating"
     __table_args__ = (UniqueConstraint("ticket_id", "round"),)

@@ -1,9 +1,9 @@
 """The deployment's eligibility numbers (section `eligibility:` of config/hotline.yaml).
 
-Everything the fact sheet marks UNKNOWN or as locally set (低保 table, multiplier, "<" vs "<=", day type
-of the 7-day decision) lives here, not in the rules and not in code, so a justice bureau can correct a
+Everything docs/legal_basis.md marks UNKNOWN or as locally set (低保 table, multiplier, "<" vs "<=", day
+type of the 7-day decision) lives here, not in the rules and not in code, so a justice bureau can correct a
 number without a release. Defaults make an empty section valid and reproduce the Chuzhou reference
-deployment (legal_aid_rules.md §2.3, §1.7).
+deployment (docs/legal_basis.md §4.3 threshold, §2.7 deadlines, §8 the open questions).
 """
 
 from __future__ import annotations
@@ -11,17 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
+
+from hotline.config_model import Strict
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DibaoRow(_Strict):
+class DibaoRow(Strict):
     """One 低保 standard (yuan per person per month) valid from `effective_from` until the next row."""
 
     effective_from: dt.date
@@ -30,7 +27,7 @@ class DibaoRow(_Strict):
     source: str = ""
 
 
-class MeansTest(_Strict):
+class MeansTest(Strict):
     """Anhui 2016 Art 17: household income per person per month below `multiplier` x the city's 低保."""
 
     multiplier: float = Field(default=2.0, gt=0)
@@ -58,7 +55,7 @@ class MeansTest(_Strict):
         return tuple(sorted(rows, key=lambda r: r.effective_from))
 
 
-class Deadlines(_Strict):
+class Deadlines(Strict):
     """Statutory time limits (LAL Art 36, 39, 43, 49); day type of Art 43 is UNKNOWN -> calendar."""
 
     decision_days: int = Field(default=7, ge=1)  # Art 43: decide within 7 days of receipt
@@ -70,8 +67,8 @@ class Deadlines(_Strict):
     objection_review_days: int = Field(default=5, ge=1)  # Art 49
 
 
-class EligibilityConfig(_Strict):
-    """Typed view of `settings.eligibility`; `EligibilityConfig()` is the Chuzhou reference."""
+class EligibilityConfig(Strict):
+    """`settings.eligibility`, checked at start-up; `EligibilityConfig()` is the Chuzhou reference."""
 
     means_test: MeansTest = MeansTest()
     deadlines: Deadlines = Deadlines()
@@ -80,18 +77,6 @@ class EligibilityConfig(_Strict):
     elderly_age: int = Field(default=60, ge=1)  # from this age = elderly (老年人权益保障法 Art 2)
     # Optional path to a replacement rules file; empty = the rules.yaml shipped in this package.
     rules_path: str | None = None
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None) -> EligibilityConfig:
-        """Validate the raw settings dict, naming the bad key the way hotline.settings does."""
-        try:
-            return cls.model_validate(dict(data or {}))
-        except ValidationError as exc:
-            lines = ["配置 eligibility 有误 (configuration error):"]
-            for err in exc.errors():
-                key = ".".join(str(p) for p in ("eligibility", *err["loc"]))
-                lines.append(f"  - {key}: {err['msg']}")
-            raise ValueError("\n".join(lines)) from exc
 
     def fingerprint(self) -> str:
         """Short stable hash of every value, stored with each decision so a replay can tell what changed."""

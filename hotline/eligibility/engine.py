@@ -232,7 +232,7 @@ def replay(
 
 def assess(slots: Mapping[str, Any], settings: Settings, on: dt.date | None = None) -> Decision:
     """The bot's entry point: slots -> Decision with the deployment's rules, config and centres."""
-    config = EligibilityConfig.from_mapping(settings.eligibility)
+    config = settings.eligibility
     rules = cached_rules(config.rules_path)
     if on is None:
         from hotline.settings import today_in

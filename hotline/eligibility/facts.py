@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
+from hotline.normalise import MAX_NUMBER
+
 Proceeding = Literal[
     "criminal_defence", "criminal_victim", "civil", "administrative", "non_litigation", "retrial"
 ]
@@ -192,11 +194,15 @@ FIELD_LABELS: dict[str, str] = {
 
 
 def _num(value: Any) -> float | None:
-    """Numbers from slots: 15, 15.0, "15", "十五" (cn2an); anything else is unknown, not an error."""
+    """Numbers from slots: 15, 15.0, "15", "十五" (cn2an); anything else is unknown, not an error, and so
+    is a number beyond MAX_NUMBER (an int too large for a float raised OverflowError here)."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        result = float(value)
+        try:
+            result = float(value)
+        except OverflowError:
+            return None
     elif isinstance(value, str):
         text = value.strip().replace(",", "").replace("，", "").rstrip("元岁天")
         if not text:
@@ -212,7 +218,7 @@ def _num(value: Any) -> float | None:
                 return None
     else:
         return None
-    return result if math.isfinite(result) else None
+    return result if math.isfinite(result) and abs(result) <= MAX_NUMBER else None
 
 
 _TRUE = {"true", "yes", "y", "1", "是", "有", "对"}

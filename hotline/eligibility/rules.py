@@ -20,6 +20,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hotline.config_model import key_path
 from hotline.eligibility.conditions import Cond, RuleError, Vocabulary, compile_condition
 from hotline.eligibility.config import config_paths
 from hotline.eligibility.decision import Outcome
@@ -225,7 +226,7 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
     try:
         spec = RulesFileSpec.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(f"{key_path(e['loc'])}: {e['msg']}" for e in exc.errors())
         raise RuleError(f"{source}: {problems}") from exc
 
     lists = {name: tuple(values) for name, values in spec.lists.items()}

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db.models import Rating, ReviewItem, Ticket, TicketStatus, utcnow
 from hotline.followup import texts as T
+from hotline.privacy import mask_pii
 from hotline.tickets.service import record_event
 
 Audience = Literal["citizen", "supervisors"]
@@ -33,6 +34,11 @@ class OutboundMessage:
     ticket_number: str
     conversation_id: str | None = None  # for audience == "citizen"
     review_id: int | None = None
+
+    def __post_init__(self) -> None:
+        # Supervisors' alerts quote the citizen's comment or complaint: phone and ID numbers masked.
+        if self.audience == "supervisors":
+            object.__setattr__(self, "text", mask_pii(self.text))
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """PNG charts with Chinese labels.
 
-`mplfonts.use_font()` alone does not make matplotlib find the CJK font (measured, see DESIGN.md); the bundled
-Noto Sans CJK SC file has to be registered with the font manager and selected by family name.
+`mplfonts.use_font()` alone does not make matplotlib find the CJK font (measured, see docs/architecture.md
+§7); the bundled Noto Sans CJK SC file has to be registered with the font manager and selected by family
+name.
 """
 
 from __future__ import annotations

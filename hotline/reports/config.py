@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pydantic import Field
 
-from pydantic import BaseModel, ConfigDict, Field
+from hotline.config_model import Strict
 
 
-class Cron(BaseModel):
+class Cron(Strict):
     """APScheduler cron fields (strings or ints, as in CronTrigger)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     month: str | None = None
     day: str | None = None
@@ -22,10 +20,10 @@ class Cron(BaseModel):
         return {k: str(v) for k, v in self.model_dump().items() if v is not None}
 
 
-class ReportsConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class ReportsConfig(Strict):
+    """`settings.reports`, validated with the rest of the settings at start-up."""
 
-    timezone: str = "Asia/Shanghai"
+    timezone: str = "Asia/Shanghai"  # Settings fills in city.timezone when the section does not set it
     out_dir: str = "var/reports"
     weekly: Cron = Cron(day_of_week="mon", hour="8", minute="30")
     monthly: Cron = Cron(day="1", hour="9", minute="0")
@@ -45,10 +43,3 @@ class ReportsConfig(BaseModel):
     complaint_categories: list[str] = ["complaint"]
     # Where deliveries go; defaults to telegram.supervisors_chat_id, else the outbox directory.
     chat: str | None = None
-
-
-def load_reports_config(raw: dict[str, Any] | None, timezone: str | None = None) -> ReportsConfig:
-    data = dict(raw or {})
-    if timezone and "timezone" not in data:
-        data["timezone"] = timezone
-    return ReportsConfig.model_validate(data)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from hotline.privacy import mask_pii
+
 if TYPE_CHECKING:
     from hotline.followup.service import OutboundMessage
 
@@ -47,6 +49,9 @@ class FileNotifier:
 
     def _record(self, entry: dict[str, str]) -> None:
         self.outbox.mkdir(parents=True, exist_ok=True)
+        for key in ("text", "caption"):  # alerts quote citizens: no phone or ID numbers in the file
+            if key in entry:
+                entry[key] = mask_pii(entry[key])
         entry["at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with (self.outbox / "outbox.jsonl").open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry, ensure_ascii=False) + "\n")

@@ -140,11 +140,123 @@ def _scope_filter(counties: Sequence[str] | None) -> ColumnElement[bool]:
     return Ticket.county_code.in_(list(counties))
 
 
-def _durations(
-    session: Session, dialect: str, done_col: Any, due_col: Any, period: Period, scope: ColumnElement[bool]
-) -> Durations:
-    in_period = and_(done_col >= period.start_utc, done_col < period.end_utc, scope)
-    row = session.execute(
+@dataclass(frozen=True)
+class _Query:
+    """What every builder below filters on: the database, the period and the counties in scope."""
+
+    session: Session
+    period: Period
+    scope: ColumnElement[bool]
+    config: ReportsConfig
+
+    def within(self, column: Any) -> ColumnElement[bool]:
+        """`column` falls in the period, for a ticket in scope."""
+        return and_(column >= self.period.start_utc, column < self.period.end_utc, self.scope)
+
+
+def _scope_names(settings: Settings, counties: Sequence[str] | None) -> tuple[str, str]:
+    """(key, display name) of the report's scope: "city", one county's code, or several codes."""
+    if not counties:
+        return "city", settings.city.name
+    if len(counties) == 1:
+        county = next((c for c in settings.counties if c.code == counties[0]), None)
+        return counties[0], county.name if county else counties[0]
+    return ",".join(counties), "、".join(counties)
+
+
+def _add_new_tickets(q: _Query, m: ReportMetrics) -> None:
+    """Tickets created in the period: counts by type/category/county/outcome, groups, bot figures.
+
+    One GROUP BY; the flag columns are summed in the database, the few groups folded here.
+    """
+    fallbacks = func.coalesce(Ticket.facts["fallbacks"].as_integer(), 0)
+    rows = q.session.execute(
+        select(
+            Ticket.county_code,
+            Ticket.case_type,
+            Ticket.category,
+            Ticket.eligibility_outcome,
+            func.count(),
+            *[_flag(getattr(Ticket, g)) for g in GROUPS],
+            _flag(Ticket.handled_by_bot_only),
+            _flag(Ticket.handoff_requested),
+            func.sum(case((fallbacks > 0, 1), else_=0)),
+            func.sum(fallbacks),
+        )
+        .where(q.within(Ticket.created_at))
+        .group_by(Ticket.county_code, Ticket.case_type, Ticket.category, Ticket.eligibility_outcome)
+    ).all()
+    by_type: Counter[str] = Counter()
+    by_cat: Counter[str] = Counter()
+    by_county: Counter[str] = Counter()
+    cases_by_county: Counter[str] = Counter()
+    by_outcome: Counter[str] = Counter()
+    groups: Counter[str] = Counter()
+    case_groups: Counter[str] = Counter()
+    complaint_cats = set(q.config.complaint_categories)
+    for county_code, case_type, category, outcome, n, *rest in rows:
+        ct = CaseType(case_type).value
+        flags, (bot, handoff, fb_tickets, fb_total) = rest[: len(GROUPS)], rest[len(GROUPS) :]
+        m.new += n
+        by_type[ct] += n
+        by_cat[category] += n
+        by_county[county_code or "未知"] += n
+        if ct in LEGAL_AID_TYPES:
+            cases_by_county[county_code or "未知"] += n
+        by_outcome[outcome or "未评估"] += n
+        for g, v in zip(GROUPS, flags, strict=True):
+            groups[g] += v or 0
+            if ct in LEGAL_AID_TYPES:
+                case_groups[g] += v or 0
+        m.bot_only += bot or 0
+        m.handoffs += handoff or 0
+        m.fallback_tickets += fb_tickets or 0
+        m.fallbacks_total += fb_total or 0
+        if category in complaint_cats:
+            m.complaint_tickets += n
+    m.by_case_type, m.by_category, m.by_county, m.by_outcome = (
+        dict(by_type),
+        dict(by_cat),
+        dict(by_county),
+        dict(by_outcome),
+    )
+    m.groups, m.case_groups, m.cases_by_county = dict(groups), dict(case_groups), dict(cases_by_county)
+    m.consultations = by_type.get(CaseType.CONSULTATION.value, 0)
+    m.cases = m.new - m.consultations
+
+
+def _closed(q: _Query) -> tuple[int, int]:
+    """(all tickets, legal-aid cases) resolved, referred or closed in the period."""
+    closed = cases_closed = 0
+    for case_type, n in q.session.execute(
+        select(Ticket.case_type, func.count()).where(q.within(Ticket.resolved_at)).group_by(Ticket.case_type)
+    ):
+        closed += n
+        if CaseType(case_type).value in LEGAL_AID_TYPES:
+            cases_closed += n
+    return closed, cases_closed
+
+
+def _backlog(q: _Query) -> int:
+    """Created before the period end, not cancelled, and not resolved by the period end."""
+    resolved_by_end = and_(Ticket.resolved_at.is_not(None), Ticket.resolved_at < q.period.end_utc)
+    return (
+        q.session.scalar(
+            select(func.count()).where(
+                Ticket.created_at < q.period.end_utc,
+                Ticket.status != TicketStatus.CANCELLED,
+                or_(Ticket.resolved_at.is_(None), ~resolved_by_end),
+                q.scope,
+            )
+        )
+        or 0
+    )
+
+
+def _durations(q: _Query, done_col: Any, due_col: Any) -> Durations:
+    """Hours from creation to `done_col` for tickets done in the period; nearest-rank median and p90."""
+    in_period = q.within(done_col)
+    row = q.session.execute(
         select(
             func.count(),
             func.sum(case((and_(due_col.is_not(None), done_col <= due_col), 1), else_=0)),
@@ -154,16 +266,52 @@ def _durations(
     result = Durations(count=row[0] or 0, within_sla=row[1] or 0, with_due=row[2] or 0)
     if not result.count:
         return result
-    expr = _seconds(dialect, Ticket.created_at, done_col)
+    expr = _seconds(q.session.get_bind().dialect.name, Ticket.created_at, done_col)
 
     def nearest_rank(p: float) -> float:
         k = max(0, math.ceil(p * result.count) - 1)
-        value = session.scalar(select(expr).where(in_period).order_by(expr).offset(k).limit(1))
+        value = q.session.scalar(select(expr).where(in_period).order_by(expr).offset(k).limit(1))
         return round(float(value or 0)) / 3600  # whole seconds: julianday arithmetic is not exact
 
     result.median_hours = nearest_rank(0.5)
     result.p90_hours = nearest_rank(0.9)
     return result
+
+
+def _add_ratings(q: _Query, m: ReportMetrics) -> None:
+    """Ratings requested in the period: requested, answered, distribution of scores, satisfied."""
+    for score, n in q.session.execute(
+        select(Rating.score, func.count())
+        .join(Ticket, Ticket.id == Rating.ticket_id)
+        .where(q.within(Rating.requested_at))
+        .group_by(Rating.score)
+    ):
+        m.ratings_requested += n
+        if score is not None:
+            m.ratings_answered += n
+            m.rating_distribution[int(score)] = n
+            if score >= q.config.satisfied_min_score:
+                m.satisfied += n
+
+
+def _review_items(q: _Query) -> dict[str, int]:
+    """Review items opened in the period, by reason (complaint, low rating, ...)."""
+    return {
+        reason: n
+        for reason, n in q.session.execute(
+            select(ReviewItem.reason, func.count())
+            .join(Ticket, Ticket.id == ReviewItem.ticket_id)
+            .where(q.within(ReviewItem.created_at))
+            .group_by(ReviewItem.reason)
+        )
+    }
+
+
+def _calendar_fallback_years(period: Period) -> list[int]:
+    """Years of the period the holiday calendar does not cover (business days are then estimated)."""
+    calendar = BusinessCalendar()
+    last_year = (period.end - dt.timedelta(days=1)).year
+    return [y for y in range(period.start.year, last_year + 1) if not calendar.covers(y)]
 
 
 def yearly_targets(session: Session, settings: Settings, year: int) -> dict[str, int]:
@@ -207,131 +355,21 @@ def compute_metrics(
     with_previous: bool = True,
 ) -> ReportMetrics:
     """All figures of one report for the city (counties=None) or the given counties."""
-    config = config or ReportsConfig()
-    dialect = session.get_bind().dialect.name
-    scope = _scope_filter(counties)
-    if counties and len(counties) == 1:
-        county = next((c for c in settings.counties if c.code == counties[0]), None)
-        scope_key, scope_name = counties[0], county.name if county else counties[0]
-    else:
-        scope_key, scope_name = (
-            ("city", settings.city.name) if not counties else (",".join(counties), "、".join(counties))
-        )
+    q = _Query(session, period, _scope_filter(counties), config or ReportsConfig())
+    scope_key, scope_name = _scope_names(settings, counties)
     m = ReportMetrics(period=period, scope=scope_key, scope_name=scope_name)
-    created = and_(Ticket.created_at >= period.start_utc, Ticket.created_at < period.end_utc, scope)
-    fallbacks = func.coalesce(Ticket.facts["fallbacks"].as_integer(), 0)
-    resolved_by_end = and_(Ticket.resolved_at.is_not(None), Ticket.resolved_at < period.end_utc)
-    rows = session.execute(
-        select(
-            Ticket.county_code,
-            Ticket.case_type,
-            Ticket.category,
-            Ticket.eligibility_outcome,
-            func.count(),
-            *[_flag(getattr(Ticket, g)) for g in GROUPS],
-            _flag(Ticket.handled_by_bot_only),
-            _flag(Ticket.handoff_requested),
-            func.sum(case((fallbacks > 0, 1), else_=0)),
-            func.sum(fallbacks),
-        )
-        .where(created)
-        .group_by(Ticket.county_code, Ticket.case_type, Ticket.category, Ticket.eligibility_outcome)
-    ).all()
-    by_type: Counter[str] = Counter()
-    by_cat: Counter[str] = Counter()
-    by_county: Counter[str] = Counter()
-    cases_by_county: Counter[str] = Counter()
-    by_outcome: Counter[str] = Counter()
-    groups: Counter[str] = Counter()
-    case_groups: Counter[str] = Counter()
-    complaint_cats = set(config.complaint_categories)
-    for county_code, case_type, category, outcome, n, *rest in rows:
-        ct = CaseType(case_type).value
-        flags, (bot, handoff, fb_tickets, fb_total) = rest[: len(GROUPS)], rest[len(GROUPS) :]
-        m.new += n
-        by_type[ct] += n
-        by_cat[category] += n
-        by_county[county_code or "未知"] += n
-        if ct in LEGAL_AID_TYPES:
-            cases_by_county[county_code or "未知"] += n
-        by_outcome[outcome or "未评估"] += n
-        for g, v in zip(GROUPS, flags, strict=True):
-            groups[g] += v or 0
-            if ct in LEGAL_AID_TYPES:
-                case_groups[g] += v or 0
-        m.bot_only += bot or 0
-        m.handoffs += handoff or 0
-        m.fallback_tickets += fb_tickets or 0
-        m.fallbacks_total += fb_total or 0
-        if category in complaint_cats:
-            m.complaint_tickets += n
-    m.by_case_type, m.by_category, m.by_county, m.by_outcome = (
-        dict(by_type),
-        dict(by_cat),
-        dict(by_county),
-        dict(by_outcome),
-    )
-    m.groups, m.case_groups, m.cases_by_county = dict(groups), dict(case_groups), dict(cases_by_county)
-    m.consultations = by_type.get(CaseType.CONSULTATION.value, 0)
-    m.cases = m.new - m.consultations
-
-    closed_rows = session.execute(
-        select(Ticket.case_type, func.count())
-        .where(Ticket.resolved_at >= period.start_utc, Ticket.resolved_at < period.end_utc, scope)
-        .group_by(Ticket.case_type)
-    ).all()
-    for case_type, n in closed_rows:
-        m.closed += n
-        if CaseType(case_type).value in LEGAL_AID_TYPES:
-            m.cases_closed += n
-    m.backlog = (
-        session.scalar(
-            select(func.count()).where(
-                Ticket.created_at < period.end_utc,
-                Ticket.status != TicketStatus.CANCELLED,
-                or_(Ticket.resolved_at.is_(None), ~resolved_by_end),
-                scope,
-            )
-        )
-        or 0
-    )
-
-    m.first_response = _durations(
-        session, dialect, Ticket.first_response_at, Ticket.first_response_due, period, scope
-    )
-    m.resolution = _durations(session, dialect, Ticket.resolved_at, Ticket.resolution_due, period, scope)
-
-    rated = and_(Rating.requested_at >= period.start_utc, Rating.requested_at < period.end_utc, scope)
-    for score, n in session.execute(
-        select(Rating.score, func.count())
-        .join(Ticket, Ticket.id == Rating.ticket_id)
-        .where(rated)
-        .group_by(Rating.score)
-    ):
-        m.ratings_requested += n
-        if score is not None:
-            m.ratings_answered += n
-            m.rating_distribution[int(score)] = n
-            if score >= config.satisfied_min_score:
-                m.satisfied += n
-    for reason, n in session.execute(
-        select(ReviewItem.reason, func.count())
-        .join(Ticket, Ticket.id == ReviewItem.ticket_id)
-        .where(ReviewItem.created_at >= period.start_utc, ReviewItem.created_at < period.end_utc, scope)
-        .group_by(ReviewItem.reason)
-    ):
-        m.review_items[reason] = n
-
+    _add_new_tickets(q, m)
+    m.closed, m.cases_closed = _closed(q)
+    m.backlog = _backlog(q)
+    m.first_response = _durations(q, Ticket.first_response_at, Ticket.first_response_due)
+    m.resolution = _durations(q, Ticket.resolved_at, Ticket.resolution_due)
+    _add_ratings(q, m)
+    m.review_items = _review_items(q)
     m.target, m.target_year = prorated_target(session, settings, period, counties)
-    calendar = BusinessCalendar()
-    m.calendar_fallback_years = [
-        y
-        for y in range(period.start.year, (period.end - dt.timedelta(days=1)).year + 1)
-        if not calendar.covers(y)
-    ]
+    m.calendar_fallback_years = _calendar_fallback_years(period)
     if with_previous:
         m.previous = compute_metrics(
-            session, settings, period.previous(), counties, config, with_previous=False
+            session, settings, period.previous(), counties, q.config, with_previous=False
         )
     return m
 

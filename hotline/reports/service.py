@@ -11,11 +11,10 @@ from sqlalchemy.orm import Session
 
 from hotline.reports.annual_docx import annual_docx
 from hotline.reports.charts import dashboard_png
-from hotline.reports.config import ReportsConfig, load_reports_config
 from hotline.reports.delivery import Notifier
 from hotline.reports.metrics import ReportMetrics, compute_metrics
 from hotline.reports.periods import Period
-from hotline.reports.text import summary_text
+from hotline.reports.summary_text import summary_text
 from hotline.reports.xlsx import write_workbook
 from hotline.settings import PROJECT_ROOT, Settings
 
@@ -29,17 +28,9 @@ class ProducedReport:
     files: list[Path]
 
 
-def reports_config(settings: Settings) -> ReportsConfig:
-    return load_reports_config(settings.reports, settings.city.timezone)
-
-
 def out_dir(settings: Settings, override: str | Path | None = None) -> Path:
-    path = Path(override or reports_config(settings).out_dir)
+    path = Path(override or settings.reports.out_dir)
     return path if path.is_absolute() else PROJECT_ROOT / path
-
-
-def county_names(settings: Settings) -> dict[str, str]:
-    return {c.code: c.name for c in settings.counties}
 
 
 def produce_report(
@@ -52,8 +43,8 @@ def produce_report(
     formats: Sequence[str] = ("txt", "png", "xlsx", "docx"),
 ) -> ProducedReport:
     """Compute the figures once and render every format into `<out>/<kind>/<period>/`."""
-    config = reports_config(settings)
-    names = county_names(settings)
+    config = settings.reports
+    names = settings.county_names
     m = compute_metrics(session, settings, period, counties, config)
     text = summary_text(m, names)
     folder = out_dir(settings, directory) / period.kind / period.key

@@ -1,6 +1,8 @@
 """XLSX workbook: a summary sheet with the report's figures and one row per ticket of the period.
 
 openpyxl's write-only mode streams rows, so a year of tickets does not have to fit in memory as cells.
+Every text cell passes `neutralise_cell`: openpyxl stores a string starting with `=` as a live formula,
+and a ticket number imported from an old system could be one.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 from hotline.db.models import Rating, Ticket
 from hotline.reports import texts as T
 from hotline.reports.metrics import ReportMetrics
+from hotline.sanitise import neutralise_cell
 
 
 def summary_rows(m: ReportMetrics, county_names: dict[str, str] | None = None) -> list[tuple[str, Any]]:
@@ -126,6 +129,10 @@ def ticket_rows(
         ]
 
 
+def _safe(row: Sequence[Any]) -> list[Any]:
+    return [neutralise_cell(v) if isinstance(v, str) else v for v in row]
+
+
 def write_workbook(
     session: Session,
     m: ReportMetrics,
@@ -137,13 +144,13 @@ def write_workbook(
     summary = wb.create_sheet(T.XLSX_SUMMARY_SHEET)
     summary.append(["指标", "数值"])
     for label, value in summary_rows(m, county_names):
-        summary.append([label, value])
+        summary.append(_safe([label, value]))
     sheet = wb.create_sheet(T.XLSX_TICKETS_SHEET)
     sheet.append(T.XLSX_TICKET_HEADERS)
     for row in ticket_rows(
         session, m.period.start_utc, m.period.end_utc, counties, m.period.timezone, county_names
     ):
-        sheet.append(row)
+        sheet.append(_safe(row))
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

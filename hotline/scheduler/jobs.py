@@ -12,16 +12,15 @@ from sqlalchemy.orm import Session
 from hotline.followup.service import due_reminders, pending_review_alerts, request_due_ratings
 from hotline.reports.delivery import CitizenNotifier
 from hotline.reports.periods import KINDS, Kind, Period, last_complete
-from hotline.reports.service import county_names, deliver, produce_report
-from hotline.scheduler.runs import Outcome, run_once
+from hotline.reports.service import deliver, produce_report
+from hotline.scheduler.runs import RunOutcome, run_once
 from hotline.scheduler.runtime import Runtime, current
 from hotline.sla.clock import SlaClock, recompute_due_times
-from hotline.sla.config import load_sla_config
 
 log = logging.getLogger(__name__)
 
 
-def report_for_period(rt: Runtime, period: Period, scope: str) -> Outcome:
+def report_for_period(rt: Runtime, period: Period, scope: str) -> RunOutcome:
     """Produce and deliver one period's report exactly once (see runs.py)."""
     counties = None if scope == "city" else [scope]
 
@@ -50,7 +49,7 @@ def report_for_period(rt: Runtime, period: Period, scope: str) -> Outcome:
     return outcome
 
 
-def scheduled_report(kind: str, today: str | None = None) -> dict[str, Outcome]:
+def scheduled_report(kind: str, today: str | None = None) -> dict[str, RunOutcome]:
     """The job behind the weekly/monthly/annual schedules: the last complete period, city + counties."""
     if kind not in KINDS:
         raise ValueError(f"未知的报告类型: {kind}")
@@ -59,7 +58,7 @@ def scheduled_report(kind: str, today: str | None = None) -> dict[str, Outcome]:
     day = dt.date.fromisoformat(today) if today else dt.datetime.now(ZoneInfo(tz)).date()
     k: Kind = kind  # type: ignore[assignment]
     period = last_complete(k, day, tz)
-    scopes = ["city"] + ([c for c in county_names(rt.settings)] if rt.config.per_county else [])
+    scopes = ["city"] + (list(rt.settings.county_names) if rt.config.per_county else [])
     return {scope: report_for_period(rt, period, scope) for scope in scopes}
 
 
@@ -87,7 +86,7 @@ def review_alerts() -> int:
     """
     rt = current()
     with rt.sessions() as session, session.begin():
-        messages = pending_review_alerts(session, county_names=county_names(rt.settings))
+        messages = pending_review_alerts(session, county_names=rt.settings.county_names)
         for message in messages:
             rt.notifier.send_text(rt.supervisors_chat, message.text)
     return len(messages)
@@ -96,6 +95,6 @@ def review_alerts() -> int:
 def sla_refresh() -> int:
     """Recompute due times of open tickets (paused clocks, config changes, tickets created without SLA)."""
     rt = current()
-    clock = SlaClock(load_sla_config(rt.settings.sla, rt.settings.city.timezone))
+    clock = SlaClock(rt.settings.sla)
     with rt.sessions() as session, session.begin():
         return recompute_due_times(session, clock)

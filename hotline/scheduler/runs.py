@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.db.models import ReportRun, utcnow
 
-Outcome = Literal["delivered", "redelivered", "already_delivered", "busy"]
+# What one `run_once` call did (not to be confused with the eligibility `Outcome`).
+RunOutcome = Literal["delivered", "redelivered", "already_delivered", "busy"]
 
 
 def _claim(
@@ -64,7 +65,7 @@ def run_once(
     *,
     now: dt.datetime | None = None,
     stale_after: dt.timedelta = dt.timedelta(hours=1),
-) -> Outcome:
+) -> RunOutcome:
     at = now or utcnow()
     with sessions() as session:
         with session.begin():

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.db.session import get_sessionmaker
 from hotline.reports.config import ReportsConfig
 from hotline.reports.delivery import FileNotifier, Notifier
-from hotline.reports.service import out_dir, reports_config
+from hotline.reports.service import out_dir
 from hotline.settings import Settings
 
 
@@ -27,7 +27,7 @@ class Runtime:
 
     @cached_property
     def config(self) -> ReportsConfig:
-        return reports_config(self.settings)
+        return self.settings.reports
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:

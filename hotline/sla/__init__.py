@@ -1,21 +1,10 @@
-"""Service-level agreements: business calendar (Chinese holidays) and ticket due times."""
+"""Service-level agreements: business calendar (Chinese holidays) and ticket due times.
 
-from hotline.sla.calendar import BusinessCalendar
-from hotline.sla.clock import (
-    SlaClock,
-    compute_due_times,
-    overdue_tickets,
-    recompute_due_times,
-)
-from hotline.sla.config import SlaConfig, SlaTarget, load_sla_config
+The package root exports only the configuration model, which `hotline.settings` imports at start-up;
+the clock (SQLAlchemy) and the calendar (chinese_calendar) are imported from their modules by the code
+that computes due times, so reading the settings does not load the database layer.
+"""
 
-__all__ = [
-    "BusinessCalendar",
-    "SlaClock",
-    "SlaConfig",
-    "SlaTarget",
-    "compute_due_times",
-    "load_sla_config",
-    "overdue_tickets",
-    "recompute_due_times",
-]
+from hotline.sla.config import SlaConfig, SlaTarget
+
+__all__ = ["SlaConfig", "SlaTarget"]

@@ -8,14 +8,13 @@ business seconds (days × length of a working day) so the same pause-aware machi
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from hotline.config_model import Strict
 
 
-class SlaTarget(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class SlaTarget(Strict):
     first_response_hours: float = Field(default=4.0, gt=0)
     resolution_days: float = Field(default=5.0, gt=0)
 
@@ -28,12 +27,10 @@ def _hhmm(value: str) -> dt.time:
         raise ValueError(f"时间格式应为 HH:MM: {value!r}") from exc
 
 
-class SlaConfig(BaseModel):
-    """Working hours, per-category/priority targets and a holiday overlay for years the library lacks."""
+class SlaConfig(Strict):
+    """`settings.sla`: working hours, targets per category/priority, holidays for years the library lacks."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    timezone: str = "Asia/Shanghai"
+    timezone: str = "Asia/Shanghai"  # Settings fills in city.timezone when the section does not set it
     # Legal aid centre opening hours (see config counties[].centre.hours).
     work_hours: list[tuple[str, str]] = [("08:30", "12:00"), ("14:30", "17:30")]
     # targets[category][priority]; category "default" and priority "normal" are the fallbacks.
@@ -86,11 +83,3 @@ class SlaConfig(BaseModel):
             or by_priority.get("normal")
             or self.targets["default"]["normal"]
         )
-
-
-def load_sla_config(raw: dict[str, Any] | None, timezone: str | None = None) -> SlaConfig:
-    """Validate `settings.sla`; the city's time zone is the default."""
-    data = dict(raw or {})
-    if timezone and "timezone" not in data:
-        data["timezone"] = timezone
-    return SlaConfig.model_validate(data)

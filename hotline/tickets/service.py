@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline.db.models import (
-    OPEN_TICKET_STATUSES,
     CaseType,
     Citizen,
     Ticket,
@@ -30,21 +29,43 @@ from hotline.db.models import (
 if TYPE_CHECKING:
     from hotline.sla.clock import SlaClock
 
-S = TicketStatus
-
-# Allowed lifecycle transitions (proposal in legal_aid_rules.md §6, mapped onto helpdesk statuses).
+# Allowed lifecycle transitions (the proposal in docs/legal_basis.md §7, mapped onto helpdesk statuses).
 TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
-    S.NEW: frozenset({S.ASSIGNED, S.WAITING_CITIZEN, S.RESOLVED, S.REFERRED, S.CANCELLED}),
-    S.ASSIGNED: frozenset({S.WAITING_CITIZEN, S.RESOLVED, S.REFERRED, S.CANCELLED, S.NEW}),
-    S.WAITING_CITIZEN: frozenset({S.ASSIGNED, S.RESOLVED, S.CANCELLED, S.REFERRED}),
-    S.RESOLVED: frozenset({S.CLOSED, S.REOPENED}),
-    S.REFERRED: frozenset({S.CLOSED, S.REOPENED}),
-    S.CLOSED: frozenset({S.REOPENED}),
-    S.CANCELLED: frozenset({S.REOPENED}),
-    S.REOPENED: frozenset({S.ASSIGNED, S.WAITING_CITIZEN, S.RESOLVED, S.REFERRED, S.CANCELLED}),
+    TicketStatus.NEW: frozenset(
+        {
+            TicketStatus.ASSIGNED,
+            TicketStatus.WAITING_CITIZEN,
+            TicketStatus.RESOLVED,
+            TicketStatus.REFERRED,
+            TicketStatus.CANCELLED,
+        }
+    ),
+    TicketStatus.ASSIGNED: frozenset(
+        {
+            TicketStatus.WAITING_CITIZEN,
+            TicketStatus.RESOLVED,
+            TicketStatus.REFERRED,
+            TicketStatus.CANCELLED,
+            TicketStatus.NEW,
+        }
+    ),
+    TicketStatus.WAITING_CITIZEN: frozenset(
+        {TicketStatus.ASSIGNED, TicketStatus.RESOLVED, TicketStatus.CANCELLED, TicketStatus.REFERRED}
+    ),
+    TicketStatus.RESOLVED: frozenset({TicketStatus.CLOSED, TicketStatus.REOPENED}),
+    TicketStatus.REFERRED: frozenset({TicketStatus.CLOSED, TicketStatus.REOPENED}),
+    TicketStatus.CLOSED: frozenset({TicketStatus.REOPENED}),
+    TicketStatus.CANCELLED: frozenset({TicketStatus.REOPENED}),
+    TicketStatus.REOPENED: frozenset(
+        {
+            TicketStatus.ASSIGNED,
+            TicketStatus.WAITING_CITIZEN,
+            TicketStatus.RESOLVED,
+            TicketStatus.REFERRED,
+            TicketStatus.CANCELLED,
+        }
+    ),
 }
-
-OPEN_STATUSES = OPEN_TICKET_STATUSES
 
 
 class TicketError(Exception):
@@ -69,7 +90,8 @@ class NewTicket:
     women: bool = False
 
 
-def _next_number(session: Session, prefix: str, local_day: dt.date) -> str:
+def next_ticket_number(session: Session, prefix: str, local_day: dt.date) -> str:
+    """The next number of the local day (滁-20261129-0007); also numbers imported historical cases."""
     day = local_day.strftime("%Y%m%d")
     bumped = session.execute(
         update(TicketCounter)
@@ -83,7 +105,7 @@ def _next_number(session: Session, prefix: str, local_day: dt.date) -> str:
                 session.add(TicketCounter(day=day, value=1))
             bumped = 1
         except IntegrityError:  # another process created today's row first
-            return _next_number(session, prefix, local_day)
+            return next_ticket_number(session, prefix, local_day)
     return f"{prefix}-{day}-{bumped:04d}"
 
 
@@ -112,7 +134,7 @@ def create_ticket(
     if new.conversation_id:
         citizen_id = session.scalar(select(Citizen.id).where(Citizen.conversation_id == new.conversation_id))
     ticket = Ticket(
-        number=_next_number(session, prefix, local_day),
+        number=next_ticket_number(session, prefix, local_day),
         citizen_id=citizen_id,
         conversation_id=new.conversation_id,
         intake_key=new.intake_key,
@@ -120,7 +142,7 @@ def create_ticket(
         category=new.category,
         case_type=new.case_type,
         county_code=new.county_code,
-        status=S.NEW,
+        status=TicketStatus.NEW,
         priority=new.priority,
         description=new.description,
         facts=dict(new.facts),
@@ -151,7 +173,7 @@ def create_ticket(
             ticket_id=ticket.id,
             kind="created",
             actor=actor,
-            to_status=S.NEW.value,
+            to_status=TicketStatus.NEW.value,
             data={"category": new.category, "county": new.county_code, "priority": new.priority},
             created_at=created_at,
         )
@@ -183,15 +205,15 @@ def change_status(
     at = now or utcnow()
     ticket.status = to
     ticket.updated_at = at
-    if to is S.RESOLVED or to is S.REFERRED:
+    if to is TicketStatus.RESOLVED or to is TicketStatus.REFERRED:
         ticket.resolved_at = at
-    elif to is S.CLOSED:
+    elif to is TicketStatus.CLOSED:
         ticket.closed_at = at
         ticket.resolved_at = ticket.resolved_at or at
-    elif to is S.REOPENED:
+    elif to is TicketStatus.REOPENED:
         ticket.resolved_at = None
         ticket.closed_at = None
-    if ticket.first_response_at is None and current is S.NEW and to is not S.CANCELLED:
+    if ticket.first_response_at is None and current is TicketStatus.NEW and to is not TicketStatus.CANCELLED:
         ticket.first_response_at = at  # the first human (or bot) action on the ticket stops that clock
     event = TicketEvent(
         ticket_id=ticket.id,
@@ -242,17 +264,12 @@ def tickets_of_conversation(session: Session, conversation_id: str) -> list[Tick
 
 
 STATUS_LABELS: dict[TicketStatus, str] = {
-    S.NEW: "待受理",
-    S.ASSIGNED: "处理中",
-    S.WAITING_CITIZEN: "等待您补充材料",
-    S.RESOLVED: "已办结",
-    S.CLOSED: "已关闭",
-    S.REFERRED: "已转办",
-    S.CANCELLED: "已撤销",
-    S.REOPENED: "重新处理中",
+    TicketStatus.NEW: "待受理",
+    TicketStatus.ASSIGNED: "处理中",
+    TicketStatus.WAITING_CITIZEN: "等待您补充材料",
+    TicketStatus.RESOLVED: "已办结",
+    TicketStatus.CLOSED: "已关闭",
+    TicketStatus.REFERRED: "已转办",
+    TicketStatus.CANCELLED: "已撤销",
+    TicketStatus.REOPENED: "重新处理中",
 }
-
-
-def next_ticket_number(session: Session, prefix: str, local_day: dt.date) -> str:
-    """Public alias for the day counter (used by the historical import to number old cases)."""
-    return _next_number(session, prefix, local_day)

@@ -1,4 +1,4 @@
-"""The distributed shape on one machine, from configuration alone (DESIGN "Beyond one machine").
+"""The distributed shape on one machine, from configuration alone (docs/architecture.md §6).
 
 PostgreSQL (application database + Rasa tracker store) and Redis (Rasa lock store) are started as throwaway
 servers; two engine "nodes" are started with the same supervisor as `make run`
@@ -419,13 +419,12 @@ def _pg_settings(services: Services, tmp: Path) -> Settings:
         PROJECT_ROOT / "config" / "hotline.yaml", environ={"DATABASE_URL": services.app_url}
     )
     reports = {
-        **settings.reports,
         "out_dir": str(tmp / "reports"),
         "per_county": False,
         "enabled_kinds": ["weekly"],
         "lock_ttl_seconds": 5,  # the minimum: election rounds every ~1.7 s
     }
-    return settings.model_copy(update={"reports": reports})
+    return settings.model_copy(update={"reports": settings.reports.model_copy(update=reports)})
 
 
 def _wait(predicate: Callable[[], bool], timeout: float) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from actions.intake import (
     intake_slots,
     normalise_value,
 )
-from hotline.settings import get_settings
 
 DOMAIN: dict[str, Any] = {
     "forms": {
@@ -65,12 +63,7 @@ def tracker(
     )
 
 
-@pytest.fixture(autouse=True)
-def _settings(monkeypatch: pytest.MonkeyPatch, db_url: str) -> Iterator[None]:
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("env_settings")  # conftest: actions read get_settings()
 
 
 def run(action: Any, t: Tracker) -> tuple[list[dict[str, Any]], CollectingDispatcher]:

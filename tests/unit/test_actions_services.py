@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,7 +15,6 @@ from actions.survey import ActionRecordRating, ValidateRatingForm
 from actions.ticketing import ActionCreateTicket
 from hotline.db.models import Rating, ReviewItem, Ticket
 from hotline.db.session import session_scope
-from hotline.settings import get_settings
 from tests.unit.test_actions_intake import responses, run, slot_events, tracker
 
 WAGE = {
@@ -30,12 +28,7 @@ WAGE = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _settings(monkeypatch: pytest.MonkeyPatch, db_url: str) -> Iterator[None]:
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("env_settings")  # conftest: actions read get_settings()
 
 
 def make_ticket(slots: dict[str, Any]) -> str:

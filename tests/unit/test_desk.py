@@ -17,6 +17,7 @@ from telegram import Update
 
 from bot import strings
 from bot.desk.cards import parse_callback, render_card
+from bot.desk.handlers import SYNC_JOB
 from bot.desk.sync import sync_once
 from bot.gateway import Gateway
 from bot.transports.telegram import TelegramTransport
@@ -37,76 +38,18 @@ from hotline.followup.service import request_due_ratings
 from hotline.messages import get_or_create_citizen
 from hotline.settings import Settings
 from hotline.sla.clock import SlaClock
-from hotline.sla.config import load_sla_config
 from hotline.tickets.service import NewTicket, create_ticket
+from tests.unit.conftest import BOT, DATE, FakeBotApi, telegram_settings
 from tests.unit.test_gateway import FakeEngine
-from tests.unit.test_telegram_transport import BOT, FakeBotApi
 
 GROUP_ID = -1001234567890  # supergroup ids exceed 32 bits
 GROUP = {"id": GROUP_ID, "type": "supergroup", "title": "12348 工作人员群"}
 CITIZEN = 1001
 DINGYUAN, LANGYA = "341125", "341102"
-DATE = 1764400000
 
 
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
-
-
-class DeskBotApi(FakeBotApi):
-    """Returns real-looking messages for sends and edits, with ids unique across 'restarts'."""
-
-    def __init__(self, first_id: int = 1000) -> None:
-        super().__init__()
-        self.next_id = first_id
-        self.messages: list[tuple[int, int]] = []  # (chat id, message id) of every sendMessage
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: Any = None,
-        read_timeout: object = None,
-        write_timeout: object = None,
-        connect_timeout: object = None,
-        pool_timeout: object = None,
-    ) -> tuple[int, bytes]:
-        endpoint = url.rsplit("/", 1)[-1]
-        params = dict(request_data.parameters) if request_data else {}
-        self.calls.append((endpoint, params))
-        result: Any = True
-        if endpoint == "getMe":
-            result = BOT
-        elif endpoint in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
-            chat_id = int(params["chat_id"])
-            if "message_id" in params:
-                message_id = int(params["message_id"])
-            else:
-                self.next_id += 1
-                message_id = self.next_id
-                self.messages.append((chat_id, message_id))
-            result = {
-                "message_id": message_id,
-                "date": DATE,
-                "chat": GROUP if chat_id == GROUP_ID else {"id": chat_id, "type": "private"},
-                "from": BOT,
-                "text": params.get("text", ""),
-            }
-        elif endpoint == "copyMessage":
-            self.next_id += 1
-            self.messages.append((int(params["chat_id"]), self.next_id))
-            result = {"message_id": self.next_id}
-        return 200, json.dumps({"ok": True, "result": result}).encode()
-
-    def to(self, chat_id: int, endpoint: str = "sendMessage") -> list[dict[str, Any]]:
-        return [p for e, p in self.calls if e == endpoint and int(p.get("chat_id", 0)) == chat_id]
-
-    def last_id(self, chat_id: int = GROUP_ID) -> int:
-        """Id of the last message sent to a chat."""
-        return next(m for c, m in reversed(self.messages) if c == chat_id)
-
-    def alerts(self) -> list[dict[str, Any]]:
-        return [p for e, p in self.calls if e == "answerCallbackQuery"]
 
 
 def reply_to_id(params: dict[str, Any]) -> int | None:
@@ -121,19 +64,12 @@ def buttons(params: dict[str, Any]) -> list[tuple[str, str]]:
     return [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
 
 
-def desk_settings(settings: Settings, chat: int | None = GROUP_ID) -> Settings:
-    telegram = settings.telegram.model_copy(update={"operators_chat_id": chat})
-    return settings.model_copy(
-        update={"transport": "telegram", "telegram_bot_token": "123:fake", "telegram": telegram}
-    )
-
-
 class Desk:
     """One running gateway process: transport + fake API + fake engine."""
 
-    def __init__(self, settings: Settings, first_id: int = 1000) -> None:
-        self.api, self.engine = DeskBotApi(first_id), FakeEngine()
-        self.settings = desk_settings(settings)
+    def __init__(self, settings: Settings, first_id: int = 1000, **telegram: Any) -> None:
+        self.api, self.engine = FakeBotApi(first_id), FakeEngine()
+        self.settings = telegram_settings(settings, operators_chat_id=GROUP_ID, **telegram)
         self.transport = TelegramTransport(
             Gateway(self.engine, self.settings.database_url), self.settings, request=self.api
         )
@@ -252,7 +188,7 @@ def make_ticket(
     conversation: str = f"telegram-{CITIZEN}",
     description: str = "老板拖欠三个月工资，我的电话13812345678",
 ) -> tuple[int, str]:
-    clock = SlaClock(load_sla_config(settings.sla, settings.city.timezone))
+    clock = SlaClock(settings.sla)
     with session_scope(settings.database_url) as s:
         channel, _, external = conversation.partition("-")
         get_or_create_citizen(s, channel, external)
@@ -371,6 +307,20 @@ async def test_sync_retries_a_card_whose_send_failed(settings: Settings) -> None
         assert await desk.sync() == 1
 
 
+async def test_card_sync_is_a_job_at_the_configured_pace(settings: Settings) -> None:
+    for key in "abc":
+        make_ticket(settings, key=key)
+    async with Desk(settings, desk_cards_per_tick=2, desk_sync_seconds=42.0) as desk:
+        assert desk.app.post_init is not None and desk.app.job_queue is not None
+        await desk.app.post_init(desk.app)  # as run_polling does, before it starts the JobQueue
+        (job,) = desk.app.job_queue.get_jobs_by_name(SYNC_JOB)
+        assert job.job.trigger.interval == dt.timedelta(seconds=42)
+        await job.run(desk.app)
+        assert len(desk.api.to(GROUP_ID)) == 2  # desk_cards_per_tick
+        await job.run(desk.app)
+        assert len(desk.api.to(GROUP_ID)) == 3
+
+
 # ---- claim ---------------------------------------------------------------------------------------------
 
 
@@ -391,6 +341,36 @@ async def test_claim_refused(settings: Settings, operators: dict[str, int], who:
         assert desk.api.to(GROUP_ID, "editMessageText") == []
     t = ticket(settings.database_url, ticket_id)
     assert (t.status, t.assigned_operator_id, t.first_response_at) == (TicketStatus.NEW, None, None)
+    assert [e[0] for e in events(settings.database_url, ticket_id)] == ["created"]
+
+
+def arabic_indic(number: int) -> str:
+    return str(number).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "desk:claim:{id}²",  # str.isdigit() says yes, int() raises
+        "desk:claim:{arabic}",  # int() reads it as the ticket id
+        "desk:claim:{id}\n",  # $ would match before the newline
+        "desk:to:{id}:{arabic_county}",
+        "desk:claim:{id}:341102",
+        "desk:delete:{id}",
+    ],
+)
+async def test_forged_callback_data_is_a_stale_button(
+    settings: Settings, operators: dict[str, int], forged: str
+) -> None:
+    ticket_id, _, card = await posted_card(settings)
+    data = forged.format(id=ticket_id, arabic=arabic_indic(ticket_id), arabic_county=arabic_indic(341102))
+    async with Desk(settings, first_id=3000) as desk:
+        await desk.press(OPS["dingyuan"], data, card)
+        (alert,) = desk.api.alerts()
+        assert (alert["text"], alert["show_alert"]) == (strings.DESK_STALE_BUTTON, True)
+        assert desk.api.to(GROUP_ID, "editMessageText") == []
+    t = ticket(settings.database_url, ticket_id)
+    assert (t.status, t.assigned_operator_id, t.county_code) == (TicketStatus.NEW, None, DINGYUAN)
     assert [e[0] for e in events(settings.database_url, ticket_id)] == ["created"]
 
 
@@ -449,7 +429,7 @@ async def test_reply_relay_both_ways_across_restarts(settings: Settings, operato
         relayed = desk.api.to(GROUP_ID)[-1]
         assert "去年十月到今年一月" in relayed["text"] and number in relayed["text"]
         assert reply_to_id(relayed) == card
-        relayed_id = desk.api.last_id()
+        relayed_id = desk.api.last_id(GROUP_ID)
     async with Desk(settings, first_id=4000) as desk:  # another restart: reply to the relayed message
         await desk.group_text(
             OPS["dingyuan"], "好的，请带上劳动合同到定远县法律援助中心。", reply_to=relayed_id
@@ -494,11 +474,11 @@ async def test_citizen_photo_in_a_handoff_is_announced_not_posted_to_the_shared_
         assert desk.api.to(CITIZEN)[-1]["text"] == strings.ATTACHMENT_TO_STAFF.format(kind="图片")
         assert desk.engine.seen == []
         # replying to the notice reaches the citizen
-        await desk.group_text(OPS["dingyuan"], "收到工资条了", reply_to=desk.api.last_id())
+        await desk.group_text(OPS["dingyuan"], "收到工资条了", reply_to=desk.api.last_id(GROUP_ID))
         assert desk.api.to(CITIZEN)[-1]["text"] == "【12348工作人员】收到工资条了"
         # a relayed text message is masked in the group like the card
-        await desk.citizen_text("我的身份证号341122198001011234", message_id=89)
-        assert "341122198001011234" not in desk.api.to(GROUP_ID)[-1]["text"]
+        await desk.citizen_text("我的身份证号341122198001011238", message_id=89)
+        assert "341122198001011238" not in desk.api.to(GROUP_ID)[-1]["text"]
     assert ("attachment", "citizen") in [(k, a) for k, a, _, _ in events(db, ticket_id)]
 
 
@@ -569,7 +549,7 @@ async def test_tickets_and_ticket_commands(settings: Settings, operators: dict[s
         listing = desk.api.to(GROUP_ID)[-1]["text"]
         await desk.group_text(OPS["dingyuan"], f"/ticket {my_no}")
         view = desk.api.to(GROUP_ID)[-1]
-        view_id = desk.api.last_id()
+        view_id = desk.api.last_id(GROUP_ID)
         await desk.group_text(OPS["langya"], f"/ticket {my_no}")
         refused = desk.api.to(GROUP_ID)[-1]["text"]
         await desk.group_text(OPS["stranger"], "/tickets")
@@ -684,9 +664,9 @@ async def test_desk_disabled_without_operators_chat(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     make_ticket(settings)
-    s = desk_settings(settings, chat=None)
+    s = telegram_settings(settings, operators_chat_id=None)
     with caplog.at_level(logging.WARNING):
-        transport = TelegramTransport(Gateway(FakeEngine(), s.database_url), s, request=DeskBotApi())
+        transport = TelegramTransport(Gateway(FakeEngine(), s.database_url), s, request=FakeBotApi())
     assert transport.desk is None
     assert [r.getMessage() for r in caplog.records].count(strings.DESK_DISABLED) == 1
     with session_scope(s.database_url) as session:
@@ -698,6 +678,8 @@ def test_callback_data_round_trip() -> None:
     assert parse_callback("desk:claim:7") == ("claim", 7, "")
     assert parse_callback("/affirm") is None
     assert parse_callback("desk:claim:x") is None
+    for forged in ("desk:claim:1²", "desk:claim:١٢", "desk:claim:7\n", "desk:to:12:３４１１０２"):
+        assert parse_callback(forged) is None  # ASCII digits only
 
 
 def test_card_without_county_or_assessment() -> None:

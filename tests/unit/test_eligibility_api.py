@@ -215,7 +215,7 @@ def test_ticket_fields_and_replay() -> None:
     assert same.outcome is decision.outcome and same.rules_version == decision.rules_version
     assert same.facts == facts
 
-    generous = EligibilityConfig.from_mapping({"means_test": {"multiplier": 3}})
+    generous = EligibilityConfig.model_validate({"means_test": {"multiplier": 3}})
     changed = replay(fields["facts"], rules, generous)
     assert changed.outcome is Outcome.MEANS_TEST_PASSED
     assert changed.rules_version != decision.rules_version
@@ -263,7 +263,7 @@ def test_refusal_explains_right_to_object() -> None:
 
 
 def test_working_day_config_changes_deadline_text() -> None:
-    config = EligibilityConfig.from_mapping({"deadlines": {"decision_day_type": "working"}})
+    config = EligibilityConfig.model_validate({"deadlines": {"decision_day_type": "working"}})
     facts = Facts(proceeding="civil", matter_type="domestic_violence")
     decision = decide(facts, packaged_rules(), config, DAY)
     decision_deadline = next(d for d in decision.deadlines if d.key == "decision")

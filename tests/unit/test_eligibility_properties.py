@@ -39,11 +39,11 @@ DATES = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2100, 12, 31))
 CONFIGS = st.sampled_from(
     [
         EligibilityConfig(),
-        EligibilityConfig.from_mapping({"means_test": {"comparator": "<="}}),
-        EligibilityConfig.from_mapping(
+        EligibilityConfig.model_validate({"means_test": {"comparator": "<="}}),
+        EligibilityConfig.model_validate(
             {"means_test": {"before_first_row": "use_earliest", "multiplier": 1.5}}
         ),
-        EligibilityConfig.from_mapping(
+        EligibilityConfig.model_validate(
             {"means_test": {"dibao": []}, "deadlines": {"decision_day_type": "working"}}
         ),
     ]
@@ -95,6 +95,8 @@ SLOT_VALUES = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(10**9), max_value=10**9),
+    st.integers(),  # unbounded too: 10**400 once raised OverflowError
+    st.sampled_from([10**400, -(10**400), 10**12 + 1]),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=8),
     st.sampled_from(

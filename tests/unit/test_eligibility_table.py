@@ -19,7 +19,7 @@ DEFAULT_DAY = dt.date(2026, 11, 29)
 _BASE = EligibilityConfig()
 CONFIGS: dict[str, EligibilityConfig] = {
     "base": _BASE,
-    "le": EligibilityConfig.from_mapping({"means_test": {"comparator": "<="}}),
+    "le": EligibilityConfig.model_validate({"means_test": {"comparator": "<="}}),
     # TEST-ONLY second row: real Chuzhou figures after 2022-07-01 are UNKNOWN.
     "two_rows": EligibilityConfig(
         means_test=_BASE.means_test.model_copy(
@@ -31,7 +31,7 @@ CONFIGS: dict[str, EligibilityConfig] = {
             }
         )
     ),
-    "use_earliest": EligibilityConfig.from_mapping({"means_test": {"before_first_row": "use_earliest"}}),
+    "use_earliest": EligibilityConfig.model_validate({"means_test": {"before_first_row": "use_earliest"}}),
 }
 
 

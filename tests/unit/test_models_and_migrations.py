@@ -26,3 +26,22 @@ def test_migration_matches_models(db_url: str) -> None:
     with get_engine(db_url).connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_attachment_table_dropped_and_restored_by_downgrade(db_url: str) -> None:
+    """0006 drops the never-used `attachment` table; its downgrade brings it back, upgrade drops it again."""
+    from alembic import command
+
+    from hotline.db.migrate import alembic_config
+
+    def tables() -> set[str]:
+        return set(inspect(get_engine(db_url)).get_table_names())
+
+    assert "attachment" not in tables()
+    cfg = alembic_config(db_url)
+    with get_engine(db_url).begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+    assert "attachment" in tables()
+    upgrade(db_url)
+    assert "attachment" not in tables()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hotline import normalise as n
 
@@ -109,3 +113,47 @@ def test_unknown() -> None:
     assert n.is_unknown("我也不清楚")
     assert n.is_unknown("这个不方便说")
     assert not n.is_unknown("清楚")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1" * 300, "9" * 400 + "元", "1" * 300 + "万", "一" + "亿" * 60, "收入" + "9" * 20],
+)
+def test_absurd_numbers_are_unknown_not_inf(text: str) -> None:
+    # A 300-digit income became inf and broke ticket creation on PostgreSQL.
+    assert n.parse_amount(text) is None
+    assert n.parse_days(text) is None
+    value = n.first_number(text)
+    assert value is None or abs(value) <= n.MAX_NUMBER
+
+
+def test_large_but_sane_amount_is_kept() -> None:
+    assert n.parse_amount("年收入1200000000元") == 1_200_000_000
+
+
+def test_facts_from_huge_integers_are_unknown() -> None:
+    from hotline.eligibility.facts import facts_from_slots
+
+    facts = facts_from_slots({"income_per_capita": 10**400, "age": 10**400, "days_to_deadline": -(10**400)})
+    assert facts.household_income_per_capita_month is None
+    assert facts.age is None and facts.days_to_deadline is None
+    assert facts_from_slots({"income_per_capita": "9" * 400}).household_income_per_capita_month is None
+    assert facts_from_slots({"income_per_capita": 1500}).household_income_per_capita_month == 1500
+
+
+_ANSWERS = st.one_of(
+    st.text(),
+    st.text(
+        alphabet="0123456789.,，万千百零一二两三四五六七八九十百千万亿多几余点岁天年月周不没有是", max_size=80
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_ANSWERS)
+def test_parsers_never_raise_and_stay_finite(text: str) -> None:
+    for parse in (n.first_number, n.parse_amount, n.parse_age, n.parse_days):
+        value = parse(text)
+        assert value is None or (math.isfinite(value) and abs(value) <= n.MAX_NUMBER)
+    for parse_code in (n.parse_bool, n.parse_residence, n.parse_group_status, n.parse_rating):
+        parse_code(text)

@@ -20,7 +20,7 @@ from hotline.settings import Settings
 @pytest.fixture
 def sched_settings(settings: Settings, tmp_path: Path) -> Settings:
     reports = {"out_dir": str(tmp_path / "reports"), "per_county": False, "enabled_kinds": ["weekly"]}
-    return settings.model_copy(update={"reports": reports})
+    return settings.model_copy(update={"reports": settings.reports.model_copy(update=reports)})
 
 
 def test_leader_lock_exclusive_and_expires(db_url: str) -> None:
@@ -169,7 +169,7 @@ def test_jobs_persist_and_missed_monday_runs_once_on_restart(sched_settings: Set
 
 def test_missed_run_beyond_grace_is_skipped(sched_settings: Settings) -> None:
     settings = sched_settings.model_copy(
-        update={"reports": {**sched_settings.reports, "misfire_grace_seconds": 60}}
+        update={"reports": sched_settings.reports.model_copy(update={"misfire_grace_seconds": 60})}
     )
     first = SchedulerService(settings, RecordingNotifier(), holder="p1")
     first.start_scheduler()

@@ -7,13 +7,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from hotline.db.models import Ticket, TicketStatus
-from hotline.sla import (
-    BusinessCalendar,
-    SlaClock,
-    load_sla_config,
-    overdue_tickets,
-    recompute_due_times,
-)
+from hotline.sla.calendar import BusinessCalendar
+from hotline.sla.clock import SlaClock, overdue_tickets, recompute_due_times
+from hotline.sla.config import SlaConfig
 from hotline.tickets.service import NewTicket, change_status, create_ticket
 from tests.unit.reports_fixtures import utc
 
@@ -51,7 +47,7 @@ def test_2027_falls_back_to_weekdays_with_overlay_and_warns_once(caplog: pytest.
 
 
 def test_config_targets_by_category_and_priority() -> None:
-    cfg = load_sla_config(
+    cfg = SlaConfig.model_validate(
         {
             "targets": {
                 "default": {"normal": {"first_response_hours": 4, "resolution_days": 5}},
@@ -64,7 +60,7 @@ def test_config_targets_by_category_and_priority() -> None:
     assert cfg.target_for("other", "urgent").resolution_days == 5
     assert cfg.workday_seconds == 6.5 * 3600
     with pytest.raises(ValueError):
-        load_sla_config({"work_hours": [["12:00", "08:00"]]})
+        SlaConfig.model_validate({"work_hours": [["12:00", "08:00"]]})
 
 
 def _ticket(session: Session, created_local: str, clock: SlaClock, **kw: object) -> Ticket:

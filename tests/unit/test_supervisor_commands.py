@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
 
 from bot.gateway import Gateway
@@ -14,8 +15,8 @@ from hotline.db.models import Operator, OperatorRole
 from hotline.db.session import session_scope
 from hotline.settings import Settings
 from hotline.tickets.service import NewTicket, create_ticket
+from tests.unit.conftest import FakeBotApi, telegram_settings
 from tests.unit.test_gateway import FakeEngine
-from tests.unit.test_telegram_transport import FakeBotApi
 
 SUPERVISORS = -100777
 BOSS = {"id": 501, "is_bot": False, "first_name": "王"}
@@ -40,14 +41,14 @@ def add_operators(db_url: str) -> None:
         s.add(Operator(telegram_user_id=503, name="赵", role=OperatorRole.OPERATOR, counties=["341125"]))
 
 
-def test_allowed_counties(db_url: str) -> None:
+def test_allowed_counties(db_url: str, sessions: sessionmaker[Session]) -> None:
     add_operators(db_url)
-    assert allowed_counties(db_url, 501) is None
-    assert allowed_counties(db_url, 502) == ["341125"]
+    assert allowed_counties(sessions, 501) is None
+    assert allowed_counties(sessions, 502) == ["341125"]
     with pytest.raises(ReportRequestError, match="监督人员"):
-        allowed_counties(db_url, 503)
+        allowed_counties(sessions, 503)
     with pytest.raises(ReportRequestError, match="监督人员"):
-        allowed_counties(db_url, 999)
+        allowed_counties(sessions, 999)
 
 
 def command(user: dict[str, object], text: str, update_id: int) -> dict[str, object]:
@@ -74,19 +75,13 @@ async def test_report_command_in_supervisors_chat(settings: Settings, tmp_path: 
             prefix="滁",
             now=dt.datetime(2026, 11, 3, 2),
         )
-    s_tg = settings.model_copy(
-        update={
-            "transport": "telegram",
-            "telegram_bot_token": "123:fake",
-            "telegram": settings.telegram.model_copy(update={"supervisors_chat_id": SUPERVISORS}),
-            "reports": {"out_dir": str(tmp_path)},
-        }
+    s_tg = telegram_settings(settings, supervisors_chat_id=SUPERVISORS).model_copy(
+        update={"reports": settings.reports.model_copy(update={"out_dir": str(tmp_path)})}
     )
     api, engine = FakeBotApi(), FakeEngine()
     transport = TelegramTransport(Gateway(engine, s_tg.database_url), s_tg, request=api)
     app = transport.application
-    await app.initialize()
-    try:
+    async with app:
         await app.process_update(Update.de_json(command(STRANGER, "/report 月报 2026-11", 1), app.bot))
         assert api.sent()[-1]["text"] == "只有登记的监督人员可以调取报告。"
         await app.process_update(
@@ -102,5 +97,3 @@ async def test_report_command_in_supervisors_chat(settings: Settings, tmp_path: 
         documents = [e for e, _ in calls if e == "sendDocument"]
         assert len(documents) >= 2  # chart + workbook
         assert engine.seen == []  # group commands never reach the dialog engine
-    finally:
-        await app.shutdown()

@@ -1,86 +1,27 @@
-"""The Telegram transport against a fake Bot API (python-telegram-bot's request layer replaced).
-
-DESIGN.md: the npm telegram-test-api is unusable with PTB 22, so the Bot API is faked inside PTB's own
-request layer; everything above it (Application, handlers, keyboards, callback queries) is real.
-"""
+"""The Telegram transport against a fake Bot API (conftest: python-telegram-bot's request layer replaced)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from telegram import Message, Update
-from telegram.request import BaseRequest, RequestData
 
 from bot import strings
-from bot.gateway import Attachment, Gateway
-from bot.transports.telegram import TelegramTransport, attachment_of
+from bot.gateway import Attachment, Gateway, Inbound
+from bot.transports.telegram import RETRY_JOB, QuietFrequentJobs, TelegramTransport, attachment_of
 from hotline.db.models import MessageLog
 from hotline.db.session import session_scope
 from hotline.settings import Settings
+from tests.unit.conftest import BOT, FakeBotApi, telegram_settings
 from tests.unit.test_gateway import FakeEngine
 
-BOT = {"id": 42, "is_bot": True, "first_name": "12348助手", "username": "hotline_bot"}
 USER = {"id": 1001, "is_bot": False, "first_name": "张"}
 CHAT = {"id": 1001, "type": "private"}
-
-
-class FakeBotApi(BaseRequest):
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    @property
-    def read_timeout(self) -> float | None:
-        return 1.0
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: object = None,
-        write_timeout: object = None,
-        connect_timeout: object = None,
-        pool_timeout: object = None,
-    ) -> tuple[int, bytes]:
-        endpoint = url.rsplit("/", 1)[-1]
-        params = request_data.parameters if request_data else {}
-        self.calls.append((endpoint, dict(params)))
-        result: Any = True
-        if endpoint == "getMe":
-            result = BOT
-        elif endpoint == "sendMessage":
-            result = {
-                "message_id": len(self.calls),
-                "date": 1764400000,
-                "chat": CHAT,
-                "from": BOT,
-                "text": params.get("text", ""),
-            }
-        elif endpoint == "sendDocument":
-            document = {"file_id": f"f{len(self.calls)}", "file_unique_id": f"u{len(self.calls)}"}
-            result = {
-                "message_id": len(self.calls),
-                "date": 1764400000,
-                "chat": CHAT,
-                "from": BOT,
-                "document": document,
-            }
-        return 200, json.dumps({"ok": True, "result": result}).encode()
-
-    def sent(self) -> list[dict[str, Any]]:
-        return [p for e, p in self.calls if e == "sendMessage"]
-
-
-def telegram_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"transport": "telegram", "telegram_bot_token": "123:fake"})
 
 
 async def test_text_message_round_trip_with_inline_keyboard(settings: Settings) -> None:
@@ -88,8 +29,7 @@ async def test_text_message_round_trip_with_inline_keyboard(settings: Settings) 
     s = telegram_settings(settings)
     transport = TelegramTransport(Gateway(engine, s.database_url), s, request=api)
     app = transport.application
-    await app.initialize()
-    try:
+    async with app:
         update = Update.de_json(
             {
                 "update_id": 1,
@@ -137,8 +77,6 @@ async def test_text_message_round_trip_with_inline_keyboard(settings: Settings) 
         # Telegram redelivers an update after a restart: the message id makes it a no-op.
         await app.process_update(update)
         assert len(engine.seen) == 2
-    finally:
-        await app.shutdown()
 
 
 async def test_photo_is_persisted_and_acknowledged_not_refused(settings: Settings) -> None:
@@ -146,8 +84,7 @@ async def test_photo_is_persisted_and_acknowledged_not_refused(settings: Setting
     s = telegram_settings(settings)
     transport = TelegramTransport(Gateway(engine, s.database_url), s, request=api)
     app = transport.application
-    await app.initialize()
-    try:
+    async with app:
         photo = [
             {"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 1000},
             {"file_id": "big", "file_unique_id": "b", "width": 1280, "height": 960, "file_size": 90000},
@@ -167,8 +104,6 @@ async def test_photo_is_persisted_and_acknowledged_not_refused(settings: Setting
             assert row.payload == {
                 "attachment": {"kind": "photo", "file_id": "big", "size": 90000, "source": "1001:9"}
             }
-    finally:
-        await app.shutdown()
 
 
 def test_attachment_of_each_kind_keeps_ids_not_contents() -> None:
@@ -187,3 +122,70 @@ def test_attachment_of_each_kind_keeps_ids_not_contents() -> None:
         assert message is not None
         assert attachment_of(message) == expected
         assert "13955012345" not in json.dumps(expected.as_payload())
+
+
+def citizen_text(update_id: int, text: str) -> dict[str, Any]:
+    message = {"message_id": update_id, "date": 1764400000, "chat": CHAT, "from": USER, "text": text}
+    return {"update_id": update_id, "message": message}
+
+
+async def test_a_failing_handler_is_logged_without_what_the_citizen_wrote(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    s = telegram_settings(settings)
+    gateway = Gateway(FakeEngine(), s.database_url)
+
+    async def broken(inbound: Inbound) -> list[Any]:
+        raise RuntimeError(f"cannot store {inbound.text!r}")  # as a database error quotes its parameters
+
+    gateway.handle = broken  # type: ignore[method-assign]
+    app = TelegramTransport(gateway, s, request=FakeBotApi()).application
+    async with app:
+        with caplog.at_level(logging.ERROR):
+            await app.process_update(Update.de_json(citizen_text(5, "我叫张三，电话13812345678"), app.bot))
+    (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.getMessage().startswith("RuntimeError in update 5\n")
+    assert "broken" in record.getMessage()  # the traceback says where
+    assert "13812345678" not in caplog.text and "张三" not in caplog.text
+
+
+async def test_retry_queue_is_a_job_and_its_failures_reach_the_error_handler(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    s = telegram_settings(settings)
+    gateway = Gateway(FakeEngine(), s.database_url)
+
+    pending = "我叫张三"  # what a queued citizen message could say
+
+    async def broken(deliver: object) -> int:
+        raise RuntimeError(f"pending message {pending}")  # the traceback shows this line, not the text
+
+    gateway.retry_pending = broken  # type: ignore[method-assign]
+    app = TelegramTransport(gateway, s, request=FakeBotApi()).application
+    async with app:
+        assert app.post_init is not None and app.job_queue is not None
+        await app.post_init(app)  # as run_polling does, before it starts the JobQueue
+        (job,) = app.job_queue.get_jobs_by_name(RETRY_JOB)
+        every = dt.timedelta(seconds=s.gateway.retry_interval_seconds)
+        assert job.job.trigger.interval == every
+        await app.start()  # the first run is a retry interval away; run it now
+        try:
+            with caplog.at_level(logging.ERROR):
+                await job.run(app)
+        finally:
+            await app.stop()
+    (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.getMessage().startswith(f"RuntimeError in job {RETRY_JOB}\n")
+    assert "张三" not in caplog.text
+
+
+def test_frequent_jobs_log_only_their_warnings() -> None:
+    quiet = QuietFrequentJobs(RETRY_JOB)
+
+    def record(level: int, job_name: str) -> logging.LogRecord:
+        job = type("Job", (), {"name": job_name})()
+        return logging.LogRecord("apscheduler", level, "", 0, 'Running job "%s"', (job,), None)
+
+    assert not quiet.filter(record(logging.INFO, RETRY_JOB))
+    assert quiet.filter(record(logging.WARNING, RETRY_JOB))  # e.g. a run skipped: still worth knowing
+    assert quiet.filter(record(logging.INFO, "weekly_report"))  # the report scheduler's jobs
