@@ -119,3 +119,10 @@ REPORT_USAGE = "用法：/report 周报|月报|年报 [期间，如 2026-W47、2
 REPORT_NOT_ALLOWED = "只有登记的监督人员可以调取报告。"
 REPORT_COUNTY_NOT_ALLOWED = "您只能调取本人负责县区的报告。"
 REPORT_WORKING = "正在生成报告，请稍候…"
+# Follow-up (回访) review items in the supervisors' chat: /reviews, /review_close
+REVIEWS_NONE = "没有待办的回访复核事项。"
+REVIEWS_HEADER = "待办回访复核事项（{count}）："
+REVIEWS_LINE = "#{review_id} {reason} · 工单 {number} · {county} · {opened} · {detail}"
+REVIEWS_HINT = "回访后发送 /review_close 编号 结果，例如：/review_close 12 已电话回访，群众表示理解"
+REVIEW_CLOSE_USAGE = "用法：/review_close 编号 回访结果，例如：/review_close 12 已电话回访，群众表示理解"
+REVIEW_CLOSED = "✅ 复核事项 #{review_id} 已办结，回访结果已记入工单记录。"
