@@ -126,3 +126,16 @@ REVIEWS_LINE = "#{review_id} {reason} · 工单 {number} · {county} · {opened}
 REVIEWS_HINT = "回访后发送 /review_close 编号 结果，例如：/review_close 12 已电话回访，群众表示理解"
 REVIEW_CLOSE_USAGE = "用法：/review_close 编号 回访结果，例如：/review_close 12 已电话回访，群众表示理解"
 REVIEW_CLOSED = "✅ 复核事项 #{review_id} 已办结，回访结果已记入工单记录。"
+# Danger now (hotline/intake/danger.py): sent at once, before the dialog engine answers. Keyed by kind.
+DANGER_NOW = {
+    "domestic_violence": (
+        "⚠️ 如果您现在有危险，请立即拨打110报警，警察接到家庭暴力报警应当及时出警制止。"
+        "请先到安全的地方或向邻居求助。妇女维权热线12338、法律援助热线12348可以帮您申请人身安全保护令"
+        "和法律援助。安全以后，再接着告诉我们情况。"
+    ),
+    "detention": (
+        "⚠️ 家人刚被带走：被采取强制措施起就有权委托辩护人，经济困难的可以申请法律援助，"
+        "看守所和法院、检察院有值班律师。请立即拨打12348法律援助热线咨询；如有人身危险请拨打110，"
+        "妇女维权热线12338。您也可以继续告诉我们情况。"
+    ),
+}
