@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from hotline.db.models import CaseType, Rating, ReviewItem, Target, Ticket, TicketStatus
@@ -273,6 +273,13 @@ def _backlog(q: _Query) -> int:
     )
 
 
+def _nearest_rank_hours(session: Session, values: Select[Any], expr: Any, count: int, p: float) -> float:
+    """The nearest-rank p-quantile of `values` (seconds, ordered by `expr` in the database) in hours."""
+    k = max(0, math.ceil(p * count) - 1)
+    value = session.scalar(values.order_by(expr).offset(k).limit(1))
+    return round(float(value or 0)) / 3600  # whole seconds: julianday arithmetic is not exact
+
+
 def _durations(q: _Query, done_col: Any, due_col: Any) -> Durations:
     """Hours from creation to `done_col` for tickets done in the period; nearest-rank median and p90."""
     in_period = q.within(done_col)
@@ -288,13 +295,9 @@ def _durations(q: _Query, done_col: Any, due_col: Any) -> Durations:
         return result
     expr = _seconds(q.session.get_bind().dialect.name, Ticket.created_at, done_col)
 
-    def nearest_rank(p: float) -> float:
-        k = max(0, math.ceil(p * result.count) - 1)
-        value = q.session.scalar(select(expr).where(in_period).order_by(expr).offset(k).limit(1))
-        return round(float(value or 0)) / 3600  # whole seconds: julianday arithmetic is not exact
-
-    result.median_hours = nearest_rank(0.5)
-    result.p90_hours = nearest_rank(0.9)
+    values = select(expr).where(in_period)
+    result.median_hours = _nearest_rank_hours(q.session, values, expr, result.count, 0.5)
+    result.p90_hours = _nearest_rank_hours(q.session, values, expr, result.count, 0.9)
     return result
 
 
@@ -352,19 +355,9 @@ def _review_closure(q: _Query) -> ReviewClosure:
         return result
     expr = _seconds(q.session.get_bind().dialect.name, ReviewItem.created_at, ReviewItem.closed_at)
 
-    def nearest_rank(p: float) -> float:
-        k = max(0, math.ceil(p * result.closed) - 1)
-        value = q.session.scalar(
-            select(expr)
-            .join(Ticket, Ticket.id == ReviewItem.ticket_id)
-            .where(in_period)
-            .order_by(expr)
-            .offset(k)
-            .limit(1)
-        )
-        return round(float(value or 0)) / 3600
-
-    result.median_hours, result.p90_hours = nearest_rank(0.5), nearest_rank(0.9)
+    values = select(expr).join(Ticket, Ticket.id == ReviewItem.ticket_id).where(in_period)
+    result.median_hours = _nearest_rank_hours(q.session, values, expr, result.closed, 0.5)
+    result.p90_hours = _nearest_rank_hours(q.session, values, expr, result.closed, 0.9)
     return result
 
 
