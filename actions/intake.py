@@ -236,6 +236,8 @@ class ValidateIntakeForm(FormValidationAction):
             }
         if value is False:
             return {"confirmed": None, "awaiting_change": True, "fallback_stage": None}
+        if tracker.get_slot("requested_slot") != "confirmed":
+            return {"confirmed": None}  # the form starting (slots reset): nothing was asked yet
         return fail("confirmed", dispatcher, tracker)
 
 

@@ -233,6 +233,16 @@ def test_failed_answer_is_one_miss_of_the_chain_and_the_next_one_goes_to_the_fal
     assert got["fallback_stage"] is None  # understood: the streak starts again
 
 
+def test_no_miss_before_anything_was_asked() -> None:
+    # The form starting right after action_start_intake validates the slots it reset (None): not a miss.
+    t = tracker({"category": "other_legal", "confirmed": None}, "网上买东西被骗了八千块", "other_legal")
+    _, dispatcher = run(ValidateIntakeForm(), t)
+    assert "utter_not_understood" not in responses(dispatcher)
+    assert ValidateIntakeForm().validate_confirmed(None, CollectingDispatcher(), t, DOMAIN) == {
+        "confirmed": None
+    }
+
+
 def test_second_miss_at_the_summary_also_goes_to_the_chain() -> None:
     slots = {"category": "domestic_violence", "county": "定远县", "dv_in_progress": False}
     at_summary = {**slots, "requested_slot": "confirmed", "fallback_stage": 1}
