@@ -130,17 +130,17 @@ def test_fallback_chain_ends_with_a_human(db_url: str) -> None:
         ActionFallback(), tracker({}, "那个钱的事", "nlu_fallback", loop=None, ranking=ranking)
     )
     buttons = dispatcher.messages[0]["buttons"]
-    assert [b["payload"] for b in buttons] == ["/wage_arrears", "/work_injury", "/deny"]
+    assert [b["payload"] for b in buttons] == ["/wage_arrears", "/work_injury", "/deny", "/request_human"]
     assert slot_events(events) == {"fallback_stage": 1}
     events, dispatcher = run(ActionAskRephrase(), tracker({"fallback_stage": 1}, "都不是", "deny", loop=None))
     assert responses(dispatcher) == ["utter_ask_rephrase"]
     events, dispatcher = run(
-        ActionFallback(), tracker({"fallback_stage": 2}, "嗯", "nlu_fallback", loop=None)
-    )
+        ActionFallback(), tracker({"fallback_stage": 1}, "嗯", "nlu_fallback", loop=None)
+    )  # the second miss in a row: a person, with the message in the ticket
     assert responses(dispatcher) == ["utter_fallback_handoff", "utter_handoff"]
     with session_scope(db_url) as s:
         ticket = s.scalars(select(Ticket)).one()
-        assert ticket.handoff_requested and ticket.category == "handoff"
+        assert ticket.handoff_requested and ticket.category == "handoff" and "嗯" in ticket.description
 
 
 def test_human_reuses_the_intake_ticket(db_url: str) -> None:
