@@ -180,3 +180,28 @@ def test_daily_job_registered(settings: Settings) -> None:
     assert "hour='3'" in str(spec.trigger)
     off = settings.model_copy(update={"privacy": PrivacySettings(retention_enabled=False)})
     assert all(s.id != "privacy_retention" for s in job_specs(Runtime(off, FileNotifier(Path("var/x")))))
+
+
+def test_daily_job_runs_the_pass(
+    settings: Settings, session: Session, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from hotline.reports.delivery import FileNotifier
+    from hotline.scheduler import jobs
+    from hotline.scheduler.runtime import Runtime, install
+
+    trackers = tracker_store(tmp_path / "t.db", {"telegram:2002": NOW - dt.timedelta(days=200)})
+    monkeypatch.setenv("RASA_TRACKER_DB", str(tmp_path / "t.db"))
+    seed(session)  # ~400 days before 2026-12-06; the job uses the real clock
+    install(Runtime(settings, FileNotifier(tmp_path / "outbox")))
+    assert "RetentionResult(messages=" in jobs.privacy_retention()
+    assert tracker_senders(trackers) == {}
+    session.expire_all()
+    assert (
+        session.scalar(
+            select(MessageLog.text).where(MessageLog.created_at < RECENT).order_by(MessageLog.id).limit(1)
+        )
+        == ERASED_MARKER
+    )
+    off = settings.model_copy(update={"privacy": PrivacySettings(retention_enabled=False)})
+    install(Runtime(off, FileNotifier(tmp_path / "outbox")))
+    assert jobs.privacy_retention() == "disabled"
