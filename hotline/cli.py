@@ -301,6 +301,8 @@ def cmd_privacy_erase(args: argparse.Namespace) -> int:
     try:
         with _session(settings) as session:
             operator = session.get(Operator, args.as_operator)
+            if operator is None:
+                raise CliError(f"找不到工作人员 #{args.as_operator}")
             try:
                 r = erase_citizen(
                     session, args.citizen, operator, utcnow(), dry_run=args.dry_run, trackers=trackers

@@ -10,7 +10,9 @@ dates, the special-group flags, scores and `facts["fallbacks"]` — what the rep
 
 Every erasure is audited: a `privacy_erased` event on each ticket naming the administrator and the counts
 (never the erased data); a citizen without tickets is audited in the log (operator id, citizen row id).
-Nothing is committed here; a dry run plans and counts without changing a row.
+Nothing is committed here; a dry run plans and counts without changing a row. The tracker store is a
+separate database: its events are deleted at the end, after the application rows are flushed; if the
+caller's commit then fails, running the erasure again finishes it (nothing else depends on those events).
 """
 
 from __future__ import annotations
