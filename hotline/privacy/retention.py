@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Text, bindparam, cast, create_engine, func, inspect, or_, select, text
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from hotline.db.models import (
@@ -75,11 +76,22 @@ def cutoff(now: dt.datetime, days: int) -> dt.datetime:
 
 # --- the engine's tracker store ---------------------------------------------------------------------
 def tracker_db_url(policy: PrivacySettings, environ: Mapping[str, str] | None = None) -> str | None:
-    """The engine's SQL tracker store: the configured URL, else the SQLite file of $RASA_TRACKER_DB (the
-    default endpoints.yml), else var/rasa_tracker.db if it exists; None when there is none (in-memory)."""
+    """The engine's SQL tracker store: the configured URL; else the PostgreSQL database of
+    config/endpoints.distributed.yml when its TRACKER_DB_* variables are set here too; else the SQLite
+    file of $RASA_TRACKER_DB (the default endpoints.yml) or var/rasa_tracker.db if it exists; None when
+    there is none (an in-memory tracker store keeps nothing at rest)."""
     if policy.tracker_db_url:
         return policy.tracker_db_url
     env = os.environ if environ is None else environ
+    if env.get("TRACKER_DB_HOST") and env.get("TRACKER_DB_NAME"):
+        return URL.create(
+            "postgresql",
+            username=env.get("TRACKER_DB_USER") or None,
+            password=env.get("TRACKER_DB_PASSWORD") or None,
+            host=env["TRACKER_DB_HOST"],
+            port=int(env["TRACKER_DB_PORT"]) if env.get("TRACKER_DB_PORT", "").isdigit() else None,
+            database=env["TRACKER_DB_NAME"],
+        ).render_as_string(hide_password=False)
     path = Path(env.get("RASA_TRACKER_DB") or DEFAULT_TRACKER_DB)
     if not path.is_absolute():
         path = PROJECT_ROOT / path

@@ -144,6 +144,9 @@ def test_tracker_store_absent_or_without_events_table(tmp_path: Path) -> None:
     tracker_store(tmp_path / "t.db", {})
     engine = tracker_engine(POLICY, {"RASA_TRACKER_DB": str(tmp_path / "t.db")})
     assert engine is not None
+    distributed = {"TRACKER_DB_HOST": "db.internal", "TRACKER_DB_PORT": "5432", "TRACKER_DB_NAME": "trackers"}
+    distributed |= {"TRACKER_DB_USER": "rasa", "TRACKER_DB_PASSWORD": "p@ss"}
+    assert tracker_db_url(POLICY, distributed) == "postgresql://rasa:p%40ss@db.internal:5432/trackers"
     configured = PrivacySettings(tracker_db_url=f"sqlite:///{tmp_path / 't.db'}")
     assert tracker_db_url(configured, {}) == f"sqlite:///{tmp_path / 't.db'}"
 
