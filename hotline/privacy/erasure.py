@@ -45,7 +45,9 @@ ERASED_EVENT = "privacy_erased"
 # Facts the reports read (hotline/reports/metrics.py); every other fact (age, income, ...) is erased.
 STATISTIC_FACTS = ("fallbacks",)
 # Audit-event keys holding free text someone typed or a file name; other string values are PII-masked.
-FREE_TEXT_KEYS = frozenset({"text", "note", "comment", "detail", "caption", "description", "file_name"})
+FREE_TEXT_KEYS = frozenset(
+    {"text", "note", "outcome", "comment", "detail", "caption", "description", "file_name"}
+)
 
 
 class ErasureRefused(Exception):

@@ -152,6 +152,13 @@ def seed(session: Session) -> Seeded:
                 ),
                 TicketEvent(
                     ticket_id=old.id,
+                    kind="review_done",
+                    actor=f"operator:{operator.id}",
+                    data={"review_id": 1, "note": "", "outcome": f"已回访{name}，表示理解"},
+                    created_at=OLD,
+                ),
+                TicketEvent(
+                    ticket_id=old.id,
                     kind="attachment",
                     actor="citizen",
                     data={"message_id": 1, "kind": "photo", "file_name": f"{name}身份证.jpg"},
