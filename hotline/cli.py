@@ -318,6 +318,74 @@ def cmd_reviews_close(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- privacy (PIPL) ------------------------------------------------------------------------------
+def _tracker_note(n: int | None) -> str:
+    return "未找到对话引擎的 SQL 存储（跳过）" if n is None else f"{n} 条"
+
+
+def cmd_privacy_retention(args: argparse.Namespace) -> int:
+    from hotline.db.models import utcnow
+    from hotline.privacy.retention import run_retention, tracker_engine
+
+    settings = _settings(args)
+    policy = settings.privacy
+    trackers = tracker_engine(policy)
+    try:
+        with _session(settings) as session:
+            r = run_retention(session, policy, utcnow(), dry_run=args.dry_run, trackers=trackers)
+            if args.dry_run:
+                session.rollback()
+            else:
+                session.commit()
+    finally:
+        if trackers is not None:
+            trackers.dispose()
+    head = "试运行（未写入），将处理：" if args.dry_run else "保留期限清理完成："
+    conversations = "" if r.tracker_conversations is None else f"（{r.tracker_conversations} 个对话）"
+    print(head)
+    print(f"  消息记录（超过 {policy.message_retention_days} 天）：{r.messages} 条")
+    print(f"  附件引用（超过 {policy.attachment_retention_days} 天）：{r.attachments} 个")
+    print(f"  已办结工单遮盖电话/证件号：{r.tickets_masked} 件")
+    print(f"  市民昵称：{r.display_names} 个")
+    tracker = _tracker_note(r.tracker_events if r.tracker_conversations is not None else None)
+    print(f"  对话引擎记录（闲置超过 {policy.tracker_retention_days} 天）：{tracker}{conversations}")
+    return 0
+
+
+def cmd_privacy_erase(args: argparse.Namespace) -> int:
+    from hotline.db.models import utcnow
+    from hotline.privacy.erasure import ErasureRefused, erase_citizen
+    from hotline.privacy.retention import tracker_engine
+
+    settings = _settings(args)
+    trackers = tracker_engine(settings.privacy)
+    try:
+        with _session(settings) as session:
+            operator = session.get(Operator, args.as_operator)
+            if operator is None:
+                raise CliError(f"找不到工作人员 #{args.as_operator}")
+            try:
+                r = erase_citizen(
+                    session, args.citizen, operator, utcnow(), dry_run=args.dry_run, trackers=trackers
+                )
+            except ErasureRefused as exc:
+                raise CliError(str(exc)) from exc
+            if args.dry_run:
+                session.rollback()
+            else:
+                session.commit()
+    finally:
+        if trackers is not None:
+            trackers.dispose()
+    head = "试运行（未写入），将删除：" if args.dry_run else "已删除该市民的个人信息（已记入审计）："
+    print(head)
+    print(f"  工单 {len(r.tickets)} 件：{'、'.join(r.tickets) or '无'}（统计字段保留）")
+    print(f"  消息记录 {r.messages} 条，其中附件 {r.attachments} 个")
+    print(f"  评价留言 {r.ratings} 条，回访事项 {r.reviews} 条，审计记录中的文字 {r.events} 条")
+    print(f"  对话引擎记录：{_tracker_note(r.tracker_events)}")
+    return 0
+
+
 # --- scheduler ------------------------------------------------------------------------------------
 def cmd_scheduler(args: argparse.Namespace) -> int:
     from hotline.scheduler.service import SchedulerService
@@ -407,6 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     rm.set_defaults(func=cmd_operators_remove)
 
     _add_reviews_parser(sub)
+    _add_privacy_parser(sub)
 
     sc = sub.add_parser("scheduler", help="运行报告调度器 / run the report scheduler")
     sc.add_argument(
@@ -430,6 +499,36 @@ def _add_reviews_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     cl.add_argument("outcome", help="回访结果 / outcome, e.g. 已电话回访，群众表示理解")
     cl.add_argument("--as-operator", type=int, required=True, help="办结的监督人员编号 / supervisor id")
     cl.set_defaults(func=cmd_reviews_close)
+
+
+def _add_privacy_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    pv = sub.add_parser("privacy", help="个人信息保护 / personal data (PIPL)").add_subparsers(
+        dest="action", required=True
+    )
+    er = pv.add_parser(
+        "erase",
+        help="删除一位市民的个人信息 / erase one citizen's personal data (admin only, audited)",
+        description="删除一位市民的消息、证件号/电话、附件引用和对话引擎记录；工单统计字段保留，报告数字不变。"
+        " / Erase one citizen's messages, ID/phone numbers, attachment references and engine conversation;"
+        " tickets keep the fields reports count. Admin only; audited on each ticket.",
+    )
+    er.add_argument(
+        "--citizen",
+        required=True,
+        help="渠道:编号（如 telegram:123456）或工单号 / channel:external_id or ticket",
+    )
+    er.add_argument("--as-operator", type=int, required=True, help="管理员编号 / admin operator id")
+    er.add_argument("--dry-run", action="store_true", help="只统计不删除 / count only, write nothing")
+    er.set_defaults(func=cmd_privacy_erase)
+    rt = pv.add_parser(
+        "retention",
+        help="立即执行保留期限清理 / run the retention pass now",
+        description="按配置 privacy: 的保留期限清理过期的消息、附件引用和对话引擎记录（每日自动执行）。"
+        " / Erase messages, attachment references and engine conversations past the ages in `privacy:`"
+        " (also run daily by the scheduler).",
+    )
+    rt.add_argument("--dry-run", action="store_true", help="只统计不写入 / count only, write nothing")
+    rt.set_defaults(func=cmd_privacy_retention)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
