@@ -261,6 +261,33 @@ class Desk:
         with self.sessions.begin() as session:
             relay.map_message(session, self.chat_id, message.message_id, ticket_id, "citizen")
 
+    async def on_citizen_message(self, number: str, text: str) -> None:
+        """After a citizen's handoff message reached the group: a ticket waiting for them resumes (SLA clock
+        runs again) and a county-less one gets the county they name (lifecycle.citizen_replied); the group
+        is told under the card and the card refreshed. To be called by the handoff sink after posting."""
+        with self.sessions.begin() as session:
+            ticket = get_by_number(session, number)
+            if ticket is None:
+                return
+            reply = lifecycle.citizen_replied(
+                session, ticket, text, counties=self.county_specs, sla=self.ctx.sla
+            )
+            ticket_id = ticket.id
+        notices = []
+        if reply.resumed:
+            notices.append(strings.DESK_RESUMED_NOTICE.format(number=number))
+        if reply.county is not None:
+            county = self.county_names[reply.county]
+            notices.append(strings.DESK_COUNTY_FROM_CITIZEN.format(number=number, county=county))
+        if not notices:
+            return
+        with self.sessions.begin() as session:
+            card = relay.card_of(session, ticket_id)
+            reply_to = card.message_id if card else None
+        for notice in notices:
+            await self._say(notice, reply_to=reply_to, ticket_id=ticket_id)
+        await self.refresh_card(ticket_id)
+
     async def on_handoff_attachment(
         self, number: str, conversation_id: str, attachment: Attachment, caption: str
     ) -> None:

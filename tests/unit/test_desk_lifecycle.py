@@ -243,3 +243,29 @@ async def test_ticket_shows_the_whole_history(settings: Settings, operators: dic
     assert "第0条备注" in view and "第11条备注" in view and "状态变更→等待您补充材料" in view
     assert view.count("\n") > 14
     assert DINGYUAN  # the ticket stayed in its county
+
+
+async def test_citizen_message_resumes_and_routes_on_the_desk(
+    settings: Settings, operators: dict[str, int]
+) -> None:
+    """What the handoff sink does after posting a citizen's message (Desk.on_citizen_message)."""
+    db = settings.database_url
+    ticket_id, number, card = await posted_card(settings, county=None)
+    async with Desk(settings, first_id=3000) as desk:
+        await say(desk, "supervisor", f"/wait {number} 请问您在哪个县区？")
+        assert desk.transport.desk is not None
+        await desk.transport.desk.on_citizen_message(number, "我在定远县炉桥镇")
+        notices = [p["text"] for p in desk.api.to(GROUP_ID)[-2:]]
+        assert notices == [
+            strings.DESK_RESUMED_NOTICE.format(number=number),
+            strings.DESK_COUNTY_FROM_CITIZEN.format(number=number, county="定远县"),
+        ]
+        edit = desk.api.to(GROUP_ID, "editMessageText")[-1]
+        assert int(edit["message_id"]) == card and "县区：定远县" in edit["text"] and "待受理" in edit["text"]
+        posted = len(desk.api.to(GROUP_ID))
+        await desk.transport.desk.on_citizen_message(number, "还有琅琊区的事")  # nothing left to change
+        assert len(desk.api.to(GROUP_ID)) == posted
+        await desk.press(OPS["dingyuan"], f"desk:claim:{ticket_id}", card)  # 定远 can take it now
+        assert desk.api.alerts()[-1]["text"] == strings.DESK_CLAIMED.format(number=number)
+    t = ticket(db, ticket_id)
+    assert (t.county_code, t.status) == (DINGYUAN, TicketStatus.ASSIGNED)
