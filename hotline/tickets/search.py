@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from hotline import categories
-from hotline.db.models import Citizen, MessageLog, Ticket, TicketStatus
+from hotline.db.models import Citizen, MessageDirection, MessageLog, Ticket, TicketStatus
 from hotline.tickets import texts
 from hotline.tickets.access import Viewer, restrict
 from hotline.tickets.lifecycle import CountyLike
@@ -112,7 +112,10 @@ def find_tickets(
         said = (
             select(Citizen.conversation_id)
             .join(MessageLog, MessageLog.citizen_id == Citizen.id)
-            .where(MessageLog.text.contains(criteria.phone_tail, autoescape=True))
+            .where(
+                MessageLog.direction == MessageDirection.INBOUND,  # what the citizen said, not our replies
+                MessageLog.text.contains(criteria.phone_tail, autoescape=True),
+            )
         )
         query = query.where(
             or_(
