@@ -160,6 +160,14 @@ DESK_FIND_USAGE = (
 DESK_FIND_HEADER = "查询结果（{count}）："
 DESK_FIND_NONE = "没有符合条件、您有权查看的工单。"
 DESK_EVENT_DETAIL = "（{detail}）"
+# who did it, in the history (operators are shown by name)
+DESK_ACTORS = {
+    "bot": "机器人",
+    "citizen": "市民",
+    "gateway": "系统",
+    "system:scheduler": "调度器",
+    "import": "导入",
+}
 REPORT_USAGE = "用法：/report 周报|月报|年报 [期间，如 2026-W47、2026-11、2026] [县区]"
 REPORT_NOT_ALLOWED = "只有登记的监督人员可以调取报告。"
 REPORT_COUNTY_NOT_ALLOWED = "您只能调取本人负责县区的报告。"

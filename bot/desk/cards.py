@@ -204,9 +204,12 @@ def event_detail(event: TicketEvent, county_names: Mapping[str, str]) -> str:
 
 
 def render_events(
-    events: Sequence[TicketEvent], timezone: str, county_names: Mapping[str, str] | None = None
+    events: Sequence[TicketEvent],
+    timezone: str,
+    county_names: Mapping[str, str] | None = None,
+    actors: Mapping[str, str] | None = None,
 ) -> str:
-    """The whole audit trail, one line per event, oldest first."""
+    """The whole audit trail, one line per event, oldest first; `actors` names "operator:12" and the like."""
     lines = [strings.DESK_EVENTS_HEADER]
     for event in events:
         kind = strings.DESK_EVENT_KINDS.get(event.kind, event.kind)
@@ -217,7 +220,9 @@ def render_events(
             kind += strings.DESK_EVENT_DETAIL.format(detail=detail)
         lines.append(
             strings.DESK_EVENT_LINE.format(
-                time=local(event.created_at, timezone), kind=kind, actor=event.actor
+                time=local(event.created_at, timezone),
+                kind=kind,
+                actor=(actors or {}).get(event.actor, event.actor),
             )
         )
     return "\n".join(lines)

@@ -62,7 +62,7 @@ from hotline.settings import Settings
 from hotline.sla.clock import SlaClock
 from hotline.tickets import lifecycle
 from hotline.tickets.access import Viewer
-from hotline.tickets.queries import ticket_history
+from hotline.tickets.queries import operator_names, ticket_history
 from hotline.tickets.search import find_tickets, parse_words
 from hotline.tickets.service import TicketError, get_by_number, record_event
 
@@ -502,7 +502,12 @@ class Desk:
         with self.sessions.begin() as session:
             _, ticket = self._command_ticket(session, user.id, args, strings.DESK_TICKET_USAGE)
             events = ticket_history(session, ticket)
-            history = render_events(events, self.timezone, self.county_names)
+            history = render_events(
+                events,
+                self.timezone,
+                self.county_names,
+                {**strings.DESK_ACTORS, **operator_names(session, events)},
+            )
             text = self.render(session, ticket) + "\n\n" + history
             ticket_id = ticket.id
         for part in split_text(text):  # the whole history; long ones in several messages
