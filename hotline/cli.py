@@ -10,8 +10,9 @@ import argparse
 import datetime as dt
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -19,8 +20,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from hotline.db.models import Operator, OperatorRole, TicketStatus
+from hotline.db.models import Operator, OperatorRole, Ticket, TicketStatus
 from hotline.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from hotline.sla.clock import SlaClock
 
 EXIT_USER_ERROR = 1
 EXIT_CONFIG_ERROR = 2
@@ -407,6 +411,210 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- tickets: lifecycle and search (issue 12; the same hotline.tickets.lifecycle functions as the desk) --
+LifecycleAction = Callable[[Session, Settings, Operator, Ticket, argparse.Namespace], str]
+
+
+def _lifecycle(args: argparse.Namespace, act: LifecycleAction) -> int:
+    """Run one lifecycle action as `--operator` (their county access applies), commit, print the result."""
+    from hotline.tickets import texts
+    from hotline.tickets.service import TicketError, get_by_number
+
+    settings = _settings(args)
+    with _session(settings) as session:
+        operator = session.get(Operator, args.operator)
+        if operator is None or not operator.active:
+            raise CliError(texts.CLI_OPERATOR_REQUIRED.format(id=args.operator))
+        ticket = get_by_number(session, args.number)
+        if ticket is None:
+            raise CliError(f"找不到工单：{args.number}")
+        try:
+            done = act(session, settings, operator, ticket, args)
+        except TicketError as exc:
+            raise CliError(str(exc)) from exc
+        session.commit()
+    print(done)
+    return 0
+
+
+def _clock(settings: Settings) -> SlaClock:
+    from hotline.sla.clock import SlaClock
+
+    return SlaClock(settings.sla)
+
+
+def _wait(session: Session, settings: Settings, op: Operator, t: Ticket, args: argparse.Namespace) -> str:
+    from hotline.tickets import lifecycle, texts
+
+    note = args.note or ""
+    lifecycle.wait_for_citizen(session, t, op, settings.county_names, note=note, sla=_clock(settings))
+    return texts.CLI_WAITING.format(number=t.number)
+
+
+def _close(session: Session, settings: Settings, op: Operator, t: Ticket, args: argparse.Namespace) -> str:
+    from hotline.tickets import lifecycle, texts
+
+    resolved_now = lifecycle.close(
+        session, t, op, args.outcome, settings.county_names, note=args.note or "", sla=_clock(settings)
+    )
+    outcome = lifecycle.data().outcomes[lifecycle.outcome_code(args.outcome)]
+    done = texts.CLI_CLOSED_RATING if resolved_now else texts.CLI_CLOSED
+    return done.format(number=t.number, outcome=outcome)
+
+
+def _reopen(session: Session, settings: Settings, op: Operator, t: Ticket, args: argparse.Namespace) -> str:
+    from hotline.tickets import lifecycle, texts
+
+    note = args.note or ""
+    lifecycle.reopen(session, t, op, settings.county_names, note=note, sla=_clock(settings))
+    return texts.CLI_REOPENED.format(number=t.number)
+
+
+def _cancel(session: Session, settings: Settings, op: Operator, t: Ticket, args: argparse.Namespace) -> str:
+    from hotline.tickets import lifecycle, texts
+
+    reason = lifecycle.cancel(session, t, op, args.reason, settings.county_names, sla=_clock(settings))
+    return texts.CLI_CANCELLED.format(number=t.number, reason=reason)
+
+
+def _refer(session: Session, settings: Settings, op: Operator, t: Ticket, args: argparse.Namespace) -> str:
+    from hotline.tickets import lifecycle, texts
+
+    agency, message = lifecycle.refer(
+        session, t, op, args.agency, settings.county_names, sla=_clock(settings)
+    )
+    return texts.CLI_REFERRED.format(number=t.number, agency=agency, message=message)
+
+
+def _unclaim(session: Session, settings: Settings, op: Operator, t: Ticket, args: argparse.Namespace) -> str:
+    from hotline.tickets import lifecycle, texts
+
+    lifecycle.unclaim(session, t, op, settings.county_names, sla=_clock(settings))
+    return texts.CLI_UNCLAIMED.format(number=t.number)
+
+
+def _assign(session: Session, settings: Settings, op: Operator, t: Ticket, args: argparse.Namespace) -> str:
+    from hotline.tickets import lifecycle, texts
+
+    target = lifecycle.find_operator(session, args.to)
+    lifecycle.reassign(session, t, op, target, settings.county_names, sla=_clock(settings))
+    return texts.CLI_ASSIGNED.format(number=t.number, name=target.name)
+
+
+def _set_county(
+    session: Session, settings: Settings, op: Operator, t: Ticket, args: argparse.Namespace
+) -> str:
+    from hotline.tickets import lifecycle, texts
+
+    code = _county_code(settings, args.county)
+    assert code is not None  # the argument is required
+    lifecycle.set_county(session, t, op, code, settings.county_names)
+    return texts.CLI_COUNTY_SET.format(number=t.number, county=settings.county_names[code])
+
+
+LIFECYCLE_ACTIONS: dict[str, LifecycleAction] = {
+    "wait": _wait,
+    "close": _close,
+    "reopen": _reopen,
+    "cancel": _cancel,
+    "refer": _refer,
+    "unclaim": _unclaim,
+    "assign": _assign,
+    "county": _set_county,
+}
+
+
+def cmd_tickets_lifecycle(args: argparse.Namespace) -> int:
+    return _lifecycle(args, LIFECYCLE_ACTIONS[args.action])
+
+
+def cmd_tickets_find(args: argparse.Namespace) -> int:
+    from hotline.reports.texts import STATUS, category_label
+    from hotline.tickets import texts
+    from hotline.tickets.access import Viewer
+    from hotline.tickets.search import Criteria, find_tickets, parse_date, phone_tail
+    from hotline.tickets.service import TicketError
+
+    settings = _settings(args)
+    with _session(settings) as session:
+        viewer = None
+        if args.as_operator:
+            operator = session.get(Operator, args.as_operator)
+            if operator is None or not operator.active:
+                raise CliError(texts.CLI_OPERATOR_REQUIRED.format(id=args.as_operator))
+            viewer = Viewer.of(operator)
+        try:
+            criteria = Criteria(
+                number=args.number,
+                phone_tail=phone_tail(args.phone_tail) if args.phone_tail else None,
+                date_from=parse_date(args.date_from) if args.date_from else None,
+                date_to=parse_date(args.date_to) if args.date_to else None,
+                category=args.category,
+                status=TicketStatus(args.status) if args.status else None,
+                county=_county_code(settings, args.county),
+            )
+        except TicketError as exc:
+            raise CliError(str(exc)) from exc
+        tickets = find_tickets(
+            session, criteria, viewer=viewer, timezone=settings.city.timezone, limit=args.limit
+        )
+        names = settings.county_names
+        for t in tickets:
+            print(
+                f"{t.number}\t{names.get(t.county_code or '', '—')}\t{category_label(t.category)}\t"
+                f"{STATUS.get(str(t.status), str(t.status))}\t受理(UTC) {t.created_at:%Y-%m-%d %H:%M}"
+            )
+        print(texts.CLI_FOUND.format(count=len(tickets)))
+    return 0
+
+
+def _add_lifecycle_parsers(tk: Any) -> None:
+    """`tickets wait|close|reopen|cancel|refer|unclaim|assign|county|find`."""
+    from hotline import categories
+    from hotline.tickets import lifecycle
+
+    spec = lifecycle.data()
+
+    def action(name: str, help_text: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = tk.add_parser(name, help=help_text)
+        parser.add_argument("number", help="工单号 / ticket number")
+        parser.add_argument(
+            "--operator",
+            type=int,
+            required=True,
+            help="操作的工作人员编号（按其县区权限）/ acting operator id",
+        )
+        parser.set_defaults(func=cmd_tickets_lifecycle)
+        return parser
+
+    action("wait", "等待市民补充（时限暂停）/ wait for the citizen").add_argument("--note", help="说明")
+    close = action("close", "结案 / close with an outcome")
+    close.add_argument("outcome", help="结果：" + "、".join(spec.outcomes.values()))
+    close.add_argument("--note", help="说明")
+    action("reopen", "重新打开 / reopen").add_argument("--note", help="原因")
+    action("cancel", "撤销 / cancel").add_argument(
+        "reason", help="原因：" + "、".join(spec.cancel_reasons.values())
+    )
+    action("refer", "转其他部门 / refer to another agency").add_argument(
+        "agency", help="部门：" + "、".join(a.name for a in spec.agencies.values())
+    )
+    action("unclaim", "退回待认领 / unclaim")
+    action("assign", "改派 / reassign").add_argument("to", help="工作人员姓名或 #编号")
+    action("county", "设定县区 / set the county").add_argument("county", help="县区名称或代码")
+
+    fd = tk.add_parser("find", help="查找工单 / search tickets")
+    fd.add_argument("--number", help="工单号片段 / number fragment")
+    fd.add_argument("--phone-tail", help="电话尾号（4 位以上）/ phone tail")
+    fd.add_argument("--from", dest="date_from", help="受理日期起 YYYY-MM-DD")
+    fd.add_argument("--to", dest="date_to", help="受理日期止 YYYY-MM-DD（含）")
+    fd.add_argument("--category", choices=[c.code for c in categories.CATEGORIES])
+    fd.add_argument("--status", choices=[s.value for s in TicketStatus])
+    fd.add_argument("--county", help="县区 / county")
+    fd.add_argument("--as-operator", type=int, help="按该工作人员的可见范围 / as seen by operator id")
+    fd.add_argument("--limit", type=int, default=50)
+    fd.set_defaults(func=cmd_tickets_find)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m hotline", description="12348 法律援助热线管理命令 / hotline admin CLI"
@@ -461,6 +669,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="不遮盖描述中的个人信息，仅限管理员，记入审计 / unmasked descriptions (admin only, audited)",
     )
     ex.set_defaults(func=cmd_tickets_export)
+
+    _add_lifecycle_parsers(tk)
 
     op = sub.add_parser("operators", help="工作人员 / operators").add_subparsers(dest="action", required=True)
     add = op.add_parser("add", help="添加 / add")
