@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 from actions import _slots as S
 from actions.intake import intake_slots
 from actions.ticketing import intake_key, open_ticket
-from hotline import categories
+from hotline import categories, observability
 from hotline.db.models import OPEN_TICKET_STATUSES
 from hotline.db.session import session_scope
 from hotline.runtime import ready_database
@@ -44,6 +44,7 @@ def mark_handoff(number: str, conversation_id: str) -> bool:
 
 def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list[EventType]:
     """Reuse the intake's ticket when there is one, else open a handoff ticket with what is known."""
+    observability.HANDOFFS.labels(reason=reason).inc()
     settings = get_settings()
     existing = tracker.get_slot("ticket_number")
     number: str | None = None
@@ -104,6 +105,7 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        observability.FALLBACKS.inc()
         stage = int(tracker.get_slot("fallback_stage") or 0)
         if stage == 0:
             options = top_categories(tracker)
