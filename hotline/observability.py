@@ -218,7 +218,12 @@ class ProbeServer:
         self._checks = dict(checks)
         self._collectors = list(collectors)
         self._registry = registry
-        self._server = ThreadingHTTPServer((host, port), self._handler())
+        try:
+            self._server = ThreadingHTTPServer((host, port), self._handler())
+        except OSError as exc:  # e.g. two gateways on one machine with the same metrics.port
+            raise OSError(
+                f"探针端口 {host}:{port} 无法监听（已被占用？请设置 HOTLINE_METRICS__PORT）: {exc}"
+            ) from exc
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 

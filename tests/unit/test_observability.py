@@ -83,6 +83,11 @@ def test_no_port_no_server(settings: Settings) -> None:
     assert settings.metrics.port is None and start_gateway_probes(settings) is None
 
 
+def test_a_taken_port_is_named(probes: ProbeServer) -> None:
+    with pytest.raises(OSError, match="HOTLINE_METRICS__PORT"):
+        ProbeServer("127.0.0.1", probes.port, {})
+
+
 async def test_metrics_after_a_turn(probes: ProbeServer, db_url: str) -> None:
     before = scrape(probes.port)
     engine = Engine()
