@@ -1,4 +1,4 @@
-"""Run the action server: `python -m actions [--port N]` (rasa-sdk's app, plus our probe routes)."""
+"""Run the action server: `python -m actions [--port N] [--host H]` (see `actions.server`)."""
 
 from __future__ import annotations
 
@@ -19,21 +19,23 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     parser = argparse.ArgumentParser(prog="python -m actions", description=__doc__)
     parser.add_argument("--port", type=int, default=settings.action_server_port)
+    parser.add_argument(
+        "--host", default=os.environ.get("ACTION_SERVER_HOST") or "127.0.0.1", help="$ACTION_SERVER_HOST"
+    )
     args = parser.parse_args(argv)
+    token = os.environ.get("ACTION_SERVER_TOKEN") or None
+
+    from actions.server import create_action_app, exposure_error, serve
+
+    if (refusal := exposure_error(args.host, token)) is not None:
+        print(refusal, file=sys.stderr)
+        return 2
     ready_database(settings)
     setup_logging("actions", settings.log_dir)
-    from rasa_sdk.endpoint import create_app
-    from rasa_sdk.executor import ActionExecutor
-
     from actions.probes import add_probe_routes
 
-    # Built here rather than by rasa-sdk's entry point, whose worker manager rebuilds the app in a child
-    # process where routes added to it would be lost; one process, so the supervisor's signals reach it.
-    executor = ActionExecutor()
-    executor.register_package("actions")
-    app = add_probe_routes(create_app(executor, cors_origins=None), settings.database_url)
-    host = os.environ.get("SANIC_HOST", "0.0.0.0")  # rasa-sdk's own default
-    app.run(host=host, port=args.port, single_process=True, motd=False, access_log=False)
+    app = add_probe_routes(create_action_app(token), settings.database_url)  # /metrics /readyz /healthz
+    serve(app, args.host, args.port)
     return 0
 
 

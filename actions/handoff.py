@@ -18,6 +18,7 @@ from hotline.db.models import OPEN_TICKET_STATUSES
 from hotline.db.session import session_scope
 from hotline.runtime import ready_database
 from hotline.settings import get_settings
+from hotline.sla.office_hours import after_hours_opening
 from hotline.tickets.service import NewTicket, get_by_number, record_event
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,13 @@ def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -
             log.exception("handoff ticket creation failed")
             dispatcher.utter_message(response="utter_ticket_error")
             return []
-    dispatcher.utter_message(response="utter_handoff", ticket_number=number)
+    opening = after_hours_opening(settings.sla)  # None in office hours
+    if opening is None:
+        dispatcher.utter_message(response="utter_handoff", ticket_number=number)
+    else:
+        dispatcher.utter_message(
+            response="utter_handoff_after_hours", ticket_number=number, next_opening=opening
+        )
     events: list[EventType] = [SlotSet("ticket_number", number), SlotSet("fallback_stage", None)]
     if tracker.active_loop.get("name"):
         events += [ActiveLoop(None), SlotSet("requested_slot", None)]

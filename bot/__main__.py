@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 
 from bot.engine import RasaRestEngine
@@ -60,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         ]
     url = ready_database(settings)
     start_gateway_probes(settings)  # /metrics /healthz /readyz when metrics.port is set
-    engine = RasaRestEngine(settings.rasa.url, settings.rasa.timeout_seconds)
+    engine = RasaRestEngine(
+        settings.rasa.url, settings.rasa.timeout_seconds, os.environ.get("RASA_AUTH_TOKEN")
+    )
     fallback = default_notifier(settings)
     gateway = Gateway(
         engine,

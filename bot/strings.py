@@ -119,3 +119,23 @@ REPORT_USAGE = "用法：/report 周报|月报|年报 [期间，如 2026-W47、2
 REPORT_NOT_ALLOWED = "只有登记的监督人员可以调取报告。"
 REPORT_COUNTY_NOT_ALLOWED = "您只能调取本人负责县区的报告。"
 REPORT_WORKING = "正在生成报告，请稍候…"
+# Follow-up (回访) review items in the supervisors' chat: /reviews, /review_close
+REVIEWS_NONE = "没有待办的回访复核事项。"
+REVIEWS_HEADER = "待办回访复核事项（{count}）："
+REVIEWS_LINE = "#{review_id} {reason} · 工单 {number} · {county} · {opened} · {detail}"
+REVIEWS_HINT = "回访后发送 /review_close 编号 结果，例如：/review_close 12 已电话回访，群众表示理解"
+REVIEW_CLOSE_USAGE = "用法：/review_close 编号 回访结果，例如：/review_close 12 已电话回访，群众表示理解"
+REVIEW_CLOSED = "✅ 复核事项 #{review_id} 已办结，回访结果已记入工单记录。"
+# Danger now (hotline/intake/danger.py): sent at once, before the dialog engine answers. Keyed by kind.
+DANGER_NOW = {
+    "domestic_violence": (
+        "⚠️ 如果您现在有危险，请立即拨打110报警，警察接到家庭暴力报警应当及时出警制止。"
+        "请先到安全的地方或向邻居求助。妇女维权热线12338、法律援助热线12348可以帮您申请人身安全保护令"
+        "和法律援助。安全以后，再接着告诉我们情况。"
+    ),
+    "detention": (
+        "⚠️ 被公安机关带走（采取强制措施）的人，从第一次讯问或被采取强制措施之日起就有权委托辩护人；"
+        "经济困难的可以申请法律援助，看守所、法院、检察院有值班律师。请立即拨打12348法律援助热线；"
+        "如有人身危险请拨打110，妇女维权热线12338。您也可以继续告诉我们情况。"
+    ),
+}

@@ -312,6 +312,67 @@ def cmd_operators_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- reviews (回访复核) -------------------------------------------------------------------------------
+def _supervisor(session: Session, operator_id: int | None) -> Operator | None:
+    """The active supervisor/admin acting from the CLI (None when not given, for listing the whole city)."""
+    if operator_id is None:
+        return None
+    operator = session.get(Operator, operator_id)
+    if (
+        operator is None
+        or not operator.active
+        or OperatorRole(operator.role) not in (OperatorRole.SUPERVISOR, OperatorRole.ADMIN)
+    ):
+        raise CliError(f"#{operator_id} 不是在岗的监督人员（supervisor/admin）")
+    return operator
+
+
+def cmd_reviews_list(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from hotline.followup import review_lines
+    from hotline.followup.texts import REASONS
+
+    settings = _settings(args)
+    tz = ZoneInfo(settings.city.timezone)
+    with _session(settings) as session:
+        operator = _supervisor(session, args.as_operator)
+        counties = [str(c) for c in operator.counties] or None if operator else None
+        county = _county_code(settings, args.county)
+        if county:
+            if counties is not None and county not in counties:
+                raise CliError(f"#{args.as_operator} 无权查看该县区的复核事项")
+            counties = [county]
+        lines, total = review_lines(session, counties, limit=args.limit)
+        names = settings.county_names
+        for line in lines:
+            opened = line.created_at.replace(tzinfo=dt.UTC).astimezone(tz)
+            print(
+                f"#{line.review_id}\t{REASONS.get(line.reason, line.reason)}\t{line.ticket_number}\t"
+                f"{names.get(line.county_code or '', '—')}\t{opened:%Y-%m-%d %H:%M}\t{line.detail or '—'}"
+            )
+        print(f"待办复核事项共 {total} 件" + (f"（显示前 {len(lines)} 件）" if total > len(lines) else ""))
+    return 0
+
+
+def cmd_reviews_close(args: argparse.Namespace) -> int:
+    from hotline.followup import FollowupError, close_review_by_id
+
+    settings = _settings(args)
+    with _session(settings) as session, session.begin():
+        operator = _supervisor(session, args.as_operator)
+        assert operator is not None  # required by the parser
+        counties = [str(c) for c in operator.counties] or None
+        try:
+            close_review_by_id(
+                session, args.id, args.outcome, actor=f"operator:{operator.id}", counties=counties
+            )
+        except FollowupError as exc:
+            raise CliError(str(exc)) from exc
+    print(f"复核事项 #{args.id} 已办结，回访结果已记入工单记录（{operator.name}）")
+    return 0
+
+
 # --- scheduler ------------------------------------------------------------------------------------
 def cmd_scheduler(args: argparse.Namespace) -> int:
     from hotline.scheduler.service import SchedulerService
@@ -409,12 +470,30 @@ def build_parser() -> argparse.ArgumentParser:
     rm.add_argument("id", type=int)
     rm.set_defaults(func=cmd_operators_remove)
 
+    _add_reviews_parser(sub)
+
     sc = sub.add_parser("scheduler", help="运行报告调度器 / run the report scheduler")
     sc.add_argument(
         "--run-now", choices=["weekly", "monthly", "annual"], help="立即执行一次 / run one job now"
     )
     sc.set_defaults(func=cmd_scheduler)
     return p
+
+
+def _add_reviews_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    rv = sub.add_parser("reviews", help="回访复核事项 / follow-up review items").add_subparsers(
+        dest="action", required=True
+    )
+    ls = rv.add_parser("list", help="待办复核事项 / open review items, oldest first")
+    ls.add_argument("--county", help="县区 / county")
+    ls.add_argument("--as-operator", type=int, help="按该监督人员的可见范围 / as seen by supervisor id")
+    ls.add_argument("--limit", type=int, default=50)
+    ls.set_defaults(func=cmd_reviews_list)
+    cl = rv.add_parser("close", help="记录回访结果并办结 / record the callback's outcome and close (audited)")
+    cl.add_argument("id", type=int, help="复核事项编号 / review item id")
+    cl.add_argument("outcome", help="回访结果 / outcome, e.g. 已电话回访，群众表示理解")
+    cl.add_argument("--as-operator", type=int, required=True, help="办结的监督人员编号 / supervisor id")
+    cl.set_defaults(func=cmd_reviews_close)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

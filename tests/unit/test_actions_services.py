@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import select
 
 from actions.complaint import ActionFileComplaint, ActionStartComplaint
@@ -116,6 +117,7 @@ def test_complaint_reviewed(db_url: str) -> None:
         assert s.scalars(select(ReviewItem)).one().reason == "complaint"
 
 
+@freeze_time("2026-11-25 02:00")  # Wednesday 10:00 in Chuzhou: office hours (utter_handoff, not after-hours)
 def test_fallback_chain_ends_with_a_human(db_url: str) -> None:
     ranking = [
         {"name": "nlu_fallback", "confidence": 0.4},
