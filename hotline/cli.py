@@ -69,13 +69,7 @@ def cmd_db_backup(args: argparse.Namespace) -> int:
         print(
             f"正在备份{'（pg_dump）' if kind == 'postgresql' else '（SQLite 在线备份）'}：{_shown(settings)}"
         )
-        with tqdm(desc="备份", unit="页", disable=kind != "sqlite", leave=False) as bar:
-
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
-
-            result = backup_now(settings, args.to, progress)
+        result = backup_now(settings, args.to)
     except BackupError as exc:
         raise CliError(str(exc)) from exc
     print(f"备份完成：{result.path}（{result.size / 1_048_576:.1f} MB，用时 {result.seconds:.1f} 秒）")

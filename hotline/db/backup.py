@@ -21,7 +21,6 @@ import shutil
 import sqlite3
 import subprocess
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -32,7 +31,6 @@ from hotline.db.session import normalise_url
 from hotline.settings import PROJECT_ROOT, Settings
 
 Kind = Literal["sqlite", "postgresql"]
-Progress = Callable[[int, int], None]  # (pages copied, total pages) during a SQLite backup
 
 PREFIX = "hotline-"
 STAMP = "%Y%m%d-%H%M%S"
@@ -40,7 +38,9 @@ SUFFIXES: dict[Kind, str] = {"sqlite": ".sqlite3", "postgresql": ".pgdump"}
 NAME_RE = re.compile(r"^hotline-(\d{8})-(\d{6})(?:-(\d+))?\.(sqlite3|pgdump)$")
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
-PAGES_PER_STEP = 1024  # SQLite backup step: other writers get the lock between steps
+# SQLite copies in one step: one read transaction, which in WAL mode does not block the bot's writers;
+# copying in several steps would start over each time another process writes in between (busy hours).
+PAGES_PER_STEP = -1
 PG_TIMEOUT_SECONDS = 6 * 3600
 
 
@@ -226,7 +226,6 @@ def backup(
     now: dt.datetime,
     keep_daily: int | None = None,
     bin_dir: str | None = None,
-    progress: Progress | None = None,
 ) -> BackupResult:
     """Write one verified backup of the database at `url` into `directory`, then rotate (if keep_daily)."""
     kind = kind_of_url(url)
@@ -236,7 +235,7 @@ def backup(
     started = time.monotonic()
     try:
         if kind == "sqlite":
-            _backup_sqlite(sqlite_path(url), tmp, progress)
+            _backup_sqlite(sqlite_path(url), tmp)
         else:
             pg_dump = find_pg_tool("pg_dump", bin_dir)
             target, env = _libpq(normalise_url(url))
@@ -249,18 +248,13 @@ def backup(
     return BackupResult(final, final.stat().st_size, time.monotonic() - started, verified, removed)
 
 
-def _backup_sqlite(source: Path, target: Path, progress: Progress | None) -> None:
+def _backup_sqlite(source: Path, target: Path) -> None:
     if not source.is_file():
         raise BackupError(f"数据库文件不存在：{source}")
-
-    def step(_status: int, remaining: int, total: int) -> None:
-        if progress is not None:
-            progress(total - remaining, total)
-
     src = sqlite3.connect(source, timeout=30)
     dst = sqlite3.connect(target)
     try:
-        src.backup(dst, pages=PAGES_PER_STEP, progress=step)
+        src.backup(dst, pages=PAGES_PER_STEP)
         dst.execute("PRAGMA journal_mode=DELETE")  # a standalone file: no -wal/-shm needed to read it
     except sqlite3.Error as exc:
         raise BackupError(f"SQLite 备份失败：{exc}") from exc
@@ -352,7 +346,6 @@ def newest_backup_time(directory: Path) -> float | None:
 def backup_now(
     settings: Settings,
     to: str | Path | None = None,
-    progress: Progress | None = None,
     *,
     rotate: bool = True,
 ) -> BackupResult:
@@ -368,5 +361,4 @@ def backup_now(
         now=now,
         keep_daily=keep,
         bin_dir=settings.backup.pg_bin_dir,
-        progress=progress,
     )
