@@ -73,6 +73,42 @@ def test_backup_is_consistent_while_a_connection_holds_the_database_open(db_url:
     assert result.verified.tickets == 1
 
 
+def test_backup_finishes_while_another_process_keeps_writing(db_url: str, tmp_path: Path) -> None:
+    """A second connection commits in a loop (the bot at a busy hour): the copy still completes, and holds
+    a consistent count of what was committed before it began or during it."""
+    import sqlite3
+    import threading
+
+    path = db_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE load (id INTEGER PRIMARY KEY, body TEXT)")
+        conn.executemany("INSERT INTO load(body) VALUES (?)", [("x" * 2000,)] * 5000)  # ~10 MB
+    stop = threading.Event()
+    written = 0
+
+    def writer() -> None:
+        nonlocal written
+        conn = sqlite3.connect(path, timeout=30)
+        while not stop.is_set():
+            conn.execute("INSERT INTO load(body) VALUES ('y')")
+            conn.commit()
+            written += 1
+        conn.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        while written < 5:
+            stop.wait(0.01)
+        result = bk.backup(db_url, tmp_path, now=NOW)
+    finally:
+        stop.set()
+        thread.join()
+    with sqlite3.connect(result.path) as copy:
+        rows = copy.execute("SELECT count(*) FROM load").fetchone()[0]
+    assert 5000 + 5 <= rows <= 5000 + written
+
+
 def test_two_backups_in_one_second_get_distinct_names(db_url: str, tmp_path: Path) -> None:
     first = bk.backup(db_url, tmp_path, now=NOW).path
     second = bk.backup(db_url, tmp_path, now=NOW).path
