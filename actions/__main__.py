@@ -32,7 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     ready_database(settings)
     setup_logging("actions", settings.log_dir)
-    serve(create_action_app(token), args.host, args.port)
+    from actions.probes import add_probe_routes
+
+    app = add_probe_routes(create_action_app(token), settings.database_url)  # /metrics /readyz /healthz
+    serve(app, args.host, args.port)
     return 0
 
 

@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 from actions import _slots as S
 from actions.intake import intake_slots, miss_streak, story_texts
 from actions.ticketing import intake_key, open_ticket
-from hotline import categories
+from hotline import categories, observability
 from hotline.db.models import OPEN_TICKET_STATUSES
 from hotline.db.session import session_scope
 from hotline.runtime import ready_database
@@ -47,6 +47,7 @@ def hand_over(
     dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, description: str | None = None
 ) -> list[EventType]:
     """Reuse the intake's ticket when there is one, else open a handoff ticket with what is known."""
+    observability.HANDOFFS.labels(reason=reason).inc()
     settings = get_settings()
     existing = tracker.get_slot("ticket_number")
     number: str | None = None
@@ -123,6 +124,7 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        observability.FALLBACKS.inc()
         if miss_streak(tracker) < 1:
             buttons = [{"title": categories.label(c), "payload": f"/{c}"} for c in top_categories(tracker)]
             buttons += [

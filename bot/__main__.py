@@ -14,6 +14,7 @@ from bot.gateway import Gateway
 from bot.notify import GatewayNotifier
 from hotline.db.session import get_sessionmaker
 from hotline.logging_setup import setup_logging
+from hotline.observability import start_gateway_probes
 from hotline.runtime import ready_database
 from hotline.scheduler.runtime import default_notifier
 from hotline.scheduler.service import start_embedded
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)
         ]
     url = ready_database(settings)
+    start_gateway_probes(settings)  # /metrics /healthz /readyz when metrics.port is set
     engine = RasaRestEngine(
         settings.rasa.url, settings.rasa.timeout_seconds, os.environ.get("RASA_AUTH_TOKEN")
     )

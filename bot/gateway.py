@@ -33,7 +33,7 @@ from bot.engine import DialogEngine, EngineUnavailable, TurnLookup
 from bot.notify import parse_rating
 from bot.outbox import Deliver, flush_outbox
 from bot.replies import Reply, from_rasa
-from hotline import attachments
+from hotline import attachments, observability
 from hotline.db.models import Citizen, MessageLog, MessageState, utcnow
 from hotline.db.session import get_sessionmaker, session_scope
 from hotline.followup.service import FollowupError, record_rating
@@ -153,6 +153,7 @@ class Gateway:
     def _lock(self, citizen_id: int) -> asyncio.Lock:
         return self._locks.setdefault(citizen_id, asyncio.Lock())
 
+    @observability.timed_turn
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Persist one inbound message, then answer everything this citizen has pending.
 
@@ -293,8 +294,10 @@ class Gateway:
                     if retrying and item.failed_before and not engine_answered:
                         answer = [Reply(strings.ENGINE_BACK), *answer]
                     engine_answered = True
+                    observability.TURNS.inc()
             except _DeskDown as exc:
                 log.warning("operators' desk unavailable (message %s kept for retry): %s", item.id, exc)
+                observability.RETRIES.labels(reason="desk").inc()
                 with self._scope() as session:
                     message = session.get_one(MessageLog, item.id)
                     message.state, message.last_error = MessageState.RETRY, str(exc)[:255]
@@ -353,7 +356,9 @@ class Gateway:
                     session, citizen_id, conversation_id, prefix=self._prefix(), timezone=self._timezone
                 )
         log.warning("engine unavailable (message %s kept for retry): %s", item.id, exc)
+        observability.RETRIES.labels(reason="engine").inc()
         if number is not None:
+            observability.HANDOFFS.labels(reason="engine_outage").inc()
             log.warning("engine down past the retry budget: handoff ticket %s opened", number)
             return [Reply(strings.ENGINE_ESCALATED.format(number=number))]
         if retrying or item.escalated:

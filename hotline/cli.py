@@ -64,6 +64,55 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_backup(args: argparse.Namespace) -> int:
+    from hotline.db.backup import BackupError, backup_now, kind_of_url
+
+    settings = _settings(args)
+    try:
+        kind = kind_of_url(settings.database_url)
+        print(
+            f"正在备份{'（pg_dump）' if kind == 'postgresql' else '（SQLite 在线备份）'}：{_shown(settings)}"
+        )
+        result = backup_now(settings, args.to)
+    except BackupError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"备份完成：{result.path}（{result.size / 1_048_576:.1f} MB，用时 {result.seconds:.1f} 秒）")
+    print(f"已校验：{result.verified.describe()}")
+    for path in result.removed:
+        print(f"  按保留策略删除旧备份：{path.name}")
+    return 0
+
+
+def cmd_db_restore(args: argparse.Namespace) -> int:
+    from hotline.db.backup import BackupError, backup_now, restore, verify
+
+    settings = _settings(args)
+    path = Path(args.file)
+    try:
+        verified = verify(path, settings.backup.pg_bin_dir)
+        print(f"备份文件校验通过：{path}（{verified.describe()}）")
+        if not args.yes:
+            raise CliError(
+                f"恢复将用该备份覆盖当前数据库 {_shown(settings)}，此后的数据全部丢失。"
+                "请先停止网关、动作服务器和调度器，确认后加 --yes 重新运行"
+            )
+        try:
+            before = backup_now(settings, rotate=False)  # never delete the file being restored
+            print(f"恢复前已备份当前数据库：{before.path}")
+        except BackupError as exc:  # e.g. the current database is gone: restoring is the point
+            print(f"警告：恢复前未能备份当前数据库（{exc}）", file=sys.stderr)
+        print("正在恢复…")
+        restore(settings.database_url, path, bin_dir=settings.backup.pg_bin_dir)
+    except BackupError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"恢复完成：{_shown(settings)}。各进程启动时自动升级数据库结构（或 python -m hotline db upgrade）")
+    return 0
+
+
+def _shown(settings: Settings) -> str:
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
 # --- report ---------------------------------------------------------------------------------------
 def cmd_report(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
@@ -625,6 +674,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="数据库 / database").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="升级数据库结构 / apply migrations").set_defaults(func=cmd_db_upgrade)
+    bk = db.add_parser("backup", help="备份数据库（并按 backup.keep_daily 轮换）/ back up the database")
+    bk.add_argument("--to", help="备份目录 / directory (默认 backup.dir；其他目录不轮换)")
+    bk.set_defaults(func=cmd_db_backup)
+    rs = db.add_parser("restore", help="从备份恢复数据库 / restore the database from a backup")
+    rs.add_argument("file", help="备份文件 / backup file (hotline-*.sqlite3 | hotline-*.pgdump)")
+    rs.add_argument(
+        "--yes", action="store_true", help="确认覆盖当前数据库 / confirm overwriting the database"
+    )
+    rs.set_defaults(func=cmd_db_restore)
 
     rp = sub.add_parser("report", help="生成报告 / produce a report")
     rp.add_argument("kind", choices=["weekly", "monthly", "annual"], help="周报/月报/年度自查草稿")

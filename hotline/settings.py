@@ -33,7 +33,7 @@ from pydantic_settings import (
 
 from hotline.config_model import ConfigError, Strict, format_errors
 from hotline.eligibility.config import EligibilityConfig
-from hotline.reports.config import ReportsConfig
+from hotline.reports.config import Cron, ReportsConfig
 from hotline.sla.config import SlaConfig
 
 __all__ = ["ConfigError", "Settings", "get_settings", "load_settings", "today_in"]
@@ -117,6 +117,23 @@ class PrivacySettings(Strict):
     tracker_db_url: str | None = None
 
 
+class BackupSettings(Strict):
+    """`backup:` where backups go, how many days are kept, when one is taken (hotline.db.backup)."""
+
+    dir: str = "var/backups"  # relative to the project root
+    keep_daily: int = Field(default=14, ge=1)  # backups of the last N days (that have any) are kept
+    scheduled: bool = True  # a daily backup by the scheduler's leader
+    schedule: Cron = Cron(hour="2", minute="30")  # in the city's time zone
+    pg_bin_dir: str | None = None  # where pg_dump/pg_restore are; found automatically when unset
+
+
+class MetricsSettings(Strict):
+    """`metrics:` the gateway's /metrics, /healthz and /readyz (hotline.observability); off without a port."""
+
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=0, le=65535)
+
+
 class Settings(BaseSettings):
     """The validated deployment configuration; `Settings()` reads $HOTLINE_CONFIG and os.environ."""
 
@@ -143,6 +160,8 @@ class Settings(BaseSettings):
     sla: SlaConfig = SlaConfig()
     reports: ReportsConfig = ReportsConfig()
     privacy: PrivacySettings = PrivacySettings()
+    backup: BackupSettings = BackupSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -118,3 +118,19 @@ def privacy_retention() -> str:
         if trackers is not None:
             trackers.dispose()
     return str(result)
+
+
+def daily_backup() -> str:
+    """The scheduled database backup (`backup.schedule`), then rotation; see hotline.db.backup.
+
+    Still in the job store after `backup.scheduled` was switched off (stored jobs are never removed), so it
+    checks the switch itself.
+    """
+    from hotline.db.backup import backup_now
+
+    rt = current()
+    if not rt.settings.backup.scheduled:
+        return "disabled"
+    result = backup_now(rt.settings)
+    log.info("数据库已备份：%s（%d 字节，删除旧备份 %d 个）", result.path, result.size, len(result.removed))
+    return str(result.path)

@@ -19,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from hotline import observability
 from hotline.db.session import get_engine
 from hotline.reports.delivery import Notifier
 from hotline.scheduler import runtime
@@ -83,6 +84,11 @@ def job_specs(rt: Runtime) -> list[JobSpec]:
                 {},
             )
         )
+    if rt.settings.backup.scheduled:
+        schedule = rt.settings.backup.schedule.fields()
+        specs.append(
+            JobSpec("backup", "hotline.scheduler.jobs:daily_backup", CronTrigger(timezone=tz, **schedule), {})
+        )
     return specs
 
 
@@ -135,6 +141,7 @@ class SchedulerService:
         self._ensure_jobs(scheduler)
         scheduler.resume()  # due (missed) jobs within the grace time run now, once
         self.scheduler = scheduler
+        observability.SCHEDULER_LEADER.set(1)
         log.info("调度器已启动（leader=%s）", self.lock.holder)
         return scheduler
 
@@ -142,6 +149,7 @@ class SchedulerService:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
+            observability.SCHEDULER_LEADER.set(0)
 
     def tick(self) -> bool:
         """One election round: become leader and start, or stand by / step down."""

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hotline import observability
 from hotline.db.models import (
     CaseType,
     Citizen,
@@ -190,6 +191,7 @@ def create_ticket(
     from hotline.attachments import link_unlinked  # here: attachments builds on this module
 
     link_unlinked(session, ticket, created_at)  # photos/documents sent before the ticket existed
+    observability.TICKETS_CREATED.labels(source=str(new.source)).inc()
     return ticket, True
 
 
