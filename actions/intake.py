@@ -9,8 +9,9 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import _slots as S
+from actions import answers
 from hotline import categories, normalise
+from hotline.categories import INTAKE_CATEGORIES
 from hotline.settings import get_settings
 
 FORM = "intake_form"
@@ -41,7 +42,7 @@ def fresh_user_turn(tracker: Tracker, form_actions: frozenset[str] = _FORM_ACTIO
 def intake_slots(tracker: Tracker | dict[str, Any]) -> dict[str, Any]:
     """The category plus the answers to the current plan's questions (stale answers left out)."""
     slots = dict(tracker.slots if isinstance(tracker, Tracker) else tracker)
-    plan = S.plan_for(slots)
+    plan = answers.plan_for(slots)
     keep = {"category", "description", *plan}
     return {k: v for k, v in slots.items() if k in keep and v is not None and k != "confirmed"}
 
@@ -56,12 +57,12 @@ class ActionStartIntake(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         intent = intent_of(tracker)
-        category = intent if intent in S.FAMILIES else "other_legal"
+        category = intent if intent in INTAKE_CATEGORIES else "other_legal"
         text = tracker.latest_message.get("text") or ""
         dispatcher.utter_message(
             response="utter_category_recognised", category_label=categories.label(category)
         )
-        events: list[EventType] = [SlotSet(name, None) for name in S.INTAKE_SLOTS]
+        events: list[EventType] = [SlotSet(name, None) for name in answers.INTAKE_SLOTS]
         events += [
             SlotSet("category", category),
             SlotSet("description", text),
@@ -91,16 +92,16 @@ def story_texts(tracker: Tracker) -> list[str]:
 def story_facts(tracker: Tracker) -> dict[str, Any]:
     """Facts named in the story so far (a later message wins), plus the county and age entities.
 
-    Only what the wording says (S.facts_from_story): an amount in a story is the amount at stake, not the
-    income; “三个月了” is how long, not how long is left.
+    Only what the wording says (answers.facts_from_story): an amount in a story is the amount at stake,
+    not the income; “三个月了” is how long, not how long is left.
     """
     facts: dict[str, Any] = {}
     for text in story_texts(tracker):
-        facts.update(S.facts_from_story(text))
+        facts.update(answers.facts_from_story(text))
     for entity in ("county", "age"):
         for value in tracker.get_latest_entity_values(entity):
             parsed = normalise_value(entity, str(value))
-            if parsed not in (None, S.UNKNOWN):
+            if parsed not in (None, answers.UNKNOWN):
                 facts[entity] = parsed
                 break
     return facts
@@ -119,7 +120,7 @@ class ValidateIntakeForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        return S.plan_for(tracker.slots)
+        return answers.plan_for(tracker.slots)
 
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -245,20 +246,20 @@ def normalise_value(slot: str, value: Any) -> Any:
     """A raw answer (button, entity value or free text) as the slot's value; None = not understood."""
     if value is None:
         return None
-    if value == S.UNKNOWN:
-        return S.UNKNOWN
-    if slot in S.BOOL_SLOTS and isinstance(value, bool):
+    if value == answers.UNKNOWN:
+        return answers.UNKNOWN
+    if slot in answers.BOOL_SLOTS and isinstance(value, bool):
         return value
     if slot in {"age", "income_per_capita", "days_to_deadline"} and isinstance(value, int | float):
         value = str(value)
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if text in S.CODES.get(slot, ()):
+    if text in answers.CODES.get(slot, ()):
         return text
     if slot != "county" and normalise.is_unknown(text):
-        return S.UNKNOWN
-    parser = S.PARSERS.get(slot)
+        return answers.UNKNOWN
+    parser = answers.PARSERS.get(slot)
     parsed = parser(text) if parser else None
     if slot == "age" and parsed is not None and not 0 <= parsed <= 120:
         return None
@@ -288,9 +289,8 @@ def new_topic(tracker: Tracker) -> str | None:
     intent = tracker.latest_message.get("intent") or {}
     name = str(intent.get("name") or "")
     confidence = float(intent.get("confidence") or 0.0)
-    if name in S.FAMILIES and name != tracker.get_slot("category") and confidence >= TOPIC_SWITCH_CONFIDENCE:
-        return name
-    return None
+    switched = name in INTAKE_CATEGORIES and name != tracker.get_slot("category")
+    return name if switched and confidence >= TOPIC_SWITCH_CONFIDENCE else None
 
 
 def switch_topic(
@@ -299,9 +299,9 @@ def switch_topic(
     """Start over on the new problem, keeping what was said about the person (county, age, income …)."""
     text = str(tracker.latest_message.get("text") or "")
     dispatcher.utter_message(response="utter_topic_switched", category_label=categories.label(category))
-    values: dict[str, Any] = {name: None for name in S.INTAKE_SLOTS}
-    values |= {name: tracker.get_slot(name) for name in S.PERSON_SLOTS if name != slot}
-    values |= S.facts_from_story(text)
+    values: dict[str, Any] = {name: None for name in answers.INTAKE_SLOTS}
+    values |= {name: tracker.get_slot(name) for name in answers.PERSON_SLOTS if name != slot}
+    values |= answers.facts_from_story(text)
     values |= {"category": category, "description": text, "fallback_stage": None}
     return values
 
@@ -323,7 +323,7 @@ def fail(slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[
 
 
 def _keyword_slot(text: str, plan: list[str]) -> str | None:
-    for slot, words in S.KEYWORDS.items():
+    for slot, words in answers.KEYWORDS.items():
         if slot in plan and any(w in text for w in words):
             return slot
     return None
@@ -340,7 +340,7 @@ def extract_answers(tracker: Tracker) -> dict[str, Any]:
     intent = intent_of(tracker)
     requested = tracker.get_slot("requested_slot")
     text = str(tracker.latest_message.get("text") or "").strip()
-    plan = S.plan_for(tracker.slots)
+    plan = answers.plan_for(tracker.slots)
     if intent in STRONG_DIGRESSIONS and not (
         intent != "request_human" and requested not in (None, "confirmed") and normalise.is_unknown(text)
     ):
@@ -352,7 +352,7 @@ def extract_answers(tracker: Tracker) -> dict[str, Any]:
     out: dict[str, Any] = {}
     # Entities fill their slots: a correction overwrites, otherwise only unanswered questions.
     for entity in tracker.latest_message.get("entities") or []:
-        slot = S.ENTITY_SLOTS.get(str(entity.get("entity")))
+        slot = answers.ENTITY_SLOTS.get(str(entity.get("entity")))
         if (
             slot
             and slot in plan
@@ -370,7 +370,7 @@ def extract_answers(tracker: Tracker) -> dict[str, Any]:
             out["confirmed"] = False
         elif (slot := _keyword_slot(text, plan)) is not None:
             parsed = normalise_value(slot, text)
-            out[slot] = parsed if parsed not in (None, S.UNKNOWN) else None
+            out[slot] = parsed if parsed not in (None, answers.UNKNOWN) else None
         else:
             out["confirmed"] = normalise.parse_bool(text)
         return {} if missed_again(tracker, out, requested) else out
@@ -378,10 +378,10 @@ def extract_answers(tracker: Tracker) -> dict[str, Any]:
         return out  # a correction of an earlier answer, not an answer to the current question
     if intent == "correct" and (slot := _keyword_slot(text, plan)) not in (None, requested):
         parsed = normalise_value(str(slot), text)
-        out[str(slot)] = parsed if parsed not in (None, S.UNKNOWN) else None
+        out[str(slot)] = parsed if parsed not in (None, answers.UNKNOWN) else None
         return out
     if requested and requested not in out:
-        if requested in S.BOOL_SLOTS and intent in {"affirm", "deny"}:
+        if requested in answers.BOOL_SLOTS and intent in {"affirm", "deny"}:
             out[requested] = intent == "affirm"
         else:
             out[requested] = text
@@ -409,14 +409,14 @@ class ActionAskConfirmed(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        plan = S.plan_for(tracker.slots)
+        plan = answers.plan_for(tracker.slots)
         if tracker.get_slot("awaiting_change"):
             dispatcher.utter_message(response="utter_ask_which_change")
             return []
         dispatcher.utter_message(
             response="utter_confirm_intake",
             category_label=categories.label(tracker.get_slot("category")),
-            summary=S.summary(tracker.slots, plan),
+            summary=answers.summary(tracker.slots, plan),
         )
         return []
 
@@ -452,7 +452,8 @@ class ActionCancelIntake(Action):
             dispatcher.utter_message(response="utter_nothing_to_cancel")
             return []
         dispatcher.utter_message(response="utter_cancelled")
-        resets = [*S.INTAKE_SLOTS, "category", "description", "rating", "rating_comment", "complaint_detail"]
+        resets = [*answers.INTAKE_SLOTS, "category", "description"]
+        resets += ["rating", "rating_comment", "complaint_detail"]
         return [ActiveLoop(None), SlotSet("requested_slot", None), *[SlotSet(n, None) for n in resets]]
 
 
