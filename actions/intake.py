@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -107,6 +108,72 @@ def story_facts(tracker: Tracker) -> dict[str, Any]:
     return facts
 
 
+# The questions validated by ValidateIntakeForm.check_answer (every plan slot but the summary).
+ANSWER_SLOTS: tuple[str, ...] = (
+    "county",
+    "age",
+    "disabled",
+    "disability_type",
+    "in_custody",
+    "has_lawyer",
+    "serious_charge",
+    "migrant_worker",
+    "income_per_capita",
+    "residence",
+    "has_group_proof",
+    "group_status",
+    "days_to_deadline",
+    "dv_in_progress",
+    "matter_type",
+)
+
+
+def _forget_disability_type(result: dict[str, Any], dispatcher: CollectingDispatcher) -> None:
+    """“没有残疾”: an earlier disability type no longer applies."""
+    if result.get("disabled") is False:
+        result["disability_type"] = None
+
+
+def _dv_safety(result: dict[str, Any], dispatcher: CollectingDispatcher) -> None:
+    """Violence still going on: safety advice at once, before the next question."""
+    if result.get("dv_in_progress") is True:
+        dispatcher.utter_message(response="utter_dv_safety")
+
+
+# slot -> a step after its answer was checked (may change the result or say something).
+AFTER_ANSWER: dict[str, Callable[[dict[str, Any], CollectingDispatcher], None]] = {
+    "disabled": _forget_disability_type,
+    "dv_in_progress": _dv_safety,
+}
+
+_Form = TypeVar("_Form", bound="type[ValidateIntakeForm]")
+
+
+def answer_validators(cls: _Form) -> _Form:
+    """Give the form a `validate_<slot>` for each of ANSWER_SLOTS, all calling `check_answer`.
+
+    rasa_sdk finds a slot's validator by that method name (FormValidationAction.get_validation_events).
+    """
+
+    def validator(slot: str) -> Callable[..., dict[str, Any]]:
+        def validate(
+            self: ValidateIntakeForm,
+            value: Any,
+            dispatcher: CollectingDispatcher,
+            tracker: Tracker,
+            domain: DomainDict,
+        ) -> dict[str, Any]:
+            return self.check_answer(slot, value, dispatcher, tracker)
+
+        validate.__name__ = validate.__qualname__ = f"validate_{slot}"
+        return validate
+
+    for slot in ANSWER_SLOTS:
+        setattr(cls, f"validate_{slot}", validator(slot))
+    return cls
+
+
+@answer_validators
 class ValidateIntakeForm(FormValidationAction):
     """Reads each answer (buttons, entities or free text), checks it, and decides what to ask next."""
 
@@ -127,7 +194,16 @@ class ValidateIntakeForm(FormValidationAction):
     ) -> list[EventType]:
         return [SlotSet(k, v) for k, v in extract_answers(tracker).items()]
 
-    # --- one validator per slot: normalise, check, count failures --------------------------------
+    # --- answers: one validator for every question (validate_<slot> below), the summary its own ------
+    def check_answer(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """Normalise and check an answer, count a failure; then the slot's follow-up step, if any."""
+        result = self._check(slot, value, dispatcher, tracker)
+        if (after := AFTER_ANSWER.get(slot)) is not None:
+            after(result, dispatcher)
+        return result
+
     def _check(
         self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
@@ -143,87 +219,6 @@ class ValidateIntakeForm(FormValidationAction):
                 **changing,
             }  # a stray entity for another question: ignore it
         return fail(slot, dispatcher, tracker)
-
-    def validate_county(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("county", value, dispatcher, tracker)
-
-    def validate_age(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("age", value, dispatcher, tracker)
-
-    def validate_disabled(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        result = self._check("disabled", value, dispatcher, tracker)
-        if result.get("disabled") is False:
-            result["disability_type"] = None
-        return result
-
-    def validate_disability_type(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("disability_type", value, dispatcher, tracker)
-
-    def validate_in_custody(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("in_custody", value, dispatcher, tracker)
-
-    def validate_has_lawyer(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("has_lawyer", value, dispatcher, tracker)
-
-    def validate_serious_charge(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("serious_charge", value, dispatcher, tracker)
-
-    def validate_migrant_worker(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("migrant_worker", value, dispatcher, tracker)
-
-    def validate_income_per_capita(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("income_per_capita", value, dispatcher, tracker)
-
-    def validate_residence(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("residence", value, dispatcher, tracker)
-
-    def validate_has_group_proof(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("has_group_proof", value, dispatcher, tracker)
-
-    def validate_group_status(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("group_status", value, dispatcher, tracker)
-
-    def validate_days_to_deadline(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("days_to_deadline", value, dispatcher, tracker)
-
-    def validate_dv_in_progress(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        result = self._check("dv_in_progress", value, dispatcher, tracker)
-        if result.get("dv_in_progress") is True:
-            dispatcher.utter_message(response="utter_dv_safety")
-        return result
-
-    def validate_matter_type(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("matter_type", value, dispatcher, tracker)
 
     def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from hotline.eligibility import Decision
 
-# A time limit this close (in days) cannot wait for the normal callback.
+# A time limit this close (in days) cannot wait for the normal callback (LAL Art 44; the same 7 days as the
+# eligibility default `urgent_days`, which makes rule N_URGENT_DEADLINE urgent).
 DEADLINE_SOON_DAYS = 7
 
 

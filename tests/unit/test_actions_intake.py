@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers
 from actions.intake import (
+    ANSWER_SLOTS,
     ActionCancelIntake,
     ActionExplainWhy,
     ActionStartIntake,
@@ -95,9 +96,13 @@ def test_labour_plan_skips_income_when_migrant_worker_has_proof() -> None:
 
 
 def test_criminal_plan_for_a_minor_skips_disability_and_sentence() -> None:
-    plan = answers.plan_for({"category": "criminal_defence", "county": "凤阳县", "has_lawyer": False, "age": 16})
+    plan = answers.plan_for(
+        {"category": "criminal_defence", "county": "凤阳县", "has_lawyer": False, "age": 16}
+    )
     assert plan == ["county", "has_lawyer", "age", "in_custody", "confirmed"]
-    adult = answers.plan_for({"category": "criminal_defence", "has_lawyer": False, "age": 30, "disabled": True})
+    adult = answers.plan_for(
+        {"category": "criminal_defence", "has_lawyer": False, "age": 30, "disabled": True}
+    )
     assert adult == [
         "county",
         "has_lawyer",
@@ -373,3 +378,40 @@ def test_summary_then_which_change() -> None:
 def test_disability_plan_asks_type_and_status() -> None:
     plan = answers.plan_for({"category": "disability_rights", "county": "南谯区", "disabled": True})
     assert plan[:5] == ["county", "disabled", "disability_type", "matter_type", "group_status"]
+
+
+def test_every_question_of_a_plan_has_a_validator() -> None:
+    form = ValidateIntakeForm()
+    plans = [
+        answers.plan_for({"category": "criminal_defence", "has_lawyer": False, "age": 30, "disabled": True}),
+        answers.plan_for({"category": "domestic_violence"}),
+        answers.plan_for({"category": "wage_arrears", "county": "凤阳县", "migrant_worker": True}),
+        answers.plan_for(
+            {
+                "category": "disability_rights",
+                "county": "南谯区",
+                "disabled": True,
+                "disability_type": "physical",
+                "matter_type": "support_payment",
+                "group_status": "none",
+                "income_per_capita": 900,
+            }
+        ),
+    ]
+    asked = {slot for plan in plans for slot in plan}
+    assert asked - {"confirmed"} <= set(ANSWER_SLOTS)
+    for slot in ANSWER_SLOTS:
+        assert callable(getattr(form, f"validate_{slot}"))
+
+
+def test_answer_follow_ups_run_after_the_check() -> None:
+    form = ValidateIntakeForm()
+    slots = {"category": "disability_rights", "requested_slot": "disabled", "disability_type": "visual"}
+    dispatcher = CollectingDispatcher()
+    result = form.validate_disabled("没有", dispatcher, tracker(slots, "没有"), DOMAIN)  # type: ignore[attr-defined]
+    assert result["disabled"] is False and result["disability_type"] is None
+    assert dispatcher.messages == []
+    dv = {"category": "domestic_violence", "requested_slot": "dv_in_progress"}
+    result = form.validate_dv_in_progress(True, dispatcher, tracker(dv, "是"), DOMAIN)  # type: ignore[attr-defined]
+    assert result["dv_in_progress"] is True
+    assert responses(dispatcher) == ["utter_dv_safety"]
