@@ -15,7 +15,7 @@ from actions.eligibility import decision_for
 from hotline import categories
 from hotline.db.models import Ticket
 from hotline.db.session import session_scope
-from hotline.intake.decision_record import record_decision, ticket_flags
+from hotline.intake.decision_record import record_decision, ticket_facts, ticket_flags
 from hotline.runtime import ready_database
 from hotline.settings import get_settings
 from hotline.tickets.service import NewTicket, create_ticket
@@ -66,7 +66,6 @@ class ActionCreateTicket(Action):
         category = tracker.get_slot("category") or "other_legal"
         county = settings.county_by_name(tracker.get_slot("county") or "")
         decision = decision_for(tracker)
-        fields = decision.to_ticket_fields()
         new = NewTicket(
             category=category,
             conversation_id=tracker.sender_id,
@@ -74,7 +73,7 @@ class ActionCreateTicket(Action):
             county_code=county.code if county else None,
             case_type=categories.case_type(category),
             description=tracker.get_slot("description") or "",
-            facts={"category": category, "county": county.name if county else None, **fields["facts"]},
+            facts=ticket_facts(decision, category),
             **ticket_flags(decision),
         )
 

@@ -16,6 +16,12 @@ from hotline.intake.urgency import is_urgent
 from hotline.tickets.service import record_event
 
 
+def ticket_facts(decision: Decision, category: str) -> dict[str, Any]:
+    """The ticket's `facts` column: the category, then the decision's facts, the county answer among them,
+    with `as_of` so hotline.eligibility.replay decides on the same day."""
+    return {"category": category, **decision.to_ticket_fields()["facts"]}
+
+
 def ticket_flags(decision: Decision) -> dict[str, Any]:
     """Priority and special-group columns; an urgent intake (hotline.intake.urgency) is an urgent ticket."""
     flags = decision.ticket_flags()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db.models import Ticket, TicketEvent
 from hotline.eligibility import Decision, EligibilityConfig, Facts, decide, packaged_rules
-from hotline.intake.decision_record import record_decision, ticket_flags
+from hotline.intake.decision_record import record_decision, ticket_facts, ticket_flags
 from hotline.tickets.service import NewTicket, create_ticket
 
 DAY = dt.date(2026, 11, 29)
@@ -56,3 +56,11 @@ def test_decision_columns_and_audit_event(session: Session) -> None:
     assert len(eligibility) == 1
     assert eligibility[0].actor == "bot"
     assert eligibility[0].data == {"outcome": "MEANS_TEST_FAILED", "rule": worker.rule_id}
+
+
+def test_ticket_facts_name_category_and_county_and_keep_the_day() -> None:
+    worker = decision(proceeding="civil", matter_type="wage_arrears", is_migrant_worker=True, county="凤阳县")
+    facts = ticket_facts(worker, "wage_arrears")
+    assert facts["category"] == "wage_arrears" and facts["county"] == "凤阳县"
+    assert facts["as_of"] == DAY.isoformat()
+    assert facts["is_migrant_worker"] is True
