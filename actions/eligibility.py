@@ -1,4 +1,7 @@
-"""After the citizen confirms: the eligibility answer (hotline.eligibility) in plain Chinese."""
+"""After the citizen confirms: the eligibility answer (hotline.eligibility) in plain Chinese.
+
+Whether to offer a person at once is decided in the core (hotline.intake.urgency).
+"""
 
 from __future__ import annotations
 
@@ -11,20 +14,15 @@ from rasa_sdk.types import DomainDict
 
 from actions.intake import intake_slots
 from hotline.eligibility import Decision, assess
+from hotline.intake.urgency import is_urgent
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 
 def decision_for(tracker: Tracker) -> Decision:
+    """The eligibility decision on this conversation's intake answers, with the deployment's rules."""
     return assess(intake_slots(tracker), get_settings())
-
-
-def is_urgent(decision: Decision) -> bool:
-    """Offer a human at once: DV in progress, someone detained, a deadline within 7 days, or rules say so."""
-    f = decision.facts
-    soon = f.days_to_deadline is not None and f.days_to_deadline < 7
-    return bool(decision.urgent or f.dv_in_progress or f.in_custody or soon)
 
 
 class ActionCheckEligibility(Action):

@@ -10,7 +10,6 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import _slots as S
 from actions.intake import intake_slots, miss_streak, story_texts
 from actions.ticketing import intake_key, open_ticket
 from hotline import categories, observability
@@ -23,7 +22,7 @@ from hotline.tickets.service import NewTicket, get_by_number, record_event
 
 log = logging.getLogger(__name__)
 
-CATEGORY_INTENTS = frozenset(S.FAMILIES)
+CATEGORY_INTENTS = frozenset(categories.INTAKE_CATEGORIES)
 
 
 def mark_handoff(number: str, conversation_id: str) -> bool:

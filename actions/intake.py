@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import _slots as S
+from actions import answers
 from hotline import categories, normalise
+from hotline.categories import INTAKE_CATEGORIES
 from hotline.settings import get_settings
 
 FORM = "intake_form"
@@ -41,7 +43,7 @@ def fresh_user_turn(tracker: Tracker, form_actions: frozenset[str] = _FORM_ACTIO
 def intake_slots(tracker: Tracker | dict[str, Any]) -> dict[str, Any]:
     """The category plus the answers to the current plan's questions (stale answers left out)."""
     slots = dict(tracker.slots if isinstance(tracker, Tracker) else tracker)
-    plan = S.plan_for(slots)
+    plan = answers.plan_for(slots)
     keep = {"category", "description", *plan}
     return {k: v for k, v in slots.items() if k in keep and v is not None and k != "confirmed"}
 
@@ -56,12 +58,12 @@ class ActionStartIntake(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         intent = intent_of(tracker)
-        category = intent if intent in S.FAMILIES else "other_legal"
+        category = intent if intent in INTAKE_CATEGORIES else "other_legal"
         text = tracker.latest_message.get("text") or ""
         dispatcher.utter_message(
             response="utter_category_recognised", category_label=categories.label(category)
         )
-        events: list[EventType] = [SlotSet(name, None) for name in S.INTAKE_SLOTS]
+        events: list[EventType] = [SlotSet(name, None) for name in answers.INTAKE_SLOTS]
         events += [
             SlotSet("category", category),
             SlotSet("description", text),
@@ -91,21 +93,87 @@ def story_texts(tracker: Tracker) -> list[str]:
 def story_facts(tracker: Tracker) -> dict[str, Any]:
     """Facts named in the story so far (a later message wins), plus the county and age entities.
 
-    Only what the wording says (S.facts_from_story): an amount in a story is the amount at stake, not the
-    income; “三个月了” is how long, not how long is left.
+    Only what the wording says (answers.facts_from_story): an amount in a story is the amount at stake,
+    not the income; “三个月了” is how long, not how long is left.
     """
     facts: dict[str, Any] = {}
     for text in story_texts(tracker):
-        facts.update(S.facts_from_story(text))
+        facts.update(answers.facts_from_story(text))
     for entity in ("county", "age"):
         for value in tracker.get_latest_entity_values(entity):
             parsed = normalise_value(entity, str(value))
-            if parsed not in (None, S.UNKNOWN):
+            if parsed not in (None, answers.UNKNOWN):
                 facts[entity] = parsed
                 break
     return facts
 
 
+# The questions validated by ValidateIntakeForm.check_answer (every plan slot but the summary).
+ANSWER_SLOTS: tuple[str, ...] = (
+    "county",
+    "age",
+    "disabled",
+    "disability_type",
+    "in_custody",
+    "has_lawyer",
+    "serious_charge",
+    "migrant_worker",
+    "income_per_capita",
+    "residence",
+    "has_group_proof",
+    "group_status",
+    "days_to_deadline",
+    "dv_in_progress",
+    "matter_type",
+)
+
+
+def _forget_disability_type(result: dict[str, Any], dispatcher: CollectingDispatcher) -> None:
+    """“没有残疾”: an earlier disability type no longer applies."""
+    if result.get("disabled") is False:
+        result["disability_type"] = None
+
+
+def _dv_safety(result: dict[str, Any], dispatcher: CollectingDispatcher) -> None:
+    """Violence still going on: safety advice at once, before the next question."""
+    if result.get("dv_in_progress") is True:
+        dispatcher.utter_message(response="utter_dv_safety")
+
+
+# slot -> a step after its answer was checked (may change the result or say something).
+AFTER_ANSWER: dict[str, Callable[[dict[str, Any], CollectingDispatcher], None]] = {
+    "disabled": _forget_disability_type,
+    "dv_in_progress": _dv_safety,
+}
+
+_Form = TypeVar("_Form", bound="type[ValidateIntakeForm]")
+
+
+def answer_validators(cls: _Form) -> _Form:
+    """Give the form a `validate_<slot>` for each of ANSWER_SLOTS, all calling `check_answer`.
+
+    rasa_sdk finds a slot's validator by that method name (FormValidationAction.get_validation_events).
+    """
+
+    def validator(slot: str) -> Callable[..., dict[str, Any]]:
+        def validate(
+            self: ValidateIntakeForm,
+            value: Any,
+            dispatcher: CollectingDispatcher,
+            tracker: Tracker,
+            domain: DomainDict,
+        ) -> dict[str, Any]:
+            return self.check_answer(slot, value, dispatcher, tracker)
+
+        validate.__name__ = validate.__qualname__ = f"validate_{slot}"
+        return validate
+
+    for slot in ANSWER_SLOTS:
+        setattr(cls, f"validate_{slot}", validator(slot))
+    return cls
+
+
+@answer_validators
 class ValidateIntakeForm(FormValidationAction):
     """Reads each answer (buttons, entities or free text), checks it, and decides what to ask next."""
 
@@ -119,14 +187,23 @@ class ValidateIntakeForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        return S.plan_for(tracker.slots)
+        return answers.plan_for(tracker.slots)
 
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         return [SlotSet(k, v) for k, v in extract_answers(tracker).items()]
 
-    # --- one validator per slot: normalise, check, count failures --------------------------------
+    # --- answers: one validator for every question (validate_<slot> below), the summary its own ------
+    def check_answer(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """Normalise and check an answer, count a failure; then the slot's follow-up step, if any."""
+        result = self._check(slot, value, dispatcher, tracker)
+        if (after := AFTER_ANSWER.get(slot)) is not None:
+            after(result, dispatcher)
+        return result
+
     def _check(
         self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
@@ -142,87 +219,6 @@ class ValidateIntakeForm(FormValidationAction):
                 **changing,
             }  # a stray entity for another question: ignore it
         return fail(slot, dispatcher, tracker)
-
-    def validate_county(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("county", value, dispatcher, tracker)
-
-    def validate_age(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("age", value, dispatcher, tracker)
-
-    def validate_disabled(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        result = self._check("disabled", value, dispatcher, tracker)
-        if result.get("disabled") is False:
-            result["disability_type"] = None
-        return result
-
-    def validate_disability_type(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("disability_type", value, dispatcher, tracker)
-
-    def validate_in_custody(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("in_custody", value, dispatcher, tracker)
-
-    def validate_has_lawyer(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("has_lawyer", value, dispatcher, tracker)
-
-    def validate_serious_charge(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("serious_charge", value, dispatcher, tracker)
-
-    def validate_migrant_worker(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("migrant_worker", value, dispatcher, tracker)
-
-    def validate_income_per_capita(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("income_per_capita", value, dispatcher, tracker)
-
-    def validate_residence(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("residence", value, dispatcher, tracker)
-
-    def validate_has_group_proof(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("has_group_proof", value, dispatcher, tracker)
-
-    def validate_group_status(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("group_status", value, dispatcher, tracker)
-
-    def validate_days_to_deadline(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("days_to_deadline", value, dispatcher, tracker)
-
-    def validate_dv_in_progress(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        result = self._check("dv_in_progress", value, dispatcher, tracker)
-        if result.get("dv_in_progress") is True:
-            dispatcher.utter_message(response="utter_dv_safety")
-        return result
-
-    def validate_matter_type(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._check("matter_type", value, dispatcher, tracker)
 
     def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -245,20 +241,20 @@ def normalise_value(slot: str, value: Any) -> Any:
     """A raw answer (button, entity value or free text) as the slot's value; None = not understood."""
     if value is None:
         return None
-    if value == S.UNKNOWN:
-        return S.UNKNOWN
-    if slot in S.BOOL_SLOTS and isinstance(value, bool):
+    if value == answers.UNKNOWN:
+        return answers.UNKNOWN
+    if slot in answers.BOOL_SLOTS and isinstance(value, bool):
         return value
     if slot in {"age", "income_per_capita", "days_to_deadline"} and isinstance(value, int | float):
         value = str(value)
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if text in S.CODES.get(slot, ()):
+    if text in answers.CODES.get(slot, ()):
         return text
     if slot != "county" and normalise.is_unknown(text):
-        return S.UNKNOWN
-    parser = S.PARSERS.get(slot)
+        return answers.UNKNOWN
+    parser = answers.PARSERS.get(slot)
     parsed = parser(text) if parser else None
     if slot == "age" and parsed is not None and not 0 <= parsed <= 120:
         return None
@@ -288,9 +284,8 @@ def new_topic(tracker: Tracker) -> str | None:
     intent = tracker.latest_message.get("intent") or {}
     name = str(intent.get("name") or "")
     confidence = float(intent.get("confidence") or 0.0)
-    if name in S.FAMILIES and name != tracker.get_slot("category") and confidence >= TOPIC_SWITCH_CONFIDENCE:
-        return name
-    return None
+    switched = name in INTAKE_CATEGORIES and name != tracker.get_slot("category")
+    return name if switched and confidence >= TOPIC_SWITCH_CONFIDENCE else None
 
 
 def switch_topic(
@@ -299,9 +294,9 @@ def switch_topic(
     """Start over on the new problem, keeping what was said about the person (county, age, income …)."""
     text = str(tracker.latest_message.get("text") or "")
     dispatcher.utter_message(response="utter_topic_switched", category_label=categories.label(category))
-    values: dict[str, Any] = {name: None for name in S.INTAKE_SLOTS}
-    values |= {name: tracker.get_slot(name) for name in S.PERSON_SLOTS if name != slot}
-    values |= S.facts_from_story(text)
+    values: dict[str, Any] = {name: None for name in answers.INTAKE_SLOTS}
+    values |= {name: tracker.get_slot(name) for name in answers.PERSON_SLOTS if name != slot}
+    values |= answers.facts_from_story(text)
     values |= {"category": category, "description": text, "fallback_stage": None}
     return values
 
@@ -323,7 +318,7 @@ def fail(slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[
 
 
 def _keyword_slot(text: str, plan: list[str]) -> str | None:
-    for slot, words in S.KEYWORDS.items():
+    for slot, words in answers.KEYWORDS.items():
         if slot in plan and any(w in text for w in words):
             return slot
     return None
@@ -340,7 +335,7 @@ def extract_answers(tracker: Tracker) -> dict[str, Any]:
     intent = intent_of(tracker)
     requested = tracker.get_slot("requested_slot")
     text = str(tracker.latest_message.get("text") or "").strip()
-    plan = S.plan_for(tracker.slots)
+    plan = answers.plan_for(tracker.slots)
     if intent in STRONG_DIGRESSIONS and not (
         intent != "request_human" and requested not in (None, "confirmed") and normalise.is_unknown(text)
     ):
@@ -352,7 +347,7 @@ def extract_answers(tracker: Tracker) -> dict[str, Any]:
     out: dict[str, Any] = {}
     # Entities fill their slots: a correction overwrites, otherwise only unanswered questions.
     for entity in tracker.latest_message.get("entities") or []:
-        slot = S.ENTITY_SLOTS.get(str(entity.get("entity")))
+        slot = answers.ENTITY_SLOTS.get(str(entity.get("entity")))
         if (
             slot
             and slot in plan
@@ -370,7 +365,7 @@ def extract_answers(tracker: Tracker) -> dict[str, Any]:
             out["confirmed"] = False
         elif (slot := _keyword_slot(text, plan)) is not None:
             parsed = normalise_value(slot, text)
-            out[slot] = parsed if parsed not in (None, S.UNKNOWN) else None
+            out[slot] = parsed if parsed not in (None, answers.UNKNOWN) else None
         else:
             out["confirmed"] = normalise.parse_bool(text)
         return {} if missed_again(tracker, out, requested) else out
@@ -378,10 +373,10 @@ def extract_answers(tracker: Tracker) -> dict[str, Any]:
         return out  # a correction of an earlier answer, not an answer to the current question
     if intent == "correct" and (slot := _keyword_slot(text, plan)) not in (None, requested):
         parsed = normalise_value(str(slot), text)
-        out[str(slot)] = parsed if parsed not in (None, S.UNKNOWN) else None
+        out[str(slot)] = parsed if parsed not in (None, answers.UNKNOWN) else None
         return out
     if requested and requested not in out:
-        if requested in S.BOOL_SLOTS and intent in {"affirm", "deny"}:
+        if requested in answers.BOOL_SLOTS and intent in {"affirm", "deny"}:
             out[requested] = intent == "affirm"
         else:
             out[requested] = text
@@ -409,14 +404,14 @@ class ActionAskConfirmed(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        plan = S.plan_for(tracker.slots)
+        plan = answers.plan_for(tracker.slots)
         if tracker.get_slot("awaiting_change"):
             dispatcher.utter_message(response="utter_ask_which_change")
             return []
         dispatcher.utter_message(
             response="utter_confirm_intake",
             category_label=categories.label(tracker.get_slot("category")),
-            summary=S.summary(tracker.slots, plan),
+            summary=answers.summary(tracker.slots, plan),
         )
         return []
 
@@ -452,7 +447,8 @@ class ActionCancelIntake(Action):
             dispatcher.utter_message(response="utter_nothing_to_cancel")
             return []
         dispatcher.utter_message(response="utter_cancelled")
-        resets = [*S.INTAKE_SLOTS, "category", "description", "rating", "rating_comment", "complaint_detail"]
+        resets = [*answers.INTAKE_SLOTS, "category", "description"]
+        resets += ["rating", "rating_comment", "complaint_detail"]
         return [ActiveLoop(None), SlotSet("requested_slot", None), *[SlotSet(n, None) for n in resets]]
 
 

@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.intake import fresh_user_turn, intent_of
 from hotline import normalise
+from hotline.categories import INTAKE_CATEGORIES
 from hotline.db.session import session_scope
 from hotline.followup.service import FollowupError, record_rating, request_rating
 from hotline.runtime import ready_database
@@ -26,8 +27,7 @@ _FORM_ACTIONS = frozenset({"action_listen", "action_extract_slots", FORM, f"vali
 # Intents meaning “no rating, thanks” or a new topic: the survey ends without a score.
 _LEAVE = frozenset(
     {"deny", "cancel", "goodbye", "request_human", "check_ticket_status", "complain", "greet"}
-    | {"wage_arrears", "work_injury", "disability_rights", "minors", "elderly", "domestic_violence"}
-    | {"marriage_family", "personal_injury", "criminal_defence", "social_insurance", "other_legal"}
+    | set(INTAKE_CATEGORIES)
 )
 
 

@@ -11,12 +11,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.eligibility import decision_for
 from hotline import categories
 from hotline.db.models import Ticket
 from hotline.db.session import session_scope
+from hotline.intake.decision_record import record_decision, ticket_facts, ticket_flags
 from hotline.runtime import ready_database
 from hotline.settings import get_settings
-from hotline.tickets.service import NewTicket, create_ticket, record_event
+from hotline.tickets.service import NewTicket, create_ticket
 
 log = logging.getLogger(__name__)
 
@@ -60,16 +62,10 @@ class ActionCreateTicket(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        from actions.eligibility import decision_for, is_urgent
-
         settings = get_settings()
         category = tracker.get_slot("category") or "other_legal"
         county = settings.county_by_name(tracker.get_slot("county") or "")
         decision = decision_for(tracker)
-        fields = decision.to_ticket_fields()
-        flags = decision.ticket_flags()
-        if is_urgent(decision):
-            flags["priority"] = "urgent"
         new = NewTicket(
             category=category,
             conversation_id=tracker.sender_id,
@@ -77,22 +73,12 @@ class ActionCreateTicket(Action):
             county_code=county.code if county else None,
             case_type=categories.case_type(category),
             description=tracker.get_slot("description") or "",
-            facts={"category": category, "county": county.name if county else None, **fields["facts"]},
-            **flags,
+            facts=ticket_facts(decision, category),
+            **ticket_flags(decision),
         )
 
         def store_decision(session: Any, ticket: Ticket) -> None:
-            ticket.eligibility_outcome = fields["eligibility_outcome"]
-            ticket.eligibility_reasons = fields["eligibility_reasons"]
-            ticket.eligibility_articles = fields["eligibility_articles"]
-            ticket.eligibility_rules_version = fields["eligibility_rules_version"]
-            record_event(
-                session,
-                ticket,
-                "eligibility",
-                actor="bot",
-                data={"outcome": fields["eligibility_outcome"], "rule": decision.rule_id},
-            )
+            record_decision(session, ticket, decision)
 
         try:
             number = open_ticket(tracker, new, store_decision)

@@ -10,22 +10,12 @@ from typing import Any
 
 import yaml
 
+from hotline.categories import INTAKE_CATEGORIES
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-CATEGORY_INTENTS: tuple[str, ...] = (
-    "wage_arrears",
-    "work_injury",
-    "disability_rights",
-    "minors",
-    "elderly",
-    "domestic_violence",
-    "marriage_family",
-    "personal_injury",
-    "criminal_defence",
-    "social_insurance",
-    "other_legal",
-    "out_of_scope",
-)
+# The legal categories (hotline.categories, the one list), then out_of_scope: reported with them.
+CATEGORY_INTENTS: tuple[str, ...] = (*INTAKE_CATEGORIES, "out_of_scope")
 CONVERSATIONAL_INTENTS: tuple[str, ...] = (
     "greet",
     "goodbye",

@@ -9,8 +9,9 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import _slots as S
+from actions import answers
 from actions.intake import (
+    ANSWER_SLOTS,
     ActionCancelIntake,
     ActionExplainWhy,
     ActionStartIntake,
@@ -85,19 +86,23 @@ def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 def test_labour_plan_skips_income_when_migrant_worker_has_proof() -> None:
     base = {"category": "wage_arrears", "county": "定远县"}
-    assert S.plan_for(base)[:2] == ["county", "migrant_worker"]
+    assert answers.plan_for(base)[:2] == ["county", "migrant_worker"]
     with_proof = {**base, "migrant_worker": True, "has_group_proof": True}
-    plan = S.plan_for(with_proof)
+    plan = answers.plan_for(with_proof)
     assert "income_per_capita" not in plan and "days_to_deadline" in plan and plan[-1] == "confirmed"
     no_proof = {**base, "migrant_worker": True, "has_group_proof": False}
-    assert "income_per_capita" in S.plan_for(no_proof)
-    assert "has_group_proof" not in S.plan_for({**base, "migrant_worker": False})
+    assert "income_per_capita" in answers.plan_for(no_proof)
+    assert "has_group_proof" not in answers.plan_for({**base, "migrant_worker": False})
 
 
 def test_criminal_plan_for_a_minor_skips_disability_and_sentence() -> None:
-    plan = S.plan_for({"category": "criminal_defence", "county": "凤阳县", "has_lawyer": False, "age": 16})
+    plan = answers.plan_for(
+        {"category": "criminal_defence", "county": "凤阳县", "has_lawyer": False, "age": 16}
+    )
     assert plan == ["county", "has_lawyer", "age", "in_custody", "confirmed"]
-    adult = S.plan_for({"category": "criminal_defence", "has_lawyer": False, "age": 30, "disabled": True})
+    adult = answers.plan_for(
+        {"category": "criminal_defence", "has_lawyer": False, "age": 30, "disabled": True}
+    )
     assert adult == [
         "county",
         "has_lawyer",
@@ -111,12 +116,12 @@ def test_criminal_plan_for_a_minor_skips_disability_and_sentence() -> None:
 
 
 def test_dv_and_group_and_general_plans() -> None:
-    assert S.plan_for({"category": "domestic_violence"}) == ["county", "dv_in_progress", "confirmed"]
-    minors = S.plan_for(
+    assert answers.plan_for({"category": "domestic_violence"}) == ["county", "dv_in_progress", "confirmed"]
+    minors = answers.plan_for(
         {"category": "minors", "county": "全椒县", "age": 12, "matter_type": "support_payment"}
     )
     assert minors[:5] == ["county", "age", "matter_type", "group_status", "confirmed"]
-    other = S.plan_for({"category": "other_legal", "county": "全椒县"})
+    other = answers.plan_for({"category": "other_legal", "county": "全椒县"})
     assert other == ["county", "confirmed"]  # not in scope: no means test, no deadline question
 
 
@@ -195,7 +200,7 @@ def test_deny_at_confirmation_then_naming_the_answer_resets_it() -> None:
         ("residence", "rural", "rural"),
         ("has_lawyer", "还没有", False),
         ("disability_type", "听力残疾", "hearing"),
-        ("age", "不清楚", S.UNKNOWN),
+        ("age", "不清楚", answers.UNKNOWN),
         ("in_custody", "关在看守所", True),
         ("in_custody", "没有被抓", False),
         ("migrant_worker", "我在外面工地上打工", True),
@@ -348,7 +353,7 @@ def test_cancel_closes_the_form_and_forgets_answers() -> None:
 
 def test_summary_in_plain_chinese() -> None:
     slots = {"category": "wage_arrears", "county": "定远县", "migrant_worker": True, "has_group_proof": True}
-    text = S.summary(slots, S.plan_for(slots))
+    text = answers.summary(slots, answers.plan_for(slots))
     assert "所在县（市、区）：定远县" in text and "是否是农民工：是" in text
     assert intake_slots({**slots, "age": 30})  # stale answers outside the plan are left out
     assert "age" not in intake_slots({**slots, "age": 30})
@@ -371,5 +376,42 @@ def test_summary_then_which_change() -> None:
 
 
 def test_disability_plan_asks_type_and_status() -> None:
-    plan = S.plan_for({"category": "disability_rights", "county": "南谯区", "disabled": True})
+    plan = answers.plan_for({"category": "disability_rights", "county": "南谯区", "disabled": True})
     assert plan[:5] == ["county", "disabled", "disability_type", "matter_type", "group_status"]
+
+
+def test_every_question_of_a_plan_has_a_validator() -> None:
+    form = ValidateIntakeForm()
+    plans = [
+        answers.plan_for({"category": "criminal_defence", "has_lawyer": False, "age": 30, "disabled": True}),
+        answers.plan_for({"category": "domestic_violence"}),
+        answers.plan_for({"category": "wage_arrears", "county": "凤阳县", "migrant_worker": True}),
+        answers.plan_for(
+            {
+                "category": "disability_rights",
+                "county": "南谯区",
+                "disabled": True,
+                "disability_type": "physical",
+                "matter_type": "support_payment",
+                "group_status": "none",
+                "income_per_capita": 900,
+            }
+        ),
+    ]
+    asked = {slot for plan in plans for slot in plan}
+    assert asked - {"confirmed"} <= set(ANSWER_SLOTS)
+    for slot in ANSWER_SLOTS:
+        assert callable(getattr(form, f"validate_{slot}"))
+
+
+def test_answer_follow_ups_run_after_the_check() -> None:
+    form = ValidateIntakeForm()
+    slots = {"category": "disability_rights", "requested_slot": "disabled", "disability_type": "visual"}
+    dispatcher = CollectingDispatcher()
+    result = form.validate_disabled("没有", dispatcher, tracker(slots, "没有"), DOMAIN)  # type: ignore[attr-defined]
+    assert result["disabled"] is False and result["disability_type"] is None
+    assert dispatcher.messages == []
+    dv = {"category": "domestic_violence", "requested_slot": "dv_in_progress"}
+    result = form.validate_dv_in_progress(True, dispatcher, tracker(dv, "是"), DOMAIN)  # type: ignore[attr-defined]
+    assert result["dv_in_progress"] is True
+    assert responses(dispatcher) == ["utter_dv_safety"]

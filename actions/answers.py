@@ -1,4 +1,4 @@
-"""The intake's slots: which questions each category family needs, how answers are read, how they read back.
+"""The intake's answers: how they are read, how they read back; the question plan with the deployment's rules.
 
 Slot names are the contract with `hotline.eligibility.facts_from_slots`. Values are plain JSON: booleans,
 numbers, short codes ("rural", "visual", "dibao") or the sentinel UNKNOWN when the citizen cannot answer
@@ -7,13 +7,18 @@ numbers, short codes ("rural", "visual", "dibao") or the sentinel UNKNOWN when t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from hotline import normalise
+from hotline.eligibility import Decision, assess
 from hotline.eligibility.facts import SLOT_NAMES
+from hotline.intake import plan as question_plan
+from hotline.intake.plan import UNKNOWN
+from hotline.settings import get_settings
 
-UNKNOWN = "unknown"
+__all__ = ["UNKNOWN", "plan_for"]
 
 # Slots the intake may fill (and that cancel resets).
 INTAKE_SLOTS: tuple[str, ...] = (
@@ -27,23 +32,6 @@ BOOL_SLOTS = frozenset(
     {"disabled", "in_custody", "has_lawyer", "serious_charge", "migrant_worker", "has_group_proof"}
     | {"urgent_preservation", "dv_in_progress"}
 )
-
-FAMILIES: dict[str, str] = {
-    "wage_arrears": "labour",
-    "work_injury": "labour",
-    "criminal_defence": "criminal",
-    "domestic_violence": "dv",
-    "minors": "group",
-    "elderly": "group",
-    "disability_rights": "group",
-    "marriage_family": "general",
-    "personal_injury": "general",
-    "social_insurance": "general",
-    "other_legal": "general",
-}
-
-# Categories whose matter is not implied by the category: ask which kind of matter it is.
-ASK_MATTER = frozenset({"minors", "elderly", "disability_rights", "marriage_family", "personal_injury"})
 
 # Plain-Chinese names used in the confirmation summary and in "which answer to change".
 LABELS: dict[str, str] = {
@@ -166,7 +154,6 @@ def _bool(text: str) -> Any:
 
 def _bool_or(pattern: str) -> Callable[[str], Any]:
     """Yes/no, where a free answer matching `pattern` (“关在看守所”) also means yes."""
-    import re
 
     def parse(text: str) -> Any:
         value = normalise.parse_bool(text)
@@ -178,8 +165,6 @@ def _bool_or(pattern: str) -> Callable[[str], Any]:
 
 
 def _county(text: str) -> Any:
-    from hotline.settings import get_settings
-
     settings = get_settings()
     text = text.strip()
     county = settings.county_by_name(text)
@@ -248,8 +233,6 @@ PERSON_SLOTS: tuple[str, ...] = (
 
 def facts_from_story(text: str) -> dict[str, Any]:
     """The facts a free-text story names in so many words (county, age, income, disability, residence)."""
-    import re
-
     found: dict[str, Any] = {}
     county = _county(text)
     if county:
@@ -271,66 +254,10 @@ def facts_from_story(text: str) -> dict[str, Any]:
     return found
 
 
-def _provisional(slots: Mapping[str, Any]) -> Any:
-    from hotline.eligibility import assess
-    from hotline.settings import get_settings
-
+def _provisional(slots: Mapping[str, Any]) -> Decision:
     return assess(dict(slots), get_settings())
 
 
 def plan_for(slots: Mapping[str, Any]) -> list[str]:
-    """The questions for this category, in order; a question is left out when it cannot change the answer.
-
-    Recomputed every turn from the answers so far (the form's `required_slots`). Means-test questions
-    (income, residence) are asked only while the provisional decision still needs them.
-    """
-    category = str(slots.get("category") or "other_legal")
-    family = FAMILIES.get(category, "general")
-    plan: list[str] = ["county"]
-
-    def yes(name: str) -> bool:
-        return slots.get(name) is True
-
-    if family == "criminal":
-        plan += ["has_lawyer", "age"]
-        age = slots.get("age")
-        minor = isinstance(age, int | float) and age < 18
-        if not yes("has_lawyer") and not minor:
-            plan.append("disabled")
-            if yes("disabled"):
-                plan.append("disability_type")
-            if slots.get("disability_type") not in {"visual", "hearing", "speech"}:
-                plan.append("serious_charge")
-        plan.append("in_custody")
-    elif family == "dv":
-        plan.append("dv_in_progress")
-    else:
-        if family == "labour":
-            plan.append("migrant_worker")
-            if yes("migrant_worker"):
-                plan.append("has_group_proof")
-        if family == "group":
-            if category != "disability_rights":
-                plan.append("age")
-            else:
-                plan.append("disabled")
-                if yes("disabled"):
-                    plan.append("disability_type")
-        if category in ASK_MATTER:
-            plan.append("matter_type")
-        if family == "group" and slots.get("matter_type") not in {"domestic_violence", "abuse_abandonment"}:
-            plan.append("group_status")
-            status = slots.get("group_status")
-            if status is not None and status not in {"none", UNKNOWN}:
-                plan.append("has_group_proof")
-        if all(slots.get(name) is not None for name in plan):
-            decision = _provisional(slots)
-            missing = set(decision.missing_fields)
-            if "household_income_per_capita_month" in missing or slots.get("income_per_capita") is not None:
-                plan.append("income_per_capita")
-            if "residence" in missing or slots.get("residence") is not None:
-                plan.append("residence")
-            if decision.outcome.value != "NOT_IN_SCOPE":
-                plan.append("days_to_deadline")
-    plan.append("confirmed")
-    return plan
+    """The questions for these answers (hotline.intake.plan) with the deployment's eligibility rules."""
+    return question_plan.plan_for(slots, _provisional)
