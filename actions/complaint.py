@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.intake import fresh_user_turn, intent_of
 from actions.ticketing import intake_key
+from hotline.attachments import link_unlinked
 from hotline.db.models import CaseType
 from hotline.db.session import session_scope
 from hotline.followup.service import open_complaint
@@ -88,7 +89,7 @@ class ActionFileComplaint(Action):
                 ]
                 ticket = own[0] if own else None
                 if ticket is None:
-                    ticket, _ = create_ticket(
+                    ticket, created = create_ticket(
                         session,
                         NewTicket(
                             category="complaint",
@@ -100,6 +101,8 @@ class ActionFileComplaint(Action):
                         prefix=settings.city.ticket_prefix,
                         timezone=settings.city.timezone,
                     )
+                    if created:
+                        link_unlinked(session, ticket, ticket.created_at)
                 names = settings.county_names
                 _review, alert = open_complaint(session, ticket, detail, county_names=names)
                 log.warning("supervisor alert %s: %s", alert.kind, alert.text)

@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.eligibility import decision_for
 from hotline import categories
+from hotline.attachments import link_unlinked
 from hotline.db.models import Ticket
 from hotline.db.session import session_scope
 from hotline.intake.decision_record import record_decision, ticket_facts, ticket_flags
@@ -48,6 +49,10 @@ def open_ticket(
         ticket, created = create_ticket(
             session, new, prefix=settings.city.ticket_prefix, timezone=settings.city.timezone
         )
+        if created:
+            link_unlinked(
+                session, ticket, ticket.created_at
+            )  # photos/documents sent before the ticket existed
         if created and on_created is not None:
             on_created(session, ticket)
         number = ticket.number

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline import attachments
+from hotline.attachments import link_unlinked
 from hotline.db.models import (
     OPEN_TICKET_STATUSES,
     Citizen,
@@ -297,7 +298,9 @@ def escalate_outage(
             description=text[:ESCALATION_DESCRIPTION_LIMIT],
             facts={"handoff_reason": "engine_unavailable"},
         )
-        ticket, _ = create_ticket(session, new, prefix=prefix, timezone=timezone, actor="gateway")
+        ticket, created = create_ticket(session, new, prefix=prefix, timezone=timezone, actor="gateway")
+        if created:
+            link_unlinked(session, ticket, ticket.created_at)  # files sent while the engine was down
     if not ticket.handoff_requested:
         ticket.handoff_requested = True
         ticket.handled_by_bot_only = False

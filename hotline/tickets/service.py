@@ -188,9 +188,6 @@ def create_ticket(
     # Due times in business time (hotline.sla) from the start, so a new card never shows "—"; callers that
     # do not pass a clock (the dialog's actions, the gateway) get the deployment's configured one.
     (sla or configured_clock()).apply(ticket, [], created_at)
-    from hotline.attachments import link_unlinked  # here: attachments builds on this module
-
-    link_unlinked(session, ticket, created_at)  # photos/documents sent before the ticket existed
     observability.TICKETS_CREATED.labels(source=str(new.source)).inc()
     return ticket, True
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+import pytest
 from sqlalchemy import select
 
+from actions.ticketing import open_ticket
 from bot import strings
 from bot.gateway import Attachment, Gateway, Inbound
+from hotline.attachments import link_unlinked
 from hotline.db.models import MessageLog, Ticket, TicketEvent, TicketStatus
 from hotline.db.session import session_scope
 from hotline.tickets.service import NewTicket, change_status, create_ticket
@@ -34,8 +37,10 @@ def events(db_url: str, kind: str) -> list[dict[str, Any]]:
 
 
 def new_ticket(db_url: str, *, handoff: bool = False, category: str = "wage_arrears") -> str:
+    """A ticket opened as the dialog's action opens one: created, then the earlier files linked."""
     with session_scope(db_url) as s:
         ticket, _ = create_ticket(s, NewTicket(category=category, conversation_id="console-u1"), prefix="滁")
+        link_unlinked(s, ticket, ticket.created_at)
         ticket.handoff_requested = handoff
         return ticket.number
 
@@ -56,6 +61,19 @@ async def test_photo_before_any_ticket_is_kept_and_linked_when_the_ticket_opens(
         ticket = s.scalars(select(Ticket).where(Ticket.number == number)).one()
         assert row.ticket_id == ticket.id
     assert events(db_url, "attachment") == [{"message_id": row.id, "kind": "photo", "file_name": None}]
+
+
+@pytest.mark.usefixtures("env_settings")
+async def test_the_dialog_action_links_earlier_files_and_create_ticket_alone_does_not(db_url: str) -> None:
+    """Linking is a visible step of the caller (issue 9), not a side effect of create_ticket."""
+    await Gateway(FakeEngine(), db_url).handle(media(1, PHOTO))
+    with session_scope(db_url) as s:
+        create_ticket(s, NewTicket(category="elderly", conversation_id="console-u1"), prefix="滁")
+    assert inbound_rows(db_url)[0].ticket_id is None
+    number = open_ticket(cast(Any, None), NewTicket(category="wage_arrears", conversation_id="console-u1"))
+    with session_scope(db_url) as s:
+        ticket = s.scalars(select(Ticket).where(Ticket.number == number)).one()
+        assert inbound_rows(db_url)[0].ticket_id == ticket.id
 
 
 async def test_photo_with_an_open_ticket_is_filed_there(db_url: str) -> None:
