@@ -191,7 +191,7 @@ async def citizens(api: FakeBotApi, n: int, turns: int) -> Run:
 
 def measure(sequential: bool, args: argparse.Namespace) -> Run:
     engine = StubEngine(args.engine_ms / 1000).start()
-    with FakeBotApi(token=TOKEN) as api, tempfile.TemporaryDirectory() as tmp:
+    with FakeBotApi(token=TOKEN) as api, tempfile.TemporaryDirectory(dir=args.db_dir) as tmp:
         cmd = [
             sys.executable,
             __file__,
@@ -238,6 +238,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=5, help="messages per citizen (closed loop)")
     parser.add_argument("--engine-ms", type=float, default=100.0)
     parser.add_argument("--max-concurrent", type=int, default=64)
+    parser.add_argument("--db-dir", help="where the SQLite file goes (e.g. /dev/shm: no fsync cost)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--sequential", action="store_true", help="only the BEFORE configuration")
     which.add_argument("--concurrent", action="store_true", help="only the concurrent configuration")
@@ -256,7 +257,7 @@ def main() -> None:
         configs = configs[1:]
     print(
         f"{args.citizens} citizens at once, {args.turns} turns each, stub engine {args.engine_ms:.0f} ms, "
-        f"{os.cpu_count()} CPUs\n"
+        f"{os.cpu_count()} CPUs, SQLite in {args.db_dir or tempfile.gettempdir()}\n"
     )
     print("| gateway                  | first p50 | p90 | max | turn p50 | turn p90 | turns/s |")
     print("|---|---:|---:|---:|---:|---:|---:|")

@@ -214,9 +214,9 @@ class TelegramTransport:
 
     async def send(self, app: Application, chat_id: int, replies: list[Reply]) -> None:  # type: ignore[type-arg]
         for reply in replies:
-            await app.bot.send_message(
-                chat_id=chat_id, text=reply.text or "请选择：", reply_markup=keyboard(self._sessions, reply)
-            )
+            # A long button payload is stored in the database: off the event loop, like the gateway's work.
+            markup = await asyncio.to_thread(keyboard, self._sessions, reply) if reply.buttons else None
+            await app.bot.send_message(chat_id=chat_id, text=reply.text or "请选择：", reply_markup=markup)
 
     async def _start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_chat:
@@ -243,7 +243,7 @@ class TelegramTransport:
         if query is None or user is None or query.data is None:
             return
         await query.answer()
-        payload = decode_payload(self._sessions, query.data)
+        payload = await asyncio.to_thread(decode_payload, self._sessions, query.data)
         if payload is None:
             return
         markup = getattr(query.message, "reply_markup", None)
