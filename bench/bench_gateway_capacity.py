@@ -6,6 +6,9 @@ What decides whether engine replicas help: a gateway that takes one update at a 
 in this process); the gateway under test runs unchanged in a child process (`python -m bot`'s transport,
 long polling, SQLite in a temporary directory), so only the gateway's own CPU is in its process.
 
+The last column is the gateway process's CPU time per turn (all threads): on a loaded machine turns/s
+says how much CPU the gateway got, 1000 / (CPU ms per turn) what one free core would carry.
+
 `--citizens` citizens send their first message at the same moment; each sends its next message as soon as
 the previous one was answered, `--turns` times. Printed: first-reply latency of the burst (p50/p90/max),
 per-turn latency, and turns/s; once for the concurrent gateway and once for the BEFORE configuration
@@ -150,6 +153,7 @@ class Run:
     first: list[float] = field(default_factory=list)  # first reply of the burst, s
     turn: list[float] = field(default_factory=list)  # every turn, s
     elapsed: float = 0.0
+    cpu: float = 0.0  # the gateway process's CPU seconds (user + system, all threads) during the run
 
 
 async def citizens(api: FakeBotApi, n: int, turns: int) -> Run:
@@ -189,6 +193,15 @@ async def citizens(api: FakeBotApi, n: int, turns: int) -> Run:
     return run
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(sequential: bool, args: argparse.Namespace) -> Run:
     engine = StubEngine(args.engine_ms / 1000).start()
     with FakeBotApi(token=TOKEN) as api, tempfile.TemporaryDirectory(dir=args.db_dir) as tmp:
@@ -214,7 +227,10 @@ def measure(sequential: bool, args: argparse.Namespace) -> Run:
             api.add_user(warm)
             said = api.inject_text(warm, warm, "你好")
             api.wait_for_messages(warm, 1, 60, after=said)
-            return asyncio.run(citizens(api, args.citizens, args.turns))
+            before = cpu_seconds(child.pid)
+            run = asyncio.run(citizens(api, args.citizens, args.turns))
+            run.cpu = cpu_seconds(child.pid) - before
+            return run
         finally:
             child.terminate()
             child.wait(30)
@@ -226,7 +242,7 @@ def row(name: str, run: Run) -> str:
     return (
         f"| {name:<24} | {statistics.median(run.first):6.3f} | {pct(run.first, 90):6.3f} | "
         f"{max(run.first):6.3f} | {statistics.median(run.turn):6.3f} | {pct(run.turn, 90):6.3f} | "
-        f"{turns / run.elapsed:7.1f} |"
+        f"{turns / run.elapsed:7.1f} | {run.cpu / turns * 1000:5.1f} |"
     )
 
 
@@ -259,8 +275,11 @@ def main() -> None:
         f"{args.citizens} citizens at once, {args.turns} turns each, stub engine {args.engine_ms:.0f} ms, "
         f"{os.cpu_count()} CPUs, SQLite in {args.db_dir or tempfile.gettempdir()}\n"
     )
-    print("| gateway                  | first p50 | p90 | max | turn p50 | turn p90 | turns/s |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| gateway                  | first p50 s | p90 | max | turn p50 s | turn p90 | turns/s "
+        "| gateway CPU ms/turn |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, sequential in configs:
         print(row(name, measure(sequential, args)), flush=True)
 

@@ -128,3 +128,29 @@ async def test_citizens_are_served_concurrently_over_http_each_in_order(
     assert alice_turns == ["一", "二", "三"]
     # Bob reached the engine while Alice's first turn was still waiting for it.
     assert engine.seen.index((f"telegram-{BOB}", "你好")) < engine.seen.index((f"telegram-{ALICE}", "二"))
+
+
+async def test_many_citizens_at_once_share_sqlite_from_worker_threads(db_url: str) -> None:
+    """The gateway's database work runs in worker threads: concurrent writers wait for SQLite's lock
+    (WAL, busy_timeout) instead of failing with "database is locked", and every reply is delivered."""
+    from bot.gateway import Inbound
+    from tests.unit.test_gateway import FakeEngine, log_rows
+
+    delivered: dict[str, list[str]] = {}
+
+    async def deliver(user_id: str, replies: list[Any]) -> None:
+        delivered.setdefault(user_id, []).extend(r.text for r in replies)
+
+    gateway = Gateway(FakeEngine(), db_url)
+    gateway.set_sender(deliver)
+
+    async def citizen(n: int) -> None:
+        for turn in range(3):
+            await gateway.handle(Inbound("telegram", str(n), f"{n}:{turn}", f"第{turn}句"))
+
+    await asyncio.gather(*(citizen(n) for n in range(30)))
+    assert delivered == {str(n): ["答复:第0句", "答复:第1句", "答复:第2句"] for n in range(30)}
+    rows = log_rows(db_url)
+    assert len(rows) == 30 * 3 * 2
+    assert {state for direction, _, state in rows if direction == "in"} == {"processed"}
+    assert {state for direction, _, state in rows if direction == "out"} == {"sent"}
