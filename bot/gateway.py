@@ -365,7 +365,6 @@ class Gateway:
         self, item: _Pending, citizen_id: int, conversation_id: str, exc: EngineUnavailable, retrying: bool
     ) -> list[Reply]:
         """Count the failure; past the budget, open a handoff ticket once (the message stays queued)."""
-        prefix = self._prefix()
 
         def count(session: Session) -> str | None:
             message = session.get_one(MessageLog, item.id)
@@ -373,7 +372,7 @@ class Gateway:
             if message.attempts < self._max_attempts or message.escalated:
                 return None
             return escalate_outage(
-                session, citizen_id, conversation_id, prefix=prefix, timezone=self._timezone
+                session, citizen_id, conversation_id, prefix=self._prefix(), timezone=self._timezone
             )
 
         number = await self._db(count)
