@@ -49,8 +49,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
     url = normalise_url(url)
-    engine = create_engine(url, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
+    sqlite = make_url(url).drivername.startswith("sqlite")
+    # A pre-ping finds server connections dropped by a restart or a firewall (PostgreSQL); a SQLite file
+    # cannot drop its connection, and the ping would cost one more statement per unit of work.
+    engine = create_engine(url, pool_pre_ping=not sqlite)
+    if sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
