@@ -17,30 +17,37 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+WAITING_PER_RUNNING = 16  # updates that may wait for their chat's turn, per update running
+
 
 class ChatOrderedProcessor(BaseUpdateProcessor):
-    """At most `max_concurrent_updates` updates in flight; one at a time per chat, in arrival order.
+    """At most `running` updates processed at once; one at a time per chat, in arrival order.
 
-    PTB starts one task per update in arrival order; each task takes a slot of the bounded semaphore, then
-    its chat's lock. Both queue their waiters first come, first served, so a chat's updates enter the
-    lock in the order Telegram sent them. Updates without a chat (e.g. inline queries) are not serialised.
+    PTB starts one task per update in arrival order; each task takes a slot of PTB's bounded semaphore,
+    then its chat's lock, then a slot of `running`. All three queue their waiters first come, first
+    served, so a chat's updates enter the lock in the order Telegram sent them. An update waiting for its
+    chat's lock holds no running slot: a citizen who sends fifty messages at once waits in their own line
+    while other citizens are served (PTB's semaphore, sized WAITING_PER_RUNNING × running, only bounds
+    how many updates wait). Updates without a chat (e.g. inline queries) are not serialised.
     """
 
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+    def __init__(self, running: int) -> None:
+        super().__init__(running * WAITING_PER_RUNNING)
+        self._running = asyncio.BoundedSemaphore(running)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # tasks holding or waiting for each chat's lock
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
-            await coroutine
+            async with self._running:
+                await coroutine
             return
         key = chat.id
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
         try:
-            async with lock:
+            async with lock, self._running:
                 await coroutine
         finally:
             self._users[key] -= 1

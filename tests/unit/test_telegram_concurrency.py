@@ -154,3 +154,25 @@ async def test_many_citizens_at_once_share_sqlite_from_worker_threads(db_url: st
     assert len(rows) == 30 * 3 * 2
     assert {state for direction, _, state in rows if direction == "in"} == {"processed"}
     assert {state for direction, _, state in rows if direction == "out"} == {"sent"}
+
+
+async def test_a_chat_flooding_the_bot_does_not_hold_the_other_citizens_slots() -> None:
+    processor = ChatOrderedProcessor(2)  # two updates run at once
+    gate = asyncio.Event()
+    done: list[tuple[int, int]] = []
+
+    async def work(update_id: int, chat_id: int, wait: bool = False) -> None:
+        if wait:
+            await gate.wait()
+        done.append((chat_id, update_id))
+
+    alice = [
+        asyncio.create_task(processor.process_update(update(n, ALICE), work(n, ALICE, wait=n == 1)))
+        for n in range(1, 6)
+    ]
+    # Bob is served while Alice's line waits (before the fix, her waiting updates held both slots).
+    await asyncio.wait_for(processor.process_update(update(9, BOB), work(9, BOB)), 30)
+    assert done == [(BOB, 9)]
+    gate.set()
+    await asyncio.gather(*alice)
+    assert done == [(BOB, 9)] + [(ALICE, n) for n in range(1, 6)]
