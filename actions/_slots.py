@@ -209,13 +209,66 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "has_group_proof": _bool_or(r"工作证|考勤|工牌|合同|低保证|残疾证|证明"),
 }
 
-# Entities that carry a slot's value directly.
+# Entities that carry a slot's value directly. An amount is the income only when asked for the income or
+# worded as income (normalise.parse_income): in a story it is usually the amount at stake.
 ENTITY_SLOTS: dict[str, str] = {
     "county": "county",
     "age": "age",
     "amount": "income_per_capita",
     "duration": "days_to_deadline",
 }
+
+# Facts a story states in so many words, read from the messages before the intake (the opener, and
+# earlier messages that were not understood) so they are not asked again. Stricter than the answer
+# parsers: “把手压断了” in a work-injury story is not a physical disability, “村里” not a residence.
+OPENER_FACTS: dict[str, tuple[tuple[Any, str], ...]] = {
+    "disability_type": (
+        ("visual", r"看不见|失明|盲人|双目|眼睛瞎|视力残疾"),
+        ("hearing", r"聋|听不见|听力残疾"),
+        ("speech", r"哑巴|聋哑|不会说话|说不了话|言语残疾"),
+        ("intellectual", r"智障|智力残疾|智力低下"),
+        ("mental", r"精神病|精神残疾|精神分裂"),
+        ("physical", r"瘫痪|截肢|肢体残疾|坐轮椅"),
+        ("other", r"残疾证|残疾人"),
+    ),
+    "residence": (("rural", r"农村|乡下"), ("urban", r"城镇|城里|县城|市区")),
+}
+# Slots about the person (not the matter): kept when the citizen switches to a new problem in the form.
+PERSON_SLOTS: tuple[str, ...] = (
+    "county",
+    "age",
+    "disabled",
+    "disability_type",
+    "income_per_capita",
+    "residence",
+    "group_status",
+    "has_group_proof",
+)
+
+
+def facts_from_story(text: str) -> dict[str, Any]:
+    """The facts a free-text story names in so many words (county, age, income, disability, residence)."""
+    import re
+
+    found: dict[str, Any] = {}
+    county = _county(text)
+    if county:
+        found["county"] = county
+    age = re.search(r"[0-9零〇一二两三四五六七八九十]+ *岁", text)
+    if age and (value := normalise.parse_age(age.group(0))) is not None and 0 <= value <= 120:
+        found["age"] = value
+    income = normalise.parse_income(text)
+    if income is not None:
+        found["income_per_capita"] = income
+    for slot, table in OPENER_FACTS.items():
+        value = next((code for code, pattern in table if re.search(pattern, text)), None)
+        if value is not None:
+            found[slot] = value
+    if "disability_type" in found:
+        found["disabled"] = True
+        if found["disability_type"] == "other":
+            del found["disability_type"]  # “有残疾证”: disabled, the kind is asked
+    return found
 
 
 def _provisional(slots: Mapping[str, Any]) -> Any:

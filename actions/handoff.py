@@ -11,13 +11,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import _slots as S
-from actions.intake import intake_slots
+from actions.intake import intake_slots, miss_streak, story_texts
 from actions.ticketing import intake_key, open_ticket
 from hotline import categories
 from hotline.db.models import OPEN_TICKET_STATUSES
 from hotline.db.session import session_scope
 from hotline.runtime import ready_database
 from hotline.settings import get_settings
+from hotline.sla.office_hours import after_hours_opening
 from hotline.tickets.service import NewTicket, get_by_number, record_event
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,9 @@ def mark_handoff(number: str, conversation_id: str) -> bool:
         return True
 
 
-def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list[EventType]:
+def hand_over(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, description: str | None = None
+) -> list[EventType]:
     """Reuse the intake's ticket when there is one, else open a handoff ticket with what is known."""
     settings = get_settings()
     existing = tracker.get_slot("ticket_number")
@@ -62,7 +65,10 @@ def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -
             intake_key=intake_key(tracker, loop="handoff"),
             county_code=county.code if county else None,
             case_type=categories.case_type(category),
-            description=tracker.get_slot("description") or tracker.latest_message.get("text") or "",
+            description=description
+            or tracker.get_slot("description")
+            or tracker.latest_message.get("text")
+            or "",
             facts={**{k: v for k, v in known.items() if k != "description"}, "handoff_reason": reason},
             priority="urgent" if tracker.get_slot("urgent") else "normal",
         )
@@ -73,7 +79,13 @@ def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -
             log.exception("handoff ticket creation failed")
             dispatcher.utter_message(response="utter_ticket_error")
             return []
-    dispatcher.utter_message(response="utter_handoff", ticket_number=number)
+    opening = after_hours_opening(settings.sla)  # None in office hours
+    if opening is None:
+        dispatcher.utter_message(response="utter_handoff", ticket_number=number)
+    else:
+        dispatcher.utter_message(
+            response="utter_handoff_after_hours", ticket_number=number, next_opening=opening
+        )
     events: list[EventType] = [SlotSet("ticket_number", number), SlotSet("fallback_stage", None)]
     if tracker.active_loop.get("name"):
         events += [ActiveLoop(None), SlotSet("requested_slot", None)]
@@ -96,7 +108,14 @@ def top_categories(tracker: Tracker, n: int = 2) -> list[str]:
 
 
 class ActionFallback(Action):
-    """Low NLU confidence: offer the two likeliest categories, then ask to rephrase, then a human."""
+    """The one chain for every turn the bot did not understand, whatever the kind.
+
+    NLU fallback, core (policy) fallback, a dialog act no rule expects, and a second unreadable answer
+    in a form all end here (nlu/rules/fallback.yml, config.yml). The miss streak is the
+    `fallback_stage` slot, cleared by any understood turn. First miss: the two likeliest categories as
+    buttons, plus "none of these" and a person. Next miss in a row: a handoff ticket with the citizen's
+    messages so far, so nobody hears "没太明白" more than twice in a row.
+    """
 
     def name(self) -> str:
         return "action_fallback"
@@ -104,20 +123,29 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        stage = int(tracker.get_slot("fallback_stage") or 0)
-        if stage == 0:
-            options = top_categories(tracker)
-            if options:
-                buttons = [{"title": categories.label(c), "payload": f"/{c}"} for c in options]
-                buttons.append({"title": "都不是", "payload": "/deny"})
-                dispatcher.utter_message(response="utter_fallback_options", buttons=buttons)
-                return [SlotSet("fallback_stage", 1)]
-            stage = 1
-        if stage == 1:
-            dispatcher.utter_message(response="utter_ask_rephrase")
-            return [SlotSet("fallback_stage", 2)]
+        if miss_streak(tracker) < 1:
+            buttons = [{"title": categories.label(c), "payload": f"/{c}"} for c in top_categories(tracker)]
+            buttons += [
+                {"title": "都不是", "payload": "/deny"},
+                {"title": "转人工", "payload": "/request_human"},
+            ]
+            dispatcher.utter_message(response="utter_fallback_options", buttons=buttons)
+            return [SlotSet("fallback_stage", 1)]
         dispatcher.utter_message(response="utter_fallback_handoff")
-        return hand_over(dispatcher, tracker, "not_understood")
+        return hand_over(dispatcher, tracker, "not_understood", "\n".join(story_texts(tracker)))
+
+
+class ActionResetMisses(Action):
+    """Runs on every understood turn outside a form (the slot mapping of `fallback_stage` in domain.yml):
+    the miss streak starts again. In a form, a valid answer clears it (actions/intake.py)."""
+
+    def name(self) -> str:
+        return "action_reset_misses"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        return [SlotSet("fallback_stage", None)] if tracker.get_slot("fallback_stage") else []
 
 
 class ActionAskRephrase(Action):

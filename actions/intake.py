@@ -18,7 +18,8 @@ FORM = "intake_form"
 STRONG_DIGRESSIONS = frozenset({"ask_why", "ask_contact", "ask_eligibility", "cancel", "request_human"})
 # Intents answered in the form unless the text is a readable answer (a button such as “城镇” may be misread).
 WEAK_DIGRESSIONS = frozenset({"chitchat", "bot_challenge", "out_of_scope"})
-MAX_FAILURES = 2
+# A legal category this sure, written instead of an answer, is a new problem (switch_topic).
+TOPIC_SWITCH_CONFIDENCE = 0.5
 # Actions that belong to the form itself: a user turn followed only by these is still unanswered.
 _FORM_ACTIONS = frozenset({"action_listen", "action_extract_slots", FORM, f"validate_{FORM}"})
 
@@ -68,15 +69,41 @@ class ActionStartIntake(Action):
             SlotSet("urgent", None),
             SlotSet("fallback_stage", None),
         ]
-        for entity, slot in S.ENTITY_SLOTS.items():
-            if slot == "days_to_deadline":
-                continue  # “三个月了” in a first message is how long, not how long is left
-            for value in tracker.get_latest_entity_values(entity):
-                parsed = S.PARSERS[slot](str(value))
-                if parsed is not None:
-                    events.append(SlotSet(slot, parsed))
-                    break
+        events += [SlotSet(slot, value) for slot, value in story_facts(tracker).items()]
         return events
+
+
+# Actions after which earlier messages belong to a finished (or abandoned) matter.
+_MATTER_ENDS = frozenset({"action_start_intake", "action_create_ticket", "action_cancel_intake"})
+
+
+def story_texts(tracker: Tracker) -> list[str]:
+    """The citizen's messages since the last matter ended, oldest first (the latest one included)."""
+    texts: list[str] = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") in _MATTER_ENDS:
+            break
+        if event.get("event") == "user" and event.get("text") and not str(event["text"]).startswith("/"):
+            texts.append(str(event["text"]))
+    return texts[::-1]
+
+
+def story_facts(tracker: Tracker) -> dict[str, Any]:
+    """Facts named in the story so far (a later message wins), plus the county and age entities.
+
+    Only what the wording says (S.facts_from_story): an amount in a story is the amount at stake, not the
+    income; “三个月了” is how long, not how long is left.
+    """
+    facts: dict[str, Any] = {}
+    for text in story_texts(tracker):
+        facts.update(S.facts_from_story(text))
+    for entity in ("county", "age"):
+        for value in tracker.get_latest_entity_values(entity):
+            parsed = normalise_value(entity, str(value))
+            if parsed not in (None, S.UNKNOWN):
+                facts[entity] = parsed
+                break
+    return facts
 
 
 class ValidateIntakeForm(FormValidationAction):
@@ -107,7 +134,8 @@ class ValidateIntakeForm(FormValidationAction):
         # At the summary, naming or correcting an answer ends “which one to change?”.
         changing = {"awaiting_change": None} if tracker.get_slot("requested_slot") == "confirmed" else {}
         if parsed is not None:
-            return {slot: parsed, **_clear_failure(tracker, slot), **changing}
+            understood = {"fallback_stage": None} if tracker.get_slot("requested_slot") == slot else {}
+            return {slot: parsed, **_clear_failure(tracker, slot), **changing, **understood}
         if tracker.get_slot("requested_slot") != slot:
             return {
                 slot: tracker.get_slot(slot),
@@ -200,9 +228,16 @@ class ValidateIntakeForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if value is True:
-            return {"confirmed": True, "awaiting_change": None, **_clear_failure(tracker, "confirmed")}
+            return {
+                "confirmed": True,
+                "awaiting_change": None,
+                "fallback_stage": None,
+                **_clear_failure(tracker, "confirmed"),
+            }
         if value is False:
-            return {"confirmed": None, "awaiting_change": True}
+            return {"confirmed": None, "awaiting_change": True, "fallback_stage": None}
+        if tracker.get_slot("requested_slot") != "confirmed":
+            return {"confirmed": None}  # the form starting (slots reset): nothing was asked yet
         return fail("confirmed", dispatcher, tracker)
 
 
@@ -243,16 +278,48 @@ def _clear_failure(tracker: Tracker, slot: str) -> dict[str, Any]:
     return {"failures": failures or None}
 
 
+def miss_streak(tracker: Tracker) -> int:
+    """How many turns in a row the bot has not understood (the one fallback chain's counter)."""
+    return int(tracker.get_slot("fallback_stage") or 0)
+
+
+def new_topic(tracker: Tracker) -> str | None:
+    """The legal category of a new problem written instead of an answer, else None."""
+    intent = tracker.latest_message.get("intent") or {}
+    name = str(intent.get("name") or "")
+    confidence = float(intent.get("confidence") or 0.0)
+    if name in S.FAMILIES and name != tracker.get_slot("category") and confidence >= TOPIC_SWITCH_CONFIDENCE:
+        return name
+    return None
+
+
+def switch_topic(
+    category: str, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> dict[str, Any]:
+    """Start over on the new problem, keeping what was said about the person (county, age, income …)."""
+    text = str(tracker.latest_message.get("text") or "")
+    dispatcher.utter_message(response="utter_topic_switched", category_label=categories.label(category))
+    values: dict[str, Any] = {name: None for name in S.INTAKE_SLOTS}
+    values |= {name: tracker.get_slot(name) for name in S.PERSON_SLOTS if name != slot}
+    values |= S.facts_from_story(text)
+    values |= {"category": category, "description": text, "fallback_stage": None}
+    return values
+
+
 def fail(slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
-    """Count a failed answer; from the second failure on, explain the question and offer a human."""
+    """An answer that could not be read: a new problem switches the topic, else it is a miss of the chain.
+
+    The first miss says so and offers to skip the question or talk to a person; the form then asks again.
+    A second miss in a row is not validated here: the form rejects it and the fallback chain hands over
+    (extract_answers, nlu/rules/fallback.yml).
+    """
+    if (category := new_topic(tracker)) is not None:
+        return switch_topic(category, slot, dispatcher, tracker)
     failures = _failures(tracker)
     failures[slot] = failures.get(slot, 0) + 1
-    if failures[slot] >= MAX_FAILURES:
-        dispatcher.utter_message(response=f"utter_why_{slot}")
-        dispatcher.utter_message(response="utter_offer_help")
-    else:
-        dispatcher.utter_message(response="utter_not_understood")
-    return {slot: None, "failures": failures}
+    dispatcher.utter_message(response="utter_not_understood")
+    dispatcher.utter_message(response="utter_offer_help")
+    return {slot: None, "failures": failures, "fallback_stage": miss_streak(tracker) + 1}
 
 
 def _keyword_slot(text: str, plan: list[str]) -> str | None:
@@ -291,6 +358,7 @@ def extract_answers(tracker: Tracker) -> dict[str, Any]:
             and slot in plan
             and slot not in out
             and (intent == "correct" or slot == requested or tracker.get_slot(slot) is None)
+            and (slot != "income_per_capita" or slot == requested or normalise.parse_income(text) is not None)
         ):
             out[slot] = str(entity.get("value"))
     if requested == "confirmed":
@@ -305,7 +373,7 @@ def extract_answers(tracker: Tracker) -> dict[str, Any]:
             out[slot] = parsed if parsed not in (None, S.UNKNOWN) else None
         else:
             out["confirmed"] = normalise.parse_bool(text)
-        return out
+        return {} if missed_again(tracker, out, requested) else out
     if intent == "correct" and out:
         return out  # a correction of an earlier answer, not an answer to the current question
     if intent == "correct" and (slot := _keyword_slot(text, plan)) not in (None, requested):
@@ -317,7 +385,19 @@ def extract_answers(tracker: Tracker) -> dict[str, Any]:
             out[requested] = intent == "affirm"
         else:
             out[requested] = text
+    if missed_again(tracker, out, requested):
+        return {}  # the form rejects the turn; the fallback chain hands over (nlu/rules/fallback.yml)
     return out
+
+
+def missed_again(tracker: Tracker, out: dict[str, Any], requested: str | None) -> bool:
+    """A second unreadable answer in a row that is not a new problem either: the chain's next step."""
+    if not requested or miss_streak(tracker) < 1 or new_topic(tracker) is not None:
+        return False
+    if set(out) - {requested}:
+        return False  # something else was said (a correction, another fact): not a miss
+    value = out.get(requested)
+    return not isinstance(value, bool) and normalise_value(requested, value) is None
 
 
 class ActionAskConfirmed(Action):

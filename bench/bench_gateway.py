@@ -1,6 +1,6 @@
 """Gateway turn cost: a full gateway turn (persist → engine → persist) next to a bare engine REST call.
 
-Needs a running engine + action server (`python -m hotline.stack --no-gateway`, or pass --start to have
+Needs a running engine + action server (`python -m stack --no-gateway`, or pass --start to have
 this script start one on free ports). Prints latency percentiles for sequential turns and throughput at
 several concurrency levels, for both paths, so the gateway's own overhead is visible.
 
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from bot.engine import RasaRestEngine  # noqa: E402
 from bot.gateway import Gateway, Inbound  # noqa: E402
 from hotline.db.migrate import upgrade  # noqa: E402
-from hotline.stack import start_background, wait_engine_ready  # noqa: E402
+from stack.background import start_background, wait_engine_ready, with_run_secrets  # noqa: E402
 
 # No "我要转人工": after a handoff the gateway forwards to the staff without calling the engine
 # (a ~3 ms turn), which would hide the engine turn this benchmark is about.
@@ -108,9 +108,10 @@ def main() -> int:
     if args.start:
         rasa_port, action_port = free_port(), free_port()
         rasa_url = f"http://127.0.0.1:{rasa_port}"
-        env = {**os.environ, "DATABASE_URL": db_url, "HOTLINE_LOG_DIR": str(tmp / "log")}
+        env = with_run_secrets({**os.environ, "DATABASE_URL": db_url, "HOTLINE_LOG_DIR": str(tmp / "log")})
+        env.setdefault("RASA_TRACKER_DB", str(tmp / "rasa_tracker.db"))
         proc = start_background(rasa_port=rasa_port, action_port=action_port, env=env)
-        ready = wait_engine_ready(rasa_url, proc)
+        ready = wait_engine_ready(rasa_url, proc, token=env["RASA_AUTH_TOKEN"])
         print(f"stack ready in {ready:.1f} s", file=sys.stderr)
     try:
         asyncio.run(run(rasa_url, db_url, args.turns, [int(x) for x in args.concurrency.split(",")]))

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 
 from bot.engine import RasaRestEngine
@@ -58,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
             h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)
         ]
     url = ready_database(settings)
-    engine = RasaRestEngine(settings.rasa.url, settings.rasa.timeout_seconds)
+    engine = RasaRestEngine(
+        settings.rasa.url, settings.rasa.timeout_seconds, os.environ.get("RASA_AUTH_TOKEN")
+    )
     fallback = default_notifier(settings)
     gateway = Gateway(
         engine,

@@ -113,15 +113,15 @@ class RasaRestEngine:
         url = f"{self._base}/conversations/{quote(sender, safe='')}/tracker"
         try:
             response = await self._client.get(url, params=params)
-        except httpx.HTTPError as exc:
-            raise EngineUnavailable(f"tracker: {type(exc).__name__}: {exc}") from exc
+        except httpx.HTTPError as exc:  # not `exc` itself: its text quotes the URL, token included
+            raise EngineUnavailable(f"tracker: {type(exc).__name__}") from exc
         if response.status_code in (401, 403, 404, 405):
             return None
         try:
             response.raise_for_status()
             events = response.json().get("events") or []
         except (httpx.HTTPError, ValueError, AttributeError) as exc:
-            raise EngineUnavailable(f"tracker: {type(exc).__name__}: {exc}") from exc
+            raise EngineUnavailable(f"tracker: {type(exc).__name__} ({response.status_code})") from exc
         return answer_from_tracker(events, text, since, after)
 
     async def aclose(self) -> None:

@@ -36,6 +36,7 @@ from hotline import attachments
 from hotline.db.models import Citizen, MessageLog, MessageState, utcnow
 from hotline.db.session import get_sessionmaker, in_thread
 from hotline.followup.service import FollowupError, record_rating
+from hotline.intake.danger import assess as assess_danger
 from hotline.messages import (
     CLAIM_TTL,
     PENDING,
@@ -179,9 +180,13 @@ class Gateway:
                 payload=payload,
             )
             notes: list[Reply] = []
+            danger = assess_danger(inbound.text) if new else None
+            if danger is not None:  # danger now: the emergency numbers first, before the engine (issue 12)
+                log.warning("danger cue %s on message %s", danger.cue, message.id)
+                notes.append(Reply(strings.DANGER_NOW[danger.kind]))
             if new and clean.truncated:
                 notes.append(Reply(strings.MESSAGE_TOO_LONG.format(max_chars=DEFAULT_MAX_CHARS)))
-                self._say(session, citizen.id, notes, queued=queued)
+            self._say(session, citizen.id, notes, queued=queued)
             return citizen.id, (not new and message.state not in PENDING), message.id, notes
 
         citizen_id, duplicate_done, message_id, notes = await self._db(persist)

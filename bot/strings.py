@@ -99,7 +99,7 @@ DESK_NO_OPEN_TICKETS = "没有您可处理的未办结工单。"
 DESK_TICKETS_HEADER = "未办结工单（{count}）："
 DESK_TICKETS_LINE = "{marks}{number} · {category} · {county} · {status}"
 DESK_TICKETS_MORE = "……仅显示前 {limit} 条"
-DESK_EVENTS_HEADER = "最近记录："
+DESK_EVENTS_HEADER = "处理记录："
 DESK_EVENT_LINE = "{time} {kind} {actor}"
 DESK_EVENT_KINDS = {
     "created": "创建",
@@ -114,8 +114,81 @@ DESK_EVENT_KINDS = {
     "rating": "市民评价",
     "complaint": "投诉",
     "review_done": "复核完成",
+    "outcome": "结案结果",
+    "cancel_reason": "撤销原因",
+    "referred": "转其他部门",
+    "unassigned": "退回待认领",
+    "reassigned": "改派",
+    "county_set": "设定县区",
+    "files_viewed": "查看文件",
+}
+# Lifecycle commands (issue 12); refusals from hotline.tickets.texts are shown as they are.
+DESK_CARD_COUNTY_UNKNOWN = (
+    "⚠️ 县区未知：目前只有全市监督人员能处理。问清市民所在县区后发送 /county {number} 县区，"
+    "市民说出县区时也会自动归属。"
+)
+DESK_CARD_WAITING = "⏸ 等待市民补充：时限暂停，市民回复后恢复计时。"
+DESK_WAIT_USAGE = "用法：/wait <工单号> [说明]（等待市民补充材料，时限暂停，市民回复后恢复）"
+DESK_WAITING = "⏸ 工单 {number} 已设为等待市民补充，时限暂停。"
+DESK_CLOSE_USAGE = "用法：/close <工单号> <结果> [说明]。结果：{choices}"
+DESK_CLOSED = "🗂 工单 {number} 已结案：{outcome}。"
+DESK_CLOSED_RATING = "🗂 工单 {number} 已结案：{outcome}，已向市民发送满意度回访。"
+DESK_REOPEN_USAGE = "用法：/reopen <工单号> [原因]"
+DESK_REOPENED = "🔁 工单 {number} 已重新打开，时限恢复计时。"
+DESK_CANCEL_USAGE = "用法：/cancel <工单号> <原因>。原因：{choices}"
+DESK_CANCELLED = "🚫 工单 {number} 已撤销（{reason}），不计入统计。"
+DESK_REFER_USAGE = "用法：/refer <工单号> <部门>。部门：{choices}"
+DESK_REFERRED = "↗️ 工单 {number} 已转{agency}，已告知市民：\n{message}"
+DESK_REFERRED_UNREACHABLE = (
+    "↗️ 工单 {number} 已转{agency}。该市民无法通过 Telegram 联系，请电话告知：\n{message}"
+)
+DESK_UNCLAIM_USAGE = "用法：/unclaim <工单号>（退回待认领）"
+DESK_UNCLAIMED = "↩️ 工单 {number} 已退回待认领。"
+DESK_ASSIGN_USAGE = "用法：/assign <工单号> <工作人员姓名或 #编号>"
+DESK_ASSIGNED = "👤 工单 {number} 已改派给{name}。"
+DESK_COUNTY_USAGE = "用法：/county <工单号> <县区>"
+DESK_COUNTY_SET = "📍 工单 {number} 已归{county}，请{county}工作人员认领。"
+# for the gateway's handoff path (hotline.tickets.lifecycle.citizen_replied), posted under the card
+DESK_RESUMED_NOTICE = "▶️ 市民已回复，工单 {number} 恢复处理，时限继续计时。"
+DESK_COUNTY_FROM_CITIZEN = (
+    "📍 市民说明所在县区为{county}，工单 {number} 已归{county}，请{county}工作人员认领。"
+)
+DESK_FIND_USAGE = (
+    "用法：/find <条件…>，可组合：工单号片段、尾号1234、日期 2026-11-01..2026-11-30、类别（如 欠薪）、"
+    "状态（如 处理中）、县区（如 定远）"
+)
+DESK_FIND_HEADER = "查询结果（{count}）："
+DESK_FIND_NONE = "没有符合条件、您有权查看的工单。"
+DESK_EVENT_DETAIL = "（{detail}）"
+# who did it, in the history (operators are shown by name)
+DESK_ACTORS = {
+    "bot": "机器人",
+    "citizen": "市民",
+    "gateway": "系统",
+    "system:scheduler": "调度器",
+    "import": "导入",
 }
 REPORT_USAGE = "用法：/report 周报|月报|年报 [期间，如 2026-W47、2026-11、2026] [县区]"
 REPORT_NOT_ALLOWED = "只有登记的监督人员可以调取报告。"
 REPORT_COUNTY_NOT_ALLOWED = "您只能调取本人负责县区的报告。"
 REPORT_WORKING = "正在生成报告，请稍候…"
+# Follow-up (回访) review items in the supervisors' chat: /reviews, /review_close
+REVIEWS_NONE = "没有待办的回访复核事项。"
+REVIEWS_HEADER = "待办回访复核事项（{count}）："
+REVIEWS_LINE = "#{review_id} {reason} · 工单 {number} · {county} · {opened} · {detail}"
+REVIEWS_HINT = "回访后发送 /review_close 编号 结果，例如：/review_close 12 已电话回访，群众表示理解"
+REVIEW_CLOSE_USAGE = "用法：/review_close 编号 回访结果，例如：/review_close 12 已电话回访，群众表示理解"
+REVIEW_CLOSED = "✅ 复核事项 #{review_id} 已办结，回访结果已记入工单记录。"
+# Danger now (hotline/intake/danger.py): sent at once, before the dialog engine answers. Keyed by kind.
+DANGER_NOW = {
+    "domestic_violence": (
+        "⚠️ 如果您现在有危险，请立即拨打110报警，警察接到家庭暴力报警应当及时出警制止。"
+        "请先到安全的地方或向邻居求助。妇女维权热线12338、法律援助热线12348可以帮您申请人身安全保护令"
+        "和法律援助。安全以后，再接着告诉我们情况。"
+    ),
+    "detention": (
+        "⚠️ 被公安机关带走（采取强制措施）的人，从第一次讯问或被采取强制措施之日起就有权委托辩护人；"
+        "经济困难的可以申请法律援助，看守所、法院、检察院有值班律师。请立即拨打12348法律援助热线；"
+        "如有人身危险请拨打110，妇女维权热线12338。您也可以继续告诉我们情况。"
+    ),
+}

@@ -1,4 +1,5 @@
-"""Supervisors' chat: reports on demand (`/report 周报 [期间] [县区]`), the same files as the schedule.
+"""Supervisors' chat: reports on demand (`/report 周报 [期间] [县区]`), the same files as the schedule;
+follow-up (回访) review items listed (`/reviews`) and closed with the callback's outcome (`/review_close`).
 
 Only registered supervisors/admins may ask, and a county-bound supervisor only gets their counties.
 Report generation runs in a worker thread so the bot keeps answering citizens meanwhile.
@@ -19,6 +20,8 @@ from telegram.ext import CommandHandler, ContextTypes, filters
 
 from bot import strings
 from hotline.db.models import Operator, OperatorRole
+from hotline.followup import FollowupError, close_review_by_id, review_lines
+from hotline.followup.texts import REASONS
 from hotline.reports.periods import Kind, PeriodError, last_complete, parse_period
 from hotline.reports.service import produce_report
 from hotline.settings import Settings
@@ -33,6 +36,9 @@ KIND_WORDS: dict[str, Kind] = {
     "年报": "annual",
     "annual": "annual",
 }
+
+
+REVIEWS_SHOWN = 20
 
 
 class ReportRequestError(Exception):
@@ -59,6 +65,11 @@ def parse_request(args: list[str], settings: Settings, today: dt.date) -> tuple[
 
 def allowed_counties(sessions: sessionmaker[Session], telegram_user_id: int) -> list[str] | None:
     """None: whole city; a list: only those counties. Raises if the user is not a supervisor."""
+    return supervisor(sessions, telegram_user_id)[1]
+
+
+def supervisor(sessions: sessionmaker[Session], telegram_user_id: int) -> tuple[int, list[str] | None]:
+    """(operator id, counties or None for the whole city) of an active supervisor/admin; raises otherwise."""
     with sessions() as session:
         operator = session.scalar(
             select(Operator).where(Operator.telegram_user_id == telegram_user_id, Operator.active.is_(True))
@@ -68,7 +79,7 @@ def allowed_counties(sessions: sessionmaker[Session], telegram_user_id: int) -> 
             OperatorRole.ADMIN,
         ):
             raise ReportRequestError(strings.REPORT_NOT_ALLOWED)
-        return [str(c) for c in operator.counties] or None
+        return operator.id, [str(c) for c in operator.counties] or None
 
 
 def build_report(
@@ -97,6 +108,49 @@ def build_report(
     return produced.text, [f for f in produced.files if f.exists()]
 
 
+def reviews_text(settings: Settings, sessions: sessionmaker[Session], telegram_user_id: int) -> str:
+    """The `/reviews` answer: open review items in the supervisor's counties, oldest first."""
+    _, counties = supervisor(sessions, telegram_user_id)
+    tz = ZoneInfo(settings.city.timezone)
+    with sessions() as session:
+        lines, total = review_lines(session, counties, limit=REVIEWS_SHOWN)
+    if not lines:
+        return strings.REVIEWS_NONE
+    names = settings.county_names
+    out = [strings.REVIEWS_HEADER.format(count=total)]
+    for line in lines:
+        out.append(
+            strings.REVIEWS_LINE.format(
+                review_id=line.review_id,
+                reason=REASONS.get(line.reason, line.reason),
+                number=line.ticket_number,
+                county=names.get(line.county_code or "", strings.DESK_NO_COUNTY),
+                opened=line.created_at.replace(tzinfo=dt.UTC).astimezone(tz).strftime("%m-%d %H:%M"),
+                detail=line.detail[:60] or "—",
+            )
+        )
+    if total > len(lines):
+        out.append(strings.DESK_TICKETS_MORE.format(limit=len(lines)))
+    out.append(strings.REVIEWS_HINT)
+    return "\n".join(out)
+
+
+def close_review_text(sessions: sessionmaker[Session], telegram_user_id: int, args: list[str]) -> str:
+    """The `/review_close 编号 结果` answer; the closing is audited on the review's ticket."""
+    operator_id, counties = supervisor(sessions, telegram_user_id)
+    number = args[0].lstrip("#") if args else ""
+    if not number.isdigit() or len(args) < 2:
+        return strings.REVIEW_CLOSE_USAGE
+    try:
+        with sessions.begin() as session:
+            review = close_review_by_id(
+                session, int(number), " ".join(args[1:]), actor=f"operator:{operator_id}", counties=counties
+            )
+            return strings.REVIEW_CLOSED.format(review_id=review.id)
+    except FollowupError as exc:
+        return str(exc)
+
+
 class SupervisorCommands:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
         self._settings = settings
@@ -105,7 +159,35 @@ class SupervisorCommands:
         self._filter = filters.Chat(chat_id=chat) if chat is not None else filters.ChatType.PRIVATE
 
     def handlers(self) -> list[CommandHandler[ContextTypes.DEFAULT_TYPE, None]]:
-        return [CommandHandler("report", self.report, filters=self._filter)]
+        return [
+            CommandHandler("report", self.report, filters=self._filter),
+            CommandHandler("reviews", self.reviews, filters=self._filter),
+            CommandHandler("review_close", self.review_close, filters=self._filter),
+        ]
+
+    async def reviews(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/reviews`: the open review items this supervisor may see, oldest first."""
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or user is None:
+            return
+        try:
+            text = await asyncio.to_thread(reviews_text, self._settings, self._sessions, user.id)
+        except ReportRequestError as exc:
+            text = str(exc)
+        await context.bot.send_message(chat.id, text)
+
+    async def review_close(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/review_close 编号 结果`: record the callback's outcome and close the item (audited)."""
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or user is None:
+            return
+        try:
+            text = await asyncio.to_thread(
+                close_review_text, self._sessions, user.id, list(context.args or [])
+            )
+        except ReportRequestError as exc:
+            text = str(exc)
+        await context.bot.send_message(chat.id, text)
 
     async def report(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat, user = update.effective_chat, update.effective_user

@@ -10,8 +10,9 @@ import argparse
 import datetime as dt
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -19,8 +20,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from hotline.db.models import Operator, OperatorRole, TicketStatus
+from hotline.db.models import Operator, OperatorRole, Ticket, TicketStatus
 from hotline.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from hotline.sla.clock import SlaClock
 
 EXIT_USER_ERROR = 1
 EXIT_CONFIG_ERROR = 2
@@ -257,6 +261,135 @@ def cmd_operators_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- reviews (回访复核) -------------------------------------------------------------------------------
+def _supervisor(session: Session, operator_id: int | None) -> Operator | None:
+    """The active supervisor/admin acting from the CLI (None when not given, for listing the whole city)."""
+    if operator_id is None:
+        return None
+    operator = session.get(Operator, operator_id)
+    if (
+        operator is None
+        or not operator.active
+        or OperatorRole(operator.role) not in (OperatorRole.SUPERVISOR, OperatorRole.ADMIN)
+    ):
+        raise CliError(f"#{operator_id} 不是在岗的监督人员（supervisor/admin）")
+    return operator
+
+
+def cmd_reviews_list(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from hotline.followup import review_lines
+    from hotline.followup.texts import REASONS
+
+    settings = _settings(args)
+    tz = ZoneInfo(settings.city.timezone)
+    with _session(settings) as session:
+        operator = _supervisor(session, args.as_operator)
+        counties = [str(c) for c in operator.counties] or None if operator else None
+        county = _county_code(settings, args.county)
+        if county:
+            if counties is not None and county not in counties:
+                raise CliError(f"#{args.as_operator} 无权查看该县区的复核事项")
+            counties = [county]
+        lines, total = review_lines(session, counties, limit=args.limit)
+        names = settings.county_names
+        for line in lines:
+            opened = line.created_at.replace(tzinfo=dt.UTC).astimezone(tz)
+            print(
+                f"#{line.review_id}\t{REASONS.get(line.reason, line.reason)}\t{line.ticket_number}\t"
+                f"{names.get(line.county_code or '', '—')}\t{opened:%Y-%m-%d %H:%M}\t{line.detail or '—'}"
+            )
+        print(f"待办复核事项共 {total} 件" + (f"（显示前 {len(lines)} 件）" if total > len(lines) else ""))
+    return 0
+
+
+def cmd_reviews_close(args: argparse.Namespace) -> int:
+    from hotline.followup import FollowupError, close_review_by_id
+
+    settings = _settings(args)
+    with _session(settings) as session, session.begin():
+        operator = _supervisor(session, args.as_operator)
+        assert operator is not None  # required by the parser
+        counties = [str(c) for c in operator.counties] or None
+        try:
+            close_review_by_id(
+                session, args.id, args.outcome, actor=f"operator:{operator.id}", counties=counties
+            )
+        except FollowupError as exc:
+            raise CliError(str(exc)) from exc
+    print(f"复核事项 #{args.id} 已办结，回访结果已记入工单记录（{operator.name}）")
+    return 0
+
+
+# --- privacy (PIPL) ------------------------------------------------------------------------------
+def _tracker_note(n: int | None) -> str:
+    return "未找到对话引擎的 SQL 存储（跳过）" if n is None else f"{n} 条"
+
+
+def cmd_privacy_retention(args: argparse.Namespace) -> int:
+    from hotline.db.models import utcnow
+    from hotline.privacy.retention import run_retention, tracker_engine
+
+    settings = _settings(args)
+    policy = settings.privacy
+    trackers = tracker_engine(policy)
+    try:
+        with _session(settings) as session:
+            r = run_retention(session, policy, utcnow(), dry_run=args.dry_run, trackers=trackers)
+            if args.dry_run:
+                session.rollback()
+            else:
+                session.commit()
+    finally:
+        if trackers is not None:
+            trackers.dispose()
+    head = "试运行（未写入），将处理：" if args.dry_run else "保留期限清理完成："
+    conversations = "" if r.tracker_conversations is None else f"（{r.tracker_conversations} 个对话）"
+    print(head)
+    print(f"  消息记录（超过 {policy.message_retention_days} 天）：{r.messages} 条")
+    print(f"  附件引用（超过 {policy.attachment_retention_days} 天）：{r.attachments} 个")
+    print(f"  已办结工单遮盖电话/证件号：{r.tickets_masked} 件")
+    print(f"  市民昵称：{r.display_names} 个")
+    tracker = _tracker_note(r.tracker_events if r.tracker_conversations is not None else None)
+    print(f"  对话引擎记录（闲置超过 {policy.tracker_retention_days} 天）：{tracker}{conversations}")
+    return 0
+
+
+def cmd_privacy_erase(args: argparse.Namespace) -> int:
+    from hotline.db.models import utcnow
+    from hotline.privacy.erasure import ErasureRefused, erase_citizen
+    from hotline.privacy.retention import tracker_engine
+
+    settings = _settings(args)
+    trackers = tracker_engine(settings.privacy)
+    try:
+        with _session(settings) as session:
+            operator = session.get(Operator, args.as_operator)
+            if operator is None:
+                raise CliError(f"找不到工作人员 #{args.as_operator}")
+            try:
+                r = erase_citizen(
+                    session, args.citizen, operator, utcnow(), dry_run=args.dry_run, trackers=trackers
+                )
+            except ErasureRefused as exc:
+                raise CliError(str(exc)) from exc
+            if args.dry_run:
+                session.rollback()
+            else:
+                session.commit()
+    finally:
+        if trackers is not None:
+            trackers.dispose()
+    head = "试运行（未写入），将删除：" if args.dry_run else "已删除该市民的个人信息（已记入审计）："
+    print(head)
+    print(f"  工单 {len(r.tickets)} 件：{'、'.join(r.tickets) or '无'}（统计字段保留）")
+    print(f"  消息记录 {r.messages} 条，其中附件 {r.attachments} 个")
+    print(f"  评价留言 {r.ratings} 条，回访事项 {r.reviews} 条，审计记录中的文字 {r.events} 条")
+    print(f"  对话引擎记录：{_tracker_note(r.tracker_events)}")
+    return 0
+
+
 # --- scheduler ------------------------------------------------------------------------------------
 def cmd_scheduler(args: argparse.Namespace) -> int:
     from hotline.scheduler.service import SchedulerService
@@ -276,6 +409,210 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         service.stop()
     return 0
+
+
+# --- tickets: lifecycle and search (issue 12; the same hotline.tickets.lifecycle functions as the desk) --
+LifecycleAction = Callable[[Session, Settings, Operator, Ticket, argparse.Namespace], str]
+
+
+def _lifecycle(args: argparse.Namespace, act: LifecycleAction) -> int:
+    """Run one lifecycle action as `--operator` (their county access applies), commit, print the result."""
+    from hotline.tickets import texts
+    from hotline.tickets.service import TicketError, get_by_number
+
+    settings = _settings(args)
+    with _session(settings) as session:
+        operator = session.get(Operator, args.operator)
+        if operator is None or not operator.active:
+            raise CliError(texts.CLI_OPERATOR_REQUIRED.format(id=args.operator))
+        ticket = get_by_number(session, args.number)
+        if ticket is None:
+            raise CliError(f"找不到工单：{args.number}")
+        try:
+            done = act(session, settings, operator, ticket, args)
+        except TicketError as exc:
+            raise CliError(str(exc)) from exc
+        session.commit()
+    print(done)
+    return 0
+
+
+def _clock(settings: Settings) -> SlaClock:
+    from hotline.sla.clock import SlaClock
+
+    return SlaClock(settings.sla)
+
+
+def _wait(session: Session, settings: Settings, op: Operator, t: Ticket, args: argparse.Namespace) -> str:
+    from hotline.tickets import lifecycle, texts
+
+    note = args.note or ""
+    lifecycle.wait_for_citizen(session, t, op, settings.county_names, note=note, sla=_clock(settings))
+    return texts.CLI_WAITING.format(number=t.number)
+
+
+def _close(session: Session, settings: Settings, op: Operator, t: Ticket, args: argparse.Namespace) -> str:
+    from hotline.tickets import lifecycle, texts
+
+    resolved_now = lifecycle.close(
+        session, t, op, args.outcome, settings.county_names, note=args.note or "", sla=_clock(settings)
+    )
+    outcome = lifecycle.data().outcomes[lifecycle.outcome_code(args.outcome)]
+    done = texts.CLI_CLOSED_RATING if resolved_now else texts.CLI_CLOSED
+    return done.format(number=t.number, outcome=outcome)
+
+
+def _reopen(session: Session, settings: Settings, op: Operator, t: Ticket, args: argparse.Namespace) -> str:
+    from hotline.tickets import lifecycle, texts
+
+    note = args.note or ""
+    lifecycle.reopen(session, t, op, settings.county_names, note=note, sla=_clock(settings))
+    return texts.CLI_REOPENED.format(number=t.number)
+
+
+def _cancel(session: Session, settings: Settings, op: Operator, t: Ticket, args: argparse.Namespace) -> str:
+    from hotline.tickets import lifecycle, texts
+
+    reason = lifecycle.cancel(session, t, op, args.reason, settings.county_names, sla=_clock(settings))
+    return texts.CLI_CANCELLED.format(number=t.number, reason=reason)
+
+
+def _refer(session: Session, settings: Settings, op: Operator, t: Ticket, args: argparse.Namespace) -> str:
+    from hotline.tickets import lifecycle, texts
+
+    agency, message = lifecycle.refer(
+        session, t, op, args.agency, settings.county_names, sla=_clock(settings)
+    )
+    return texts.CLI_REFERRED.format(number=t.number, agency=agency, message=message)
+
+
+def _unclaim(session: Session, settings: Settings, op: Operator, t: Ticket, args: argparse.Namespace) -> str:
+    from hotline.tickets import lifecycle, texts
+
+    lifecycle.unclaim(session, t, op, settings.county_names, sla=_clock(settings))
+    return texts.CLI_UNCLAIMED.format(number=t.number)
+
+
+def _assign(session: Session, settings: Settings, op: Operator, t: Ticket, args: argparse.Namespace) -> str:
+    from hotline.tickets import lifecycle, texts
+
+    target = lifecycle.find_operator(session, args.to)
+    lifecycle.reassign(session, t, op, target, settings.county_names, sla=_clock(settings))
+    return texts.CLI_ASSIGNED.format(number=t.number, name=target.name)
+
+
+def _set_county(
+    session: Session, settings: Settings, op: Operator, t: Ticket, args: argparse.Namespace
+) -> str:
+    from hotline.tickets import lifecycle, texts
+
+    code = _county_code(settings, args.county)
+    assert code is not None  # the argument is required
+    lifecycle.set_county(session, t, op, code, settings.county_names)
+    return texts.CLI_COUNTY_SET.format(number=t.number, county=settings.county_names[code])
+
+
+LIFECYCLE_ACTIONS: dict[str, LifecycleAction] = {
+    "wait": _wait,
+    "close": _close,
+    "reopen": _reopen,
+    "cancel": _cancel,
+    "refer": _refer,
+    "unclaim": _unclaim,
+    "assign": _assign,
+    "county": _set_county,
+}
+
+
+def cmd_tickets_lifecycle(args: argparse.Namespace) -> int:
+    return _lifecycle(args, LIFECYCLE_ACTIONS[args.action])
+
+
+def cmd_tickets_find(args: argparse.Namespace) -> int:
+    from hotline.reports.texts import STATUS, category_label
+    from hotline.tickets import texts
+    from hotline.tickets.access import Viewer
+    from hotline.tickets.search import Criteria, find_tickets, parse_date, phone_tail
+    from hotline.tickets.service import TicketError
+
+    settings = _settings(args)
+    with _session(settings) as session:
+        viewer = None
+        if args.as_operator:
+            operator = session.get(Operator, args.as_operator)
+            if operator is None or not operator.active:
+                raise CliError(texts.CLI_OPERATOR_REQUIRED.format(id=args.as_operator))
+            viewer = Viewer.of(operator)
+        try:
+            criteria = Criteria(
+                number=args.number,
+                phone_tail=phone_tail(args.phone_tail) if args.phone_tail else None,
+                date_from=parse_date(args.date_from) if args.date_from else None,
+                date_to=parse_date(args.date_to) if args.date_to else None,
+                category=args.category,
+                status=TicketStatus(args.status) if args.status else None,
+                county=_county_code(settings, args.county),
+            )
+        except TicketError as exc:
+            raise CliError(str(exc)) from exc
+        tickets = find_tickets(
+            session, criteria, viewer=viewer, timezone=settings.city.timezone, limit=args.limit
+        )
+        names = settings.county_names
+        for t in tickets:
+            print(
+                f"{t.number}\t{names.get(t.county_code or '', '—')}\t{category_label(t.category)}\t"
+                f"{STATUS.get(str(t.status), str(t.status))}\t受理(UTC) {t.created_at:%Y-%m-%d %H:%M}"
+            )
+        print(texts.CLI_FOUND.format(count=len(tickets)))
+    return 0
+
+
+def _add_lifecycle_parsers(tk: Any) -> None:
+    """`tickets wait|close|reopen|cancel|refer|unclaim|assign|county|find`."""
+    from hotline import categories
+    from hotline.tickets import lifecycle
+
+    spec = lifecycle.data()
+
+    def action(name: str, help_text: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = tk.add_parser(name, help=help_text)
+        parser.add_argument("number", help="工单号 / ticket number")
+        parser.add_argument(
+            "--operator",
+            type=int,
+            required=True,
+            help="操作的工作人员编号（按其县区权限）/ acting operator id",
+        )
+        parser.set_defaults(func=cmd_tickets_lifecycle)
+        return parser
+
+    action("wait", "等待市民补充（时限暂停）/ wait for the citizen").add_argument("--note", help="说明")
+    close = action("close", "结案 / close with an outcome")
+    close.add_argument("outcome", help="结果：" + "、".join(spec.outcomes.values()))
+    close.add_argument("--note", help="说明")
+    action("reopen", "重新打开 / reopen").add_argument("--note", help="原因")
+    action("cancel", "撤销 / cancel").add_argument(
+        "reason", help="原因：" + "、".join(spec.cancel_reasons.values())
+    )
+    action("refer", "转其他部门 / refer to another agency").add_argument(
+        "agency", help="部门：" + "、".join(a.name for a in spec.agencies.values())
+    )
+    action("unclaim", "退回待认领 / unclaim")
+    action("assign", "改派 / reassign").add_argument("to", help="工作人员姓名或 #编号")
+    action("county", "设定县区 / set the county").add_argument("county", help="县区名称或代码")
+
+    fd = tk.add_parser("find", help="查找工单 / search tickets")
+    fd.add_argument("--number", help="工单号片段 / number fragment")
+    fd.add_argument("--phone-tail", help="电话尾号（4 位以上）/ phone tail")
+    fd.add_argument("--from", dest="date_from", help="受理日期起 YYYY-MM-DD")
+    fd.add_argument("--to", dest="date_to", help="受理日期止 YYYY-MM-DD（含）")
+    fd.add_argument("--category", choices=[c.code for c in categories.CATEGORIES])
+    fd.add_argument("--status", choices=[s.value for s in TicketStatus])
+    fd.add_argument("--county", help="县区 / county")
+    fd.add_argument("--as-operator", type=int, help="按该工作人员的可见范围 / as seen by operator id")
+    fd.add_argument("--limit", type=int, default=50)
+    fd.set_defaults(func=cmd_tickets_find)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -333,6 +670,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ex.set_defaults(func=cmd_tickets_export)
 
+    _add_lifecycle_parsers(tk)
+
     op = sub.add_parser("operators", help="工作人员 / operators").add_subparsers(dest="action", required=True)
     add = op.add_parser("add", help="添加 / add")
     add.add_argument("--name", required=True)
@@ -345,12 +684,61 @@ def build_parser() -> argparse.ArgumentParser:
     rm.add_argument("id", type=int)
     rm.set_defaults(func=cmd_operators_remove)
 
+    _add_reviews_parser(sub)
+    _add_privacy_parser(sub)
+
     sc = sub.add_parser("scheduler", help="运行报告调度器 / run the report scheduler")
     sc.add_argument(
         "--run-now", choices=["weekly", "monthly", "annual"], help="立即执行一次 / run one job now"
     )
     sc.set_defaults(func=cmd_scheduler)
     return p
+
+
+def _add_reviews_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    rv = sub.add_parser("reviews", help="回访复核事项 / follow-up review items").add_subparsers(
+        dest="action", required=True
+    )
+    ls = rv.add_parser("list", help="待办复核事项 / open review items, oldest first")
+    ls.add_argument("--county", help="县区 / county")
+    ls.add_argument("--as-operator", type=int, help="按该监督人员的可见范围 / as seen by supervisor id")
+    ls.add_argument("--limit", type=int, default=50)
+    ls.set_defaults(func=cmd_reviews_list)
+    cl = rv.add_parser("close", help="记录回访结果并办结 / record the callback's outcome and close (audited)")
+    cl.add_argument("id", type=int, help="复核事项编号 / review item id")
+    cl.add_argument("outcome", help="回访结果 / outcome, e.g. 已电话回访，群众表示理解")
+    cl.add_argument("--as-operator", type=int, required=True, help="办结的监督人员编号 / supervisor id")
+    cl.set_defaults(func=cmd_reviews_close)
+
+
+def _add_privacy_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    pv = sub.add_parser("privacy", help="个人信息保护 / personal data (PIPL)").add_subparsers(
+        dest="action", required=True
+    )
+    er = pv.add_parser(
+        "erase",
+        help="删除一位市民的个人信息 / erase one citizen's personal data (admin only, audited)",
+        description="删除一位市民的消息、证件号/电话、附件引用和对话引擎记录；工单统计字段保留，报告数字不变。"
+        " / Erase one citizen's messages, ID/phone numbers, attachment references and engine conversation;"
+        " tickets keep the fields reports count. Admin only; audited on each ticket.",
+    )
+    er.add_argument(
+        "--citizen",
+        required=True,
+        help="渠道:编号（如 telegram:123456）或工单号 / channel:external_id or ticket",
+    )
+    er.add_argument("--as-operator", type=int, required=True, help="管理员编号 / admin operator id")
+    er.add_argument("--dry-run", action="store_true", help="只统计不删除 / count only, write nothing")
+    er.set_defaults(func=cmd_privacy_erase)
+    rt = pv.add_parser(
+        "retention",
+        help="立即执行保留期限清理 / run the retention pass now",
+        description="按配置 privacy: 的保留期限清理过期的消息、附件引用和对话引擎记录（每日自动执行）。"
+        " / Erase messages, attachment references and engine conversations past the ages in `privacy:`"
+        " (also run daily by the scheduler).",
+    )
+    rt.add_argument("--dry-run", action="store_true", help="只统计不写入 / count only, write nothing")
+    rt.set_defaults(func=cmd_privacy_retention)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

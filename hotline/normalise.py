@@ -88,6 +88,26 @@ def parse_amount(text: str) -> float | None:
     return value
 
 
+# Words that say a number is the household's income, not an amount at stake (“被骗了八千块”, “欠我三万”).
+_INCOME_CUE = re.compile(r"收入|月入|每人每月|每人|每个人|一个月挣|每月挣|挣")
+_NO_INCOME = re.compile(r"没有?(任何)?收入|无收入|零收入|收入为零|没有?经济来源")
+
+
+def parse_income(text: str) -> float | None:
+    """An income named as such in a longer message (“每月收入一千五”, “没有收入”); other amounts → None.
+
+    Why: a story names amounts of several roles (the debt, the loss, the wage owed); only one stated as
+    income may fill the means test's income, anything else must be asked.
+    """
+    if _NO_INCOME.search(text):
+        return 0.0
+    cue = _INCOME_CUE.search(text)
+    if cue is None:
+        return None
+    after = re.split(r"[，。,.；;！？!?]", text[cue.end() :], maxsplit=1)[0]
+    return parse_amount(after) if after else None
+
+
 _UNITS = (("年", 365), ("个月", 30), ("月", 30), ("周", 7), ("星期", 7), ("礼拜", 7), ("天", 1), ("日", 1))
 
 

@@ -129,6 +129,22 @@ class GatewaySettings(Strict):
     max_attempts: int = Field(default=20, ge=1)
 
 
+class PrivacySettings(Strict):
+    """How long citizens' personal data is kept (PIPL Art 19: no longer than the purpose needs).
+
+    A daily job (hotline.privacy.retention) anonymises message texts and attachment references and deletes
+    idle engine conversations past these ages; tickets keep the fields reports count. `tracker_db_url` names
+    the engine's SQL tracker store when it is not the default SQLite file ($RASA_TRACKER_DB).
+    """
+
+    message_retention_days: int = Field(default=365, ge=1)
+    tracker_retention_days: int = Field(default=90, ge=1)
+    attachment_retention_days: int = Field(default=365, ge=1)
+    retention_hour: int = Field(default=3, ge=0, le=23)  # city time of the daily run
+    retention_enabled: bool = True
+    tracker_db_url: str | None = None
+
+
 class Settings(BaseSettings):
     """The validated deployment configuration; `Settings()` reads $HOTLINE_CONFIG and os.environ."""
 
@@ -154,6 +170,7 @@ class Settings(BaseSettings):
     eligibility: EligibilityConfig = EligibilityConfig()
     sla: SlaConfig = SlaConfig()
     reports: ReportsConfig = ReportsConfig()
+    privacy: PrivacySettings = PrivacySettings()
 
     @classmethod
     def settings_customise_sources(

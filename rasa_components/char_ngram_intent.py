@@ -23,11 +23,18 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from rasa_components.intent_model import IntentModel, IntentModelConfig
+from rasa_components.topic_first import TopicFirstConfig, reread
 
 logger = logging.getLogger(__name__)
 
 _FILE = "intent_model.npz"
-_SOURCES = (Path(__file__), Path(__file__).with_name("intent_model.py"))
+_SOURCES = (
+    Path(__file__),
+    Path(__file__).with_name("intent_model.py"),
+    Path(__file__).with_name("topic_first.py"),
+)
+# Output key naming the dialog act a message was re-read from (topic_first.py), for the actions and logs.
+REREAD_KEY = "topic_first_from"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -48,6 +55,7 @@ class CharNgramIntentClassifier(GraphComponent, IntentClassifier):  # type: igno
             "drop_char_min_length": 7,
             "random_seed": 12348,
             "ranking_length": 10,
+            "topic_first": {},
         }
 
     @classmethod
@@ -73,6 +81,7 @@ class CharNgramIntentClassifier(GraphComponent, IntentClassifier):  # type: igno
         self._model_storage = model_storage
         self._resource = resource
         self._model = model
+        self._topic_first = TopicFirstConfig.from_mapping(self.component_config.get("topic_first"))
 
     @classmethod
     def create(
@@ -134,14 +143,20 @@ class CharNgramIntentClassifier(GraphComponent, IntentClassifier):  # type: igno
     def process(self, messages: list[Message]) -> list[Message]:
         if self._model is None:
             return messages
+        model = self._model
         top = int(self.component_config["ranking_length"])
+        every = len(model.classes)
         for message in messages:
             text = message.get(TEXT)
             if not text:
                 continue
+            full = model.rank(text, every)
+            legal = reread(text, full, lambda other: model.rank(other, every), self._topic_first)
+            if legal is not None:
+                message.set(REREAD_KEY, full[0][0], add_to_output=True)
             ranking = [
                 {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
-                for name, confidence in self._model.rank(text, top)
+                for name, confidence in (legal or full)[:top]
             ]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set("intent_ranking", ranking, add_to_output=True)

@@ -103,8 +103,12 @@ def render_card(
         lines.append(strings.DESK_CARD_RESOLUTION_DUE.format(due=local(ticket.resolution_due, timezone)))
         if is_overdue(ticket, now):
             lines.append(strings.DESK_CARD_OVERDUE)
+    if status is TicketStatus.WAITING_CITIZEN:
+        lines.append(strings.DESK_CARD_WAITING)
     if ticket.handoff_requested and status in ACTIONABLE:
         lines.append(strings.DESK_CARD_HANDOFF)
+    if not ticket.county_code and status in ACTIONABLE:
+        lines.append(strings.DESK_CARD_COUNTY_UNKNOWN.format(number=ticket.number))
     description = mask_pii(ticket.description or "").strip()
     if description:
         if len(description) > DESCRIPTION_LIMIT:
@@ -158,11 +162,18 @@ def transfer_keyboard(ticket: Ticket, counties: Sequence[tuple[str, str]]) -> In
 
 
 def render_list(
-    tickets: Sequence[Ticket], *, county_names: Mapping[str, str], limit: int, now: dt.datetime | None = None
+    tickets: Sequence[Ticket],
+    *,
+    county_names: Mapping[str, str],
+    limit: int,
+    now: dt.datetime | None = None,
+    header: str = strings.DESK_TICKETS_HEADER,
+    empty: str = strings.DESK_NO_OPEN_TICKETS,
 ) -> str:
+    """One line per ticket; `header` takes {count} (/tickets: open ones, /find: search results)."""
     if not tickets:
-        return strings.DESK_NO_OPEN_TICKETS
-    lines = [strings.DESK_TICKETS_HEADER.format(count=len(tickets))]
+        return empty
+    lines = [header.format(count=len(tickets))]
     for ticket in tickets[:limit]:
         marks = ("🔴" if ticket.priority == "urgent" else "") + ("⏰" if is_overdue(ticket, now) else "")
         lines.append(
@@ -179,15 +190,39 @@ def render_list(
     return "\n".join(lines)
 
 
-def render_events(events: Sequence[TicketEvent], timezone: str) -> str:
+def event_detail(event: TicketEvent, county_names: Mapping[str, str]) -> str:
+    """What an audit event changed, in words (PII masked: notes are free text)."""
+    data = event.data or {}
+    if event.kind == "county_set":
+        return f"{county_name(data.get('from'), county_names)}→{county_name(data.get('to'), county_names)}"
+    if event.kind == "transferred":
+        return f"{county_name(data.get('from'), county_names)}→{county_name(data.get('to'), county_names)}"
+    for key in ("label", "name", "note", "text"):  # outcome/reason label, agency or operator, status note
+        if data.get(key):
+            return mask_pii(str(data[key]))[:200]
+    return ""
+
+
+def render_events(
+    events: Sequence[TicketEvent],
+    timezone: str,
+    county_names: Mapping[str, str] | None = None,
+    actors: Mapping[str, str] | None = None,
+) -> str:
+    """The whole audit trail, one line per event, oldest first; `actors` names "operator:12" and the like."""
     lines = [strings.DESK_EVENTS_HEADER]
     for event in events:
         kind = strings.DESK_EVENT_KINDS.get(event.kind, event.kind)
         if event.kind == "status" and event.to_status:
             kind += f"→{STATUS_LABELS[TicketStatus(event.to_status)]}"
+        detail = event_detail(event, county_names or {})
+        if detail:
+            kind += strings.DESK_EVENT_DETAIL.format(detail=detail)
         lines.append(
             strings.DESK_EVENT_LINE.format(
-                time=local(event.created_at, timezone), kind=kind, actor=event.actor
+                time=local(event.created_at, timezone),
+                kind=kind,
+                actor=(actors or {}).get(event.actor, event.actor),
             )
         )
     return "\n".join(lines)

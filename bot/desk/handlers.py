@@ -52,20 +52,24 @@ from bot.desk.sync import sync_once
 from bot.gateway import Attachment
 from bot.notify import rating_buttons
 from bot.replies import Reply
+from bot.textsplit import split_text
 from hotline import attachments
 from hotline.db.models import Citizen, Operator, Ticket
+from hotline.followup.service import request_rating
 from hotline.logging_setup import mask_pii
 from hotline.messages import log_outbound
 from hotline.settings import Settings
 from hotline.sla.clock import SlaClock
-from hotline.tickets.queries import ticket_history
-from hotline.tickets.service import get_by_number, record_event
+from hotline.tickets import lifecycle
+from hotline.tickets.access import Viewer
+from hotline.tickets.queries import operator_names, ticket_history
+from hotline.tickets.search import find_tickets, parse_words
+from hotline.tickets.service import TicketError, get_by_number, record_event
 
 log = logging.getLogger(__name__)
 
 SendToCitizen = Callable[[int, list[Reply]], Awaitable[None]]
 LIST_LIMIT = 30
-HISTORY_LIMIT = 8
 SYNC_JOB = "desk-sync"
 P = ParamSpec("P")
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
@@ -81,7 +85,7 @@ def shows_refusals(
     async def showing(*args: P.args, **kwargs: P.kwargs) -> None:
         try:
             await handler(*args, **kwargs)
-        except DeskRefusal as refusal:
+        except (DeskRefusal, TicketError) as refusal:  # TicketError: the lifecycle's Chinese reason
             update = next(a for a in args if isinstance(a, Update))
             if update.callback_query is not None:
                 await update.callback_query.answer(str(refusal), show_alert=True)
@@ -141,6 +145,7 @@ class Desk:
         self.timezone = settings.city.timezone
         self.counties = list(settings.county_names.items())
         self.county_names = settings.county_names
+        self.county_specs = list(settings.counties)
         self.ctx = DeskContext(self.county_names, SlaClock(settings.sla))
         self.cards_per_tick = settings.telegram.desk_cards_per_tick
         self._sync_seconds = settings.telegram.desk_sync_seconds
@@ -173,6 +178,15 @@ class Desk:
             CommandHandler("tickets", self._on_tickets, filters=group),
             CommandHandler("ticket", self._on_ticket, filters=group),
             CommandHandler("files", self._on_files, filters=group),
+            CommandHandler("wait", self._on_wait, filters=group),
+            CommandHandler("close", self._on_close, filters=group),
+            CommandHandler("reopen", self._on_reopen, filters=group),
+            CommandHandler("cancel", self._on_cancel, filters=group),
+            CommandHandler("refer", self._on_refer, filters=group),
+            CommandHandler("unclaim", self._on_unclaim, filters=group),
+            CommandHandler("assign", self._on_assign, filters=group),
+            CommandHandler("county", self._on_county, filters=group),
+            CommandHandler("find", self._on_find, filters=group),
             MessageHandler(group & filters.REPLY & filters.TEXT & ~filters.COMMAND, self._on_reply),
             MessageHandler(group, self._ignore),
         ]
@@ -246,6 +260,33 @@ class Desk:
         )
         with self.sessions.begin() as session:
             relay.map_message(session, self.chat_id, message.message_id, ticket_id, "citizen")
+
+    async def on_citizen_message(self, number: str, text: str) -> None:
+        """After a citizen's handoff message reached the group: a ticket waiting for them resumes (SLA clock
+        runs again) and a county-less one gets the county they name (lifecycle.citizen_replied); the group
+        is told under the card and the card refreshed. To be called by the handoff sink after posting."""
+        with self.sessions.begin() as session:
+            ticket = get_by_number(session, number)
+            if ticket is None:
+                return
+            reply = lifecycle.citizen_replied(
+                session, ticket, text, counties=self.county_specs, sla=self.ctx.sla
+            )
+            ticket_id = ticket.id
+        notices = []
+        if reply.resumed:
+            notices.append(strings.DESK_RESUMED_NOTICE.format(number=number))
+        if reply.county is not None:
+            county = self.county_names[reply.county]
+            notices.append(strings.DESK_COUNTY_FROM_CITIZEN.format(number=number, county=county))
+        if not notices:
+            return
+        with self.sessions.begin() as session:
+            card = relay.card_of(session, ticket_id)
+            reply_to = card.message_id if card else None
+        for notice in notices:
+            await self._say(notice, reply_to=reply_to, ticket_id=ticket_id)
+        await self.refresh_card(ticket_id)
 
     async def on_handoff_attachment(
         self, number: str, conversation_id: str, attachment: Attachment, caption: str
@@ -457,15 +498,218 @@ class Desk:
 
     @group_command
     async def _on_ticket(self, message: Message, user: User, args: list[str]) -> None:
-        """/ticket 工单号: the card and its latest events; replying to this view reaches the citizen."""
+        """/ticket 工单号: the card and its whole history; replying to this view reaches the citizen."""
         with self.sessions.begin() as session:
             _, ticket = self._command_ticket(session, user.id, args, strings.DESK_TICKET_USAGE)
-            events = ticket_history(session, ticket)[-HISTORY_LIMIT:]
-            text = self.render(session, ticket) + "\n\n" + render_events(events, self.timezone)
+            events = ticket_history(session, ticket)
+            history = render_events(
+                events,
+                self.timezone,
+                self.county_names,
+                {**strings.DESK_ACTORS, **operator_names(session, events)},
+            )
+            text = self.render(session, ticket) + "\n\n" + history
             ticket_id = ticket.id
-        sent = await message.reply_text(text)
+        for part in split_text(text):  # the whole history; long ones in several messages
+            sent = await message.reply_text(part)
+            with self.sessions.begin() as session:
+                relay.map_message(session, self.chat_id, sent.message_id, ticket_id, "view")
+
+    # ---- lifecycle commands (hotline.tickets.lifecycle; refusals are its Chinese reasons) ----------------
+
+    def _named_ticket(
+        self,
+        session: Session,
+        user_id: int,
+        message: Message,
+        args: list[str],
+        usage: str,
+        *,
+        check: bool = True,
+    ) -> tuple[Operator, Ticket, list[str]]:
+        """The ticket named first in the arguments, or the one whose message this replies to; the rest of
+        the arguments. With `check`, only if the operator may see it (everything but /county)."""
+        operator = service.operator_for(session, user_id)
+        ticket = get_by_number(session, args[0]) if args else None
+        rest = args[1:]
+        if ticket is None and message.reply_to_message is not None:
+            ticket = relay.ticket_for_message(session, self.chat_id, message.reply_to_message.message_id)
+            rest = args
+        if ticket is None:
+            looks_numbered = bool(args) and "-" in args[0]
+            raise DeskRefusal(strings.DESK_UNKNOWN_TICKET.format(number=args[0]) if looks_numbered else usage)
+        if check:
+            service.check_access(operator, ticket, self.ctx)
+        return operator, ticket, rest
+
+    async def _after(self, message: Message, ticket_id: int, text: str) -> None:
+        """Confirm in the group, then bring the ticket's card up to date (buttons follow the status)."""
+        await message.reply_text(text)
+        await self.refresh_card(ticket_id)
+
+    async def _tell_citizen(self, ticket_id: int, text: str, buttons: Any = None) -> bool:
+        """Send to the ticket's citizen and log it; False when they cannot be reached through Telegram."""
         with self.sessions.begin() as session:
-            relay.map_message(session, self.chat_id, sent.message_id, ticket_id, "view")
+            ticket = session.get_one(Ticket, ticket_id)
+            target = citizen_chat(ticket.conversation_id)
+        if target is None:
+            return False
+        try:
+            await self._send(target, [Reply(text, buttons) if buttons is not None else Reply(text)])
+        except TelegramError:
+            log.exception("message to the citizen of ticket %s not delivered", ticket_id)
+            return False
+        with self.sessions.begin() as session:
+            self._log_to_citizen(session, session.get_one(Ticket, ticket_id), text)
+        return True
+
+    @group_command
+    async def _on_wait(self, message: Message, user: User, args: list[str]) -> None:
+        """/wait 工单号 [说明]: waiting for the citizen, SLA clock paused until they write again."""
+        with self.sessions.begin() as session:
+            operator, ticket, rest = self._named_ticket(
+                session, user.id, message, args, strings.DESK_WAIT_USAGE
+            )
+            lifecycle.wait_for_citizen(
+                session, ticket, operator, self.county_names, note=" ".join(rest), sla=self.ctx.sla
+            )
+            ticket_id, number = ticket.id, ticket.number
+        await self._after(message, ticket_id, strings.DESK_WAITING.format(number=number))
+
+    @group_command
+    async def _on_close(self, message: Message, user: User, args: list[str]) -> None:
+        """/close 工单号 结果 [说明]: closed with an outcome; an open ticket is resolved first and the
+        citizen asked for a rating, as 办结 does."""
+        usage = strings.DESK_CLOSE_USAGE.format(choices="、".join(lifecycle.data().outcomes.values()))
+        with self.sessions.begin() as session:
+            operator, ticket, rest = self._named_ticket(session, user.id, message, args, usage)
+            if not rest:
+                raise DeskRefusal(usage)
+            resolved_now = lifecycle.close(
+                session,
+                ticket,
+                operator,
+                rest[0],
+                self.county_names,
+                note=" ".join(rest[1:]),
+                sla=self.ctx.sla,
+            )
+            outcome = lifecycle.data().outcomes[lifecycle.outcome_code(rest[0])]
+            rating = request_rating(session, ticket) if resolved_now and ticket.conversation_id else None
+            ticket_id, number = ticket.id, ticket.number
+        asked = rating is not None and await self._tell_citizen(
+            ticket_id, rating.text, rating_buttons(number)
+        )
+        done = strings.DESK_CLOSED_RATING if asked else strings.DESK_CLOSED
+        await self._after(message, ticket_id, done.format(number=number, outcome=outcome))
+
+    @group_command
+    async def _on_reopen(self, message: Message, user: User, args: list[str]) -> None:
+        """/reopen 工单号 [原因]: back to work; the card gets its buttons again."""
+        with self.sessions.begin() as session:
+            operator, ticket, rest = self._named_ticket(
+                session, user.id, message, args, strings.DESK_REOPEN_USAGE
+            )
+            lifecycle.reopen(
+                session, ticket, operator, self.county_names, note=" ".join(rest), sla=self.ctx.sla
+            )
+            ticket_id, number = ticket.id, ticket.number
+        await self._after(message, ticket_id, strings.DESK_REOPENED.format(number=number))
+
+    @group_command
+    async def _on_cancel(self, message: Message, user: User, args: list[str]) -> None:
+        """/cancel 工单号 原因: duplicate, spam… (left out of the reports)."""
+        usage = strings.DESK_CANCEL_USAGE.format(choices="、".join(lifecycle.data().cancel_reasons.values()))
+        with self.sessions.begin() as session:
+            operator, ticket, rest = self._named_ticket(session, user.id, message, args, usage)
+            if not rest:
+                raise DeskRefusal(usage)
+            reason = lifecycle.cancel(
+                session, ticket, operator, " ".join(rest), self.county_names, sla=self.ctx.sla
+            )
+            ticket_id, number = ticket.id, ticket.number
+        await self._after(message, ticket_id, strings.DESK_CANCELLED.format(number=number, reason=reason))
+
+    @group_command
+    async def _on_refer(self, message: Message, user: User, args: list[str]) -> None:
+        """/refer 工单号 部门: referred to another agency; the citizen gets the referral message."""
+        agencies = "、".join(a.name for a in lifecycle.data().agencies.values())
+        usage = strings.DESK_REFER_USAGE.format(choices=agencies)
+        with self.sessions.begin() as session:
+            operator, ticket, rest = self._named_ticket(session, user.id, message, args, usage)
+            if not rest:
+                raise DeskRefusal(usage)
+            agency, text = lifecycle.refer(
+                session, ticket, operator, " ".join(rest), self.county_names, sla=self.ctx.sla
+            )
+            ticket_id, number = ticket.id, ticket.number
+        told = await self._tell_citizen(ticket_id, text)
+        done = strings.DESK_REFERRED if told else strings.DESK_REFERRED_UNREACHABLE
+        await self._after(message, ticket_id, done.format(number=number, agency=agency, message=text))
+
+    @group_command
+    async def _on_unclaim(self, message: Message, user: User, args: list[str]) -> None:
+        """/unclaim 工单号: the holder (or a supervisor) gives the ticket back to the county's queue."""
+        with self.sessions.begin() as session:
+            operator, ticket, _ = self._named_ticket(
+                session, user.id, message, args, strings.DESK_UNCLAIM_USAGE
+            )
+            lifecycle.unclaim(session, ticket, operator, self.county_names, sla=self.ctx.sla)
+            ticket_id, number = ticket.id, ticket.number
+        await self._after(message, ticket_id, strings.DESK_UNCLAIMED.format(number=number))
+
+    @group_command
+    async def _on_assign(self, message: Message, user: User, args: list[str]) -> None:
+        """/assign 工单号 姓名|#编号: reassigned to an operator who may handle the ticket's county."""
+        with self.sessions.begin() as session:
+            operator, ticket, rest = self._named_ticket(
+                session, user.id, message, args, strings.DESK_ASSIGN_USAGE
+            )
+            if not rest:
+                raise DeskRefusal(strings.DESK_ASSIGN_USAGE)
+            target = lifecycle.find_operator(session, " ".join(rest))
+            lifecycle.reassign(session, ticket, operator, target, self.county_names, sla=self.ctx.sla)
+            ticket_id, number, name = ticket.id, ticket.number, target.name
+        await self._after(message, ticket_id, strings.DESK_ASSIGNED.format(number=number, name=name))
+
+    @group_command
+    async def _on_county(self, message: Message, user: User, args: list[str]) -> None:
+        """/county 工单号 县区: sets the county of a county-less ticket (or moves a visible one)."""
+        with self.sessions.begin() as session:
+            operator, ticket, rest = self._named_ticket(
+                session, user.id, message, args, strings.DESK_COUNTY_USAGE, check=False
+            )
+            found = next(
+                (c for c in self.county_specs if rest and " ".join(rest) in (c.code, c.name, *c.aliases)),
+                None,
+            )
+            if found is None:
+                raise DeskRefusal(strings.DESK_COUNTY_USAGE)
+            lifecycle.set_county(session, ticket, operator, found.code, self.county_names)
+            ticket_id, number = ticket.id, ticket.number
+        await self._after(
+            message, ticket_id, strings.DESK_COUNTY_SET.format(number=number, county=found.name)
+        )
+
+    @group_command
+    async def _on_find(self, message: Message, user: User, args: list[str]) -> None:
+        """/find 条件…: search among the tickets this operator may see."""
+        criteria = parse_words(args, self.county_specs)
+        if criteria.empty:
+            raise DeskRefusal(strings.DESK_FIND_USAGE)
+        with self.sessions.begin() as session:
+            operator = service.operator_for(session, user.id)
+            found = find_tickets(
+                session, criteria, viewer=Viewer.of(operator), timezone=self.timezone, limit=LIST_LIMIT + 1
+            )
+            text = render_list(
+                found,
+                county_names=self.county_names,
+                limit=LIST_LIMIT,
+                header=strings.DESK_FIND_HEADER,
+                empty=strings.DESK_FIND_NONE,
+            )
+        await message.reply_text(text)
 
     async def _ignore(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return None

@@ -8,6 +8,7 @@ another gateway replica, still reaches the right citizen.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -20,6 +21,8 @@ from bot.textsplit import TELEGRAM_LIMIT, split_text, units
 from hotline.db.models import OPEN_TICKET_STATUSES, DeskCard, DeskMessage, Ticket, utcnow
 from hotline.logging_setup import mask_pii
 from hotline.tickets.service import get_by_number
+
+log = logging.getLogger(__name__)
 
 # A reservation older than this whose card never got a message id belongs to a crashed sender: retake it.
 STALE_RESERVATION = dt.timedelta(minutes=5)
@@ -142,6 +145,8 @@ class _Desk(Protocol):
     @property
     def bot(self) -> Any: ...
 
+    async def on_citizen_message(self, number: str, text: str) -> None: ...
+
 
 def citizen_message_parts(number: str, text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     """The group posts for one citizen message: masked, prefixed, and split so each fits Telegram's limit."""
@@ -185,5 +190,9 @@ def handoff_sink(desk: _Desk) -> Callable[[str, str, str], Awaitable[None]]:
 
     async def sink(number: str, _conversation_id: str, text: str) -> None:
         await post_citizen_message(desk, number, text)
+        try:  # the message is in the group; resuming a waiting ticket is secondary and must not repost it
+            await desk.on_citizen_message(number, text)
+        except Exception:
+            log.exception("ticket %s: resuming after the citizen's message failed", number)
 
     return sink

@@ -213,15 +213,23 @@ def open_complaint(
 
 
 def close_review(
-    session: Session, review: ReviewItem, *, actor: str, note: str = "", now: dt.datetime | None = None
+    session: Session,
+    review: ReviewItem,
+    *,
+    actor: str,
+    note: str = "",
+    outcome: str = "",
+    now: dt.datetime | None = None,
 ) -> None:
+    """Mark a review item done and audit it on its ticket (the callback's outcome goes into the event)."""
     at = now or utcnow()
     review.status, review.closed_at = "done", at
     ticket = session.get(Ticket, review.ticket_id)
     if ticket is not None:
-        record_event(
-            session, ticket, "review_done", actor=actor, data={"review_id": review.id, "note": note}, now=at
-        )
+        data: dict[str, object] = {"review_id": review.id, "note": note}
+        if outcome:
+            data["outcome"] = outcome
+        record_event(session, ticket, "review_done", actor=actor, data=data, now=at)
 
 
 def open_reviews(session: Session, counties: list[str] | None = None) -> list[ReviewItem]:
@@ -229,6 +237,68 @@ def open_reviews(session: Session, counties: list[str] | None = None) -> list[Re
     if counties:
         query = query.join(Ticket, Ticket.id == ReviewItem.ticket_id).where(Ticket.county_code.in_(counties))
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class ReviewLine:
+    """One open review item as a supervisor reads it (desk `/reviews`, CLI `reviews list`)."""
+
+    review_id: int
+    reason: str
+    ticket_number: str
+    county_code: str | None
+    created_at: dt.datetime  # naive UTC
+    detail: str  # phone and ID numbers masked
+
+
+def review_lines(
+    session: Session, counties: list[str] | None = None, *, limit: int = 50
+) -> tuple[list[ReviewLine], int]:
+    """The oldest open review items visible for `counties` (None: whole city), and how many are open."""
+    query = (
+        select(ReviewItem, Ticket)
+        .join(Ticket, Ticket.id == ReviewItem.ticket_id)
+        .where(ReviewItem.status == "open")
+    )
+    if counties is not None:
+        query = query.where(Ticket.county_code.in_(counties))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(ReviewItem.created_at, ReviewItem.id).limit(limit)).all()
+    lines = [
+        ReviewLine(r.id, r.reason, t.number, t.county_code, r.created_at, mask_pii(r.detail or ""))
+        for r, t in rows
+    ]
+    return lines, total
+
+
+def close_review_by_id(
+    session: Session,
+    review_id: int,
+    outcome: str,
+    *,
+    actor: str,
+    counties: list[str] | None = None,
+    now: dt.datetime | None = None,
+) -> ReviewItem:
+    """Close review item #review_id with the callback's outcome (回访结果), audited on its ticket.
+
+    `counties` is what the closing supervisor may see (None: whole city); an item outside it is reported
+    as not found, so a county supervisor learns nothing about other counties' items.
+    """
+    text = mask_pii(" ".join(outcome.split()))
+    if not text:
+        raise FollowupError(T.ERR_NO_OUTCOME)
+    if len(text) > T.OUTCOME_MAX_CHARS:
+        raise FollowupError(T.ERR_OUTCOME_TOO_LONG.format(max_chars=T.OUTCOME_MAX_CHARS))
+    review = session.get(ReviewItem, review_id)
+    ticket = session.get(Ticket, review.ticket_id) if review is not None else None
+    if review is None or ticket is None or (counties is not None and ticket.county_code not in counties):
+        raise FollowupError(T.ERR_NO_REVIEW.format(review_id=review_id))
+    if review.status != "open":
+        raise FollowupError(T.ERR_REVIEW_DONE.format(review_id=review_id))
+    close_review(session, review, actor=actor, outcome=text, now=now)
+    session.flush()
+    return review
 
 
 def _alert_text(

@@ -13,6 +13,10 @@ Definitions (they decide what a supervisor reads, so they are spelled out):
 - satisfaction: ratings requested in the period; response rate = answered / requested;
   满意率 = scores >= 4 / answered.
 - complaints: tickets of a complaint category created in the period plus review items (reason complaint).
+- 低分回访办结率: low-rating review items opened in the period that were closed before the period end /
+  low-rating review items opened in the period (so a report reads the same whenever it is regenerated);
+  time to close: wall-clock hours from opening to closing of the review items (any reason) closed in the
+  period, median and p90 nearest-rank.
 - bot: bot-only share = handled_by_bot_only / new; handoff rate = handoff_requested / new; fallback
   rate = share of new tickets whose conversation hit the fallback at least once (facts["fallbacks"] > 0).
 """
@@ -26,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from hotline.db.models import CaseType, Rating, ReviewItem, Target, Ticket, TicketStatus
@@ -57,6 +61,21 @@ class Durations:
 
 
 @dataclass
+class ReviewClosure:
+    """Follow-up (回访) review items: how many low-rating items were closed, and how fast items close."""
+
+    low_opened: int = 0
+    low_closed: int = 0  # of low_opened, closed before the period end
+    closed: int = 0  # items of any reason closed in the period
+    median_hours: float | None = None
+    p90_hours: float | None = None
+
+    @property
+    def low_rate(self) -> float | None:
+        return share(self.low_closed, self.low_opened)
+
+
+@dataclass
 class ReportMetrics:
     period: Period
     scope: str  # "city" or a county code
@@ -84,6 +103,7 @@ class ReportMetrics:
     satisfied: int = 0
     complaint_tickets: int = 0
     review_items: dict[str, int] = field(default_factory=dict)
+    review_closure: ReviewClosure = field(default_factory=ReviewClosure)
     bot_only: int = 0
     handoffs: int = 0
     fallback_tickets: int = 0
@@ -253,6 +273,13 @@ def _backlog(q: _Query) -> int:
     )
 
 
+def _nearest_rank_hours(session: Session, values: Select[Any], expr: Any, count: int, p: float) -> float:
+    """The nearest-rank p-quantile of `values` (seconds, ordered by `expr` in the database) in hours."""
+    k = max(0, math.ceil(p * count) - 1)
+    value = session.scalar(values.order_by(expr).offset(k).limit(1))
+    return round(float(value or 0)) / 3600  # whole seconds: julianday arithmetic is not exact
+
+
 def _durations(q: _Query, done_col: Any, due_col: Any) -> Durations:
     """Hours from creation to `done_col` for tickets done in the period; nearest-rank median and p90."""
     in_period = q.within(done_col)
@@ -268,13 +295,9 @@ def _durations(q: _Query, done_col: Any, due_col: Any) -> Durations:
         return result
     expr = _seconds(q.session.get_bind().dialect.name, Ticket.created_at, done_col)
 
-    def nearest_rank(p: float) -> float:
-        k = max(0, math.ceil(p * result.count) - 1)
-        value = q.session.scalar(select(expr).where(in_period).order_by(expr).offset(k).limit(1))
-        return round(float(value or 0)) / 3600  # whole seconds: julianday arithmetic is not exact
-
-    result.median_hours = nearest_rank(0.5)
-    result.p90_hours = nearest_rank(0.9)
+    values = select(expr).where(in_period)
+    result.median_hours = _nearest_rank_hours(q.session, values, expr, result.count, 0.5)
+    result.p90_hours = _nearest_rank_hours(q.session, values, expr, result.count, 0.9)
     return result
 
 
@@ -305,6 +328,37 @@ def _review_items(q: _Query) -> dict[str, int]:
             .group_by(ReviewItem.reason)
         )
     }
+
+
+def _review_closure(q: _Query) -> ReviewClosure:
+    """低分回访办结率 over low-rating items opened in the period; hours to close for items closed in it."""
+    low = and_(ReviewItem.reason == "low_rating", q.within(ReviewItem.created_at))
+    closed_by_end = and_(ReviewItem.closed_at.is_not(None), ReviewItem.closed_at < q.period.end_utc)
+    opened, low_closed = q.session.execute(
+        select(func.count(), func.sum(case((closed_by_end, 1), else_=0)))
+        .select_from(ReviewItem)
+        .join(Ticket, Ticket.id == ReviewItem.ticket_id)
+        .where(low)
+    ).one()
+    result = ReviewClosure(low_opened=opened or 0, low_closed=low_closed or 0)
+    in_period = q.within(ReviewItem.closed_at)
+    result.closed = (
+        q.session.scalar(
+            select(func.count())
+            .select_from(ReviewItem)
+            .join(Ticket, Ticket.id == ReviewItem.ticket_id)
+            .where(in_period)
+        )
+        or 0
+    )
+    if not result.closed:
+        return result
+    expr = _seconds(q.session.get_bind().dialect.name, ReviewItem.created_at, ReviewItem.closed_at)
+
+    values = select(expr).join(Ticket, Ticket.id == ReviewItem.ticket_id).where(in_period)
+    result.median_hours = _nearest_rank_hours(q.session, values, expr, result.closed, 0.5)
+    result.p90_hours = _nearest_rank_hours(q.session, values, expr, result.closed, 0.9)
+    return result
 
 
 def _calendar_fallback_years(period: Period) -> list[int]:
@@ -365,6 +419,7 @@ def compute_metrics(
     m.resolution = _durations(q, Ticket.resolved_at, Ticket.resolution_due)
     _add_ratings(q, m)
     m.review_items = _review_items(q)
+    m.review_closure = _review_closure(q)
     m.target, m.target_year = prorated_target(session, settings, period, counties)
     m.calendar_fallback_years = _calendar_fallback_years(period)
     if with_previous:

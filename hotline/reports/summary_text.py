@@ -47,6 +47,11 @@ def summary_text(m: ReportMetrics, county_names: dict[str, str] | None = None) -
         + (f"（上期{T.pct(prev.satisfaction_rate)}）" if prev and prev.satisfaction_rate is not None else "")
         + f"；低分待复核{m.review_items.get('low_rating', 0)}件；投诉{m.complaints}件。"
     )
+    rc = m.review_closure
+    lines.append(
+        f"低分回访办结率{T.pct(rc.low_rate)}（{rc.low_closed}/{rc.low_opened}件）；"
+        f"本期办结复核{rc.closed}件，用时中位{T.hours(rc.median_hours)}（P90 {T.hours(rc.p90_hours)}）。"
+    )
     lines.append(
         f"机器人：独立办结{T.pct(m.rate('bot_only'))}，转人工率{T.pct(m.rate('handoff'))}，"
         f"兜底回复率{T.pct(m.rate('fallback'))}。"

@@ -60,6 +60,10 @@ def summary_rows(m: ReportMetrics, county_names: dict[str, str] | None = None) -
     rows += [
         ("投诉", m.complaints),
         ("低分复核", m.review_items.get("low_rating", 0)),
+        ("低分回访办结率", T.pct(m.review_closure.low_rate)),
+        ("本期办结复核", m.review_closure.closed),
+        ("复核办结用时中位（小时）", m.review_closure.median_hours),
+        ("复核办结用时P90（小时）", m.review_closure.p90_hours),
         ("机器人独立办结率", T.pct(m.rate("bot_only"))),
         ("转人工率", T.pct(m.rate("handoff"))),
         ("兜底回复率", T.pct(m.rate("fallback"))),

@@ -98,3 +98,23 @@ def sla_refresh() -> int:
     clock = SlaClock(rt.settings.sla)
     with rt.sessions() as session, session.begin():
         return recompute_due_times(session, clock)
+
+
+def privacy_retention() -> str:
+    """Daily PIPL retention pass (hotline.privacy.retention): old message texts, attachment references
+    and idle engine conversations erased; ticket statistics kept."""
+    from hotline.db.models import utcnow
+    from hotline.privacy.retention import run_retention, tracker_engine
+
+    rt = current()
+    policy = rt.settings.privacy
+    if not policy.retention_enabled:  # switched off after the job was stored
+        return "disabled"
+    trackers = tracker_engine(policy)
+    try:
+        with rt.sessions() as session, session.begin():
+            result = run_retention(session, policy, utcnow(), trackers=trackers)
+    finally:
+        if trackers is not None:
+            trackers.dispose()
+    return str(result)

@@ -73,6 +73,16 @@ def job_specs(rt: Runtime) -> list[JobSpec]:
             {},
         )
     )
+    privacy = rt.settings.privacy
+    if privacy.retention_enabled:
+        specs.append(
+            JobSpec(
+                "privacy_retention",
+                "hotline.scheduler.jobs:privacy_retention",
+                CronTrigger(hour=privacy.retention_hour, minute=17, timezone=tz),
+                {},
+            )
+        )
     return specs
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.db.models import Ticket, TicketEvent, TicketStatus, utcnow
+from hotline.db.models import Operator, Ticket, TicketEvent, TicketStatus, utcnow
 from hotline.sla.clock import overdue_query
 from hotline.tickets.access import Viewer, restrict
 
@@ -36,3 +37,15 @@ def ticket_history(session: Session, ticket: Ticket) -> list[TicketEvent]:
             select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
         )
     )
+
+
+def operator_names(session: Session, events: Sequence[TicketEvent]) -> dict[str, str]:
+    """`operator:12` → the operator's name, for the actors of these events (history views)."""
+    ids = {
+        int(e.actor.partition(":")[2])
+        for e in events
+        if e.actor.startswith("operator:") and e.actor[9:].isdigit()
+    }
+    if not ids:
+        return {}
+    return {f"operator:{o.id}": o.name for o in session.scalars(select(Operator).where(Operator.id.in_(ids)))}

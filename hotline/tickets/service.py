@@ -50,7 +50,13 @@ TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
         }
     ),
     TicketStatus.WAITING_CITIZEN: frozenset(
-        {TicketStatus.ASSIGNED, TicketStatus.RESOLVED, TicketStatus.CANCELLED, TicketStatus.REFERRED}
+        {
+            TicketStatus.ASSIGNED,
+            TicketStatus.NEW,  # the citizen replied to a ticket nobody holds (lifecycle.citizen_replied)
+            TicketStatus.RESOLVED,
+            TicketStatus.CANCELLED,
+            TicketStatus.REFERRED,
+        }
     ),
     TicketStatus.RESOLVED: frozenset({TicketStatus.CLOSED, TicketStatus.REOPENED}),
     TicketStatus.REFERRED: frozenset({TicketStatus.CLOSED, TicketStatus.REOPENED}),
@@ -178,12 +184,21 @@ def create_ticket(
             created_at=created_at,
         )
     )
-    if sla is not None:  # due times in business time (hotline.sla); optional for callers without config
-        sla.apply(ticket, [], created_at)
+    # Due times in business time (hotline.sla) from the start, so a new card never shows "—"; callers that
+    # do not pass a clock (the dialog's actions, the gateway) get the deployment's configured one.
+    (sla or configured_clock()).apply(ticket, [], created_at)
     from hotline.attachments import link_unlinked  # here: attachments builds on this module
 
     link_unlinked(session, ticket, created_at)  # photos/documents sent before the ticket existed
     return ticket, True
+
+
+def configured_clock() -> SlaClock:
+    """The SLA clock of the deployment's configuration (`settings.sla`)."""
+    from hotline.settings import get_settings
+    from hotline.sla.clock import SlaClock
+
+    return SlaClock(get_settings().sla)
 
 
 def change_status(

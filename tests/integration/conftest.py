@@ -1,6 +1,6 @@
 """Starts the real stack once per test session: the trained Rasa engine and the real action server.
 
-Uses `python -m hotline.stack --no-gateway` (the same supervisor as `make run`) on free ports with a
+Uses `python -m stack --no-gateway` (the same supervisor as `make run`) on free ports with a
 throwaway SQLite database, so the test exercises the production start-up path too.
 """
 
@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from hotline.db.migrate import upgrade
-from hotline.stack import CURRENT_MODEL, RASA_BIN, StartError, start_background, wait_engine_ready
+from stack.background import start_background, wait_engine_ready, with_run_secrets
+from stack.components import CURRENT_MODEL, RASA_BIN, StartError
 
 
 def free_port() -> int:
@@ -43,14 +44,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     db_url = f"sqlite:///{tmp / 'stack.db'}"
     upgrade(db_url)
     rasa_port, action_port = free_port(), free_port()
-    env = {**os.environ, "DATABASE_URL": db_url, "HOTLINE_LOG_DIR": str(tmp / "log")}
+    env = with_run_secrets(
+        {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "HOTLINE_LOG_DIR": str(tmp / "log"),
+            "RASA_TRACKER_DB": str(tmp / "rasa_tracker.db"),
+        }
+    )
     env.pop("TELEGRAM_BOT_TOKEN", None)
     log = (tmp / "stack.out").open("wb")
     proc = start_background(rasa_port=rasa_port, action_port=action_port, env=env, log=log)
     rasa_url = f"http://127.0.0.1:{rasa_port}"
     try:
         try:
-            wait_engine_ready(rasa_url, proc, timeout=300)
+            wait_engine_ready(rasa_url, proc, timeout=300, token=env["RASA_AUTH_TOKEN"])
         except StartError as exc:
             pytest.fail(f"{exc}:\n{Path(log.name).read_text()[-3000:]}")
         yield Stack(rasa_url, f"http://127.0.0.1:{action_port}", action_port, db_url, env)

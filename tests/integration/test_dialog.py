@@ -187,3 +187,72 @@ async def test_cancel_in_the_middle(stack: Stack) -> None:
     reply = await chat.say("算了不办了")
     assert "已经取消" in reply, chat.log
     assert chat.tickets(stack.db_url) == []
+
+
+# --- issue 11: understanding real citizens --------------------------------------------------------
+
+NOT_UNDERSTOOD = ("没太明白", "没完全明白", "没弄明白")
+HANDOFF = "正在为您转接人工"
+
+
+async def test_unplaceable_messages_reach_a_person_and_never_three_misses_in_a_row(stack: Stack) -> None:
+    chat = Chat(stack)
+    streak = longest = 0
+    first_person: int | None = None
+    for turn, message in enumerate(
+        ["哎呀那个", "嗯嗯嗯", "就是那个啥", "呃呃", "asdf", "这个那个的", "哦", "唔", "啊？", "额额额"], 1
+    ):
+        reply = await chat.say(message)
+        streak = streak + 1 if any(w in reply for w in NOT_UNDERSTOOD) else 0
+        longest = max(longest, streak)
+        if HANDOFF in reply and first_person is None:
+            first_person = turn
+    assert longest <= 2, chat.log
+    assert first_person is not None and first_person <= 3, chat.log
+    tickets = chat.tickets(stack.db_url)
+    assert tickets and all(t.handoff_requested for t in tickets), chat.log
+    assert "哎呀那个" in tickets[0].description, chat.log  # the person sees what was said
+
+
+async def test_a_story_behind_a_greeting_starts_the_intake(stack: Stack) -> None:
+    chat = Chat(stack)
+    reply = await chat.say("你好你好，请问一下，俺娃十三岁，被邻居家大人摸了，俺们想告他")
+    assert "未成年人" in reply and "哪个县" in reply, chat.log
+    assert not any(w in reply for w in NOT_UNDERSTOOD), chat.log
+
+
+async def test_the_facts_of_an_opener_are_not_asked_again(stack: Stack) -> None:
+    chat = Chat(stack)
+    reply = await chat.say("我妈七十五岁了，三个儿子都不给赡养费，她一个人住在凤阳县农村，没有收入")
+    assert "老年人" in reply, chat.log
+    assert "哪个县" not in reply and "多大" not in reply, chat.log  # county and age come from the story
+    await chat.answer(
+        {
+            "哪一类事情": "追讨抚养费、赡养费",
+            "下面哪种情况": "没有固定生活来源",
+            "证明身份的材料": "能拿出",
+            "期限还有几天": "还早",
+        }
+    )
+    summary = chat.text
+    assert "凤阳县" in summary and "75岁" in summary, chat.log
+    assert "收入大约多少元" not in chat.log and "您家住在城镇还是农村" not in chat.log, chat.log  # not asked
+    assert "家庭每人每月收入：约0元" in summary and "住在城镇还是农村：农村" in summary, chat.log
+
+
+async def test_an_amount_at_stake_is_not_the_income_and_no_miss_before_a_question(stack: Stack) -> None:
+    chat = Chat(stack)
+    reply = await chat.say("我眼睛看不见，网上买东西被骗了八千块，能帮我打官司吗")
+    assert not any(w in reply for w in NOT_UNDERSTOOD), chat.log
+    await chat.answer({"哪个县": "琅琊区", "哪一类事情": "其他", "期限还有几天": "还早"}, turns=8)
+    assert "8000" not in chat.text, chat.log
+
+
+async def test_a_new_problem_instead_of_the_county_switches_the_topic(stack: Stack) -> None:
+    chat = Chat(stack)
+    await chat.say("俺家孩子在学校叫同学打了")
+    assert "哪个县" in chat.text, chat.log
+    reply = await chat.say("还有个事，老板拖欠我三个月工资一直不给")
+    assert "欠薪" in reply and "没太明白" not in reply, chat.log
+    await chat.answer(WAGE_ANSWERS)
+    assert "欠薪" in chat.text and "是否是农民工：是" in chat.text, chat.log

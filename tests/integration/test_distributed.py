@@ -2,7 +2,7 @@
 
 PostgreSQL (application database + Rasa tracker store) and Redis (Rasa lock store) are started as throwaway
 servers; two engine "nodes" are started with the same supervisor as `make run`
-(`python -m hotline.stack --no-gateway --endpoints config/endpoints.distributed.yml`), each an action server
+(`python -m stack --no-gateway --endpoints config/endpoints.distributed.yml`), each an action server
 plus a `rasa run` replica; two gateways share the application database, each talking to its own replica.
 Nothing but environment variables and the endpoints file differs from the embedded default.
 
@@ -41,7 +41,8 @@ from hotline.db.session import get_engine, get_sessionmaker, session_scope
 from hotline.reports.delivery import RecordingNotifier
 from hotline.scheduler import LeaderLock, SchedulerService
 from hotline.settings import PROJECT_ROOT, Settings, load_settings
-from hotline.stack import CURRENT_MODEL, RASA_BIN
+from stack.background import with_run_secrets
+from stack.components import CURRENT_MODEL, RASA_BIN
 from tests.integration.services import (
     Postgres,
     Redis,
@@ -120,7 +121,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
 
 @dataclass
 class Node:
-    """One `python -m hotline.stack --no-gateway` process: an action server and a Rasa replica."""
+    """One `python -m stack --no-gateway` process: an action server and a Rasa replica."""
 
     name: str
     rasa_port: int
@@ -128,12 +129,18 @@ class Node:
     log_dir: Path
     out_path: Path
     proc: subprocess.Popen[bytes]
+    rasa_auth_token: str
     children: list[int] = field(default_factory=list)
     ready_in: float = 0.0
 
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def token(self) -> dict[str, str]:
+        """Query parameters for the engine's HTTP API (`--auth-token`, drawn per node)."""
+        return {"token": self.rasa_auth_token}
 
     def diagnostics(self) -> str:
         parts = []
@@ -164,7 +171,7 @@ class Node:
 def node_env(services: Services, log_dir: Path) -> dict[str, str]:
     """The whole difference from the embedded default: environment variables (and the endpoints file)."""
     env = {
-        **os.environ,
+        **with_run_secrets(dict(os.environ)),
         "DATABASE_URL": services.app_url,
         "HOTLINE_LOG_DIR": str(log_dir),
         "TRACKER_DB_HOST": "127.0.0.1",
@@ -186,12 +193,13 @@ def start_node(name: str, services: Services) -> Node:
     log_dir.mkdir(parents=True, exist_ok=True)
     rasa_port, action_port = free_port(), free_port()
     out_path = log_dir / "stack.out"
+    env = node_env(services, log_dir)
     with out_path.open("wb") as out:
         proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "hotline.stack",
+                "stack",
                 "--no-gateway",
                 "--endpoints",
                 str(ENDPOINTS),
@@ -203,13 +211,13 @@ def start_node(name: str, services: Services) -> Node:
                 str(READY_TIMEOUT),
             ],
             cwd=PROJECT_ROOT,
-            env=node_env(services, log_dir),
+            env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    return Node(name, rasa_port, action_port, log_dir, out_path, proc)
+    return Node(name, rasa_port, action_port, log_dir, out_path, proc, env["RASA_AUTH_TOKEN"])
 
 
 def wait_ready(nodes: list[Node], timeout: float) -> None:
@@ -220,7 +228,7 @@ def wait_ready(nodes: list[Node], timeout: float) -> None:
             if node.proc.poll() is not None:
                 pytest.fail(f"engine node {node.name} exited {node.proc.returncode}\n{node.diagnostics()}")
             try:
-                status = httpx.get(f"{node.rasa_url}/status", timeout=2).json()
+                status = httpx.get(f"{node.rasa_url}/status", params=node.token, timeout=2).json()
             except (httpx.HTTPError, ValueError):
                 continue
             if status.get("model_file"):
@@ -510,7 +518,9 @@ async def test_one_conversation_alternating_replicas_reaches_one_ticket(cluster:
     assert tracker_rows(cluster.services, sender) > 0
     seen = []
     for node in cluster.nodes:
-        tracker = httpx.get(f"{node.rasa_url}/conversations/{sender}/tracker", timeout=10).json()
+        tracker = httpx.get(
+            f"{node.rasa_url}/conversations/{sender}/tracker", params=node.token, timeout=10
+        ).json()
         seen.append((len(tracker["events"]), tracker["slots"]))
     assert seen[0] == seen[1]
 

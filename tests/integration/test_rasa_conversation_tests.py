@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hotline.settings import PROJECT_ROOT
-from hotline.stack import CURRENT_MODEL, RASA_BIN
+from stack.components import CURRENT_MODEL, RASA_BIN
 from tests.integration.conftest import Stack
 
 pytestmark = pytest.mark.integration
@@ -16,7 +16,12 @@ pytestmark = pytest.mark.integration
 
 def test_rasa_test_stories_pass(stack: Stack, tmp_path: Path) -> None:
     endpoints = tmp_path / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "{stack.action_url}/webhook"\n', encoding="utf-8")
+    token = stack.env["ACTION_SERVER_TOKEN"]
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "{stack.action_url}/webhook"\n'
+        f'  headers:\n    Authorization: "Bearer {token}"\n',
+        encoding="utf-8",
+    )
     out = tmp_path / "results"
     result = subprocess.run(
         [

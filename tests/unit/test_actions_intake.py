@@ -209,19 +209,64 @@ def test_normalise_value(slot: str, raw: Any, value: Any) -> None:
     assert normalise_value(slot, raw) == value
 
 
-def test_two_failed_answers_explain_and_offer_a_human() -> None:
+def test_failed_answer_is_one_miss_of_the_chain_and_the_next_one_goes_to_the_fallback() -> None:
     slots = {"category": "criminal_defence", "county": "凤阳县", "has_lawyer": False, "requested_slot": "age"}
     events, dispatcher = run(ValidateIntakeForm(), tracker(slots, "啊这个嘛", "inform"))
-    assert responses(dispatcher) == ["utter_not_understood"]
+    assert responses(dispatcher) == ["utter_not_understood", "utter_offer_help"]
     got = slot_events(events)
-    assert got["failures"] == {"age": 1} and got["requested_slot"] == "age"
-    events, dispatcher = run(
-        ValidateIntakeForm(), tracker({**slots, "failures": {"age": 1}}, "嗯嗯", "inform")
-    )
-    assert responses(dispatcher) == ["utter_why_age", "utter_offer_help"]
-    events, dispatcher = run(ValidateIntakeForm(), tracker({**slots, "failures": {"age": 2}}, "16", "inform"))
+    assert got["failures"] == {"age": 1} and got["fallback_stage"] == 1 and got["requested_slot"] == "age"
+    # a second unreadable answer in a row is not validated: the form rejects it, the chain hands over
+    missed = {**slots, "failures": {"age": 1}, "fallback_stage": 1}
+    assert extract_answers(tracker(missed, "嗯嗯", "inform")) == {}
+    assert extract_answers(tracker(missed, "嗯嗯", "greet")) == {}
+    assert extract_answers(tracker(missed, "16", "inform")) == {"age": "16"}
+    events, dispatcher = run(ValidateIntakeForm(), tracker(missed, "16", "inform"))
     got = slot_events(events)
     assert got["age"] == 16 and got["failures"] is None and got["requested_slot"] == "in_custody"
+    assert got["fallback_stage"] is None  # understood: the streak starts again
+
+
+def test_no_miss_before_anything_was_asked() -> None:
+    # The form starting right after action_start_intake validates the slots it reset (None): not a miss.
+    t = tracker({"category": "other_legal", "confirmed": None}, "网上买东西被骗了八千块", "other_legal")
+    _, dispatcher = run(ValidateIntakeForm(), t)
+    assert "utter_not_understood" not in responses(dispatcher)
+    assert ValidateIntakeForm().validate_confirmed(None, CollectingDispatcher(), t, DOMAIN) == {
+        "confirmed": None
+    }
+
+
+def test_second_miss_at_the_summary_also_goes_to_the_chain() -> None:
+    slots = {"category": "domestic_violence", "county": "定远县", "dv_in_progress": False}
+    at_summary = {**slots, "requested_slot": "confirmed", "fallback_stage": 1}
+    assert extract_answers(tracker(at_summary, "啊啊啊", "nlu_fallback")) == {}
+    assert extract_answers(tracker(at_summary, "对", "affirm")) == {"confirmed": True}
+
+
+def test_new_problem_instead_of_the_county_switches_the_topic_and_keeps_the_person() -> None:
+    slots = {"category": "minors", "age": 15, "requested_slot": "county", "fallback_stage": 1}
+    t = tracker(slots, "老板拖欠我三个月工资", "wage_arrears")
+    assert extract_answers(t) == {"county": "老板拖欠我三个月工资"}  # not rejected although a miss before
+    events, dispatcher = run(ValidateIntakeForm(), t)
+    got = slot_events(events)
+    assert responses(dispatcher) == ["utter_topic_switched"]
+    assert dispatcher.messages[0]["category_label"].startswith("欠薪")
+    assert got["category"] == "wage_arrears" and got["description"] == "老板拖欠我三个月工资"
+    assert got["age"] == 15 and got["county"] is None and got["requested_slot"] == "county"
+    assert got["fallback_stage"] is None
+    # the same category again is not a switch, and a weak guess is not either
+    _, dispatcher = run(
+        ValidateIntakeForm(), tracker({**slots, "category": "wage_arrears"}, "工资", "wage_arrears")
+    )
+    assert "utter_topic_switched" not in responses(dispatcher)
+
+
+def test_an_amount_in_the_story_is_not_the_income() -> None:
+    slots = {"category": "wage_arrears", "county": "定远县", "requested_slot": "migrant_worker"}
+    entities = [{"entity": "amount", "value": "八千块"}]
+    assert "income_per_capita" not in extract_answers(tracker(slots, "他欠我八千块", "inform", entities))
+    asked = {**slots, "migrant_worker": False, "requested_slot": "income_per_capita"}
+    assert extract_answers(tracker(asked, "八千块", "inform", entities)) == {"income_per_capita": "八千块"}
 
 
 def test_form_skips_to_confirmation_and_ends_when_confirmed() -> None:
@@ -252,6 +297,37 @@ def test_start_intake_resets_old_answers_and_takes_entities() -> None:
         got[e["name"]] = e["value"]
     assert got["category"] == "criminal_defence" and got["county"] == "凤阳县" and got["age"] == 16
     assert responses(dispatcher) == ["utter_category_recognised"]
+
+
+def test_start_intake_takes_what_the_story_names_and_not_the_amount_at_stake() -> None:
+    entities = [{"entity": "amount", "value": "八千块"}]
+    t = tracker(
+        {}, "我眼睛看不见，网上买东西被骗了八千块，能帮我打官司吗", "other_legal", entities, loop=None
+    )
+    events, dispatcher = run(ActionStartIntake(), t)
+    got = {}
+    for e in events:
+        got[e["name"]] = e["value"]
+    assert got["income_per_capita"] is None and got["disabled"] is True and got["disability_type"] == "visual"
+    assert responses(dispatcher) == ["utter_category_recognised"]  # never "没太明白" before a question
+    t = tracker(
+        {}, "我妈七十五岁了，三个儿子都不给赡养费，她一个人住在凤阳县农村，没有收入", "elderly", loop=None
+    )
+    got = slot_events(run(ActionStartIntake(), t)[0])
+    assert got["category"] == "elderly" and got["age"] == 75 and got["county"] == "凤阳县"
+    assert got["residence"] == "rural" and got["income_per_capita"] == 0
+
+
+def test_start_intake_uses_facts_from_an_earlier_message_that_was_not_understood() -> None:
+    earlier = [
+        {"event": "user", "text": "我是定远县的，家里每人每月收入一千二", "parse_data": {}},
+        {"event": "action", "name": "action_fallback"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    t = tracker({}, "老板欠我工资", "wage_arrears", loop=None)
+    t.events[:0] = earlier
+    got = slot_events(run(ActionStartIntake(), t)[0])
+    assert got["county"] == "定远县" and got["income_per_capita"] == 1200
 
 
 def test_explain_why_names_the_requested_question() -> None:

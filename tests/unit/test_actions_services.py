@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import select
 
 from actions.complaint import ActionFileComplaint, ActionStartComplaint
@@ -116,6 +117,7 @@ def test_complaint_reviewed(db_url: str) -> None:
         assert s.scalars(select(ReviewItem)).one().reason == "complaint"
 
 
+@freeze_time("2026-11-25 02:00")  # Wednesday 10:00 in Chuzhou: office hours (utter_handoff, not after-hours)
 def test_fallback_chain_ends_with_a_human(db_url: str) -> None:
     ranking = [
         {"name": "nlu_fallback", "confidence": 0.4},
@@ -128,17 +130,17 @@ def test_fallback_chain_ends_with_a_human(db_url: str) -> None:
         ActionFallback(), tracker({}, "那个钱的事", "nlu_fallback", loop=None, ranking=ranking)
     )
     buttons = dispatcher.messages[0]["buttons"]
-    assert [b["payload"] for b in buttons] == ["/wage_arrears", "/work_injury", "/deny"]
+    assert [b["payload"] for b in buttons] == ["/wage_arrears", "/work_injury", "/deny", "/request_human"]
     assert slot_events(events) == {"fallback_stage": 1}
     events, dispatcher = run(ActionAskRephrase(), tracker({"fallback_stage": 1}, "都不是", "deny", loop=None))
     assert responses(dispatcher) == ["utter_ask_rephrase"]
     events, dispatcher = run(
-        ActionFallback(), tracker({"fallback_stage": 2}, "嗯", "nlu_fallback", loop=None)
-    )
+        ActionFallback(), tracker({"fallback_stage": 1}, "嗯", "nlu_fallback", loop=None)
+    )  # the second miss in a row: a person, with the message in the ticket
     assert responses(dispatcher) == ["utter_fallback_handoff", "utter_handoff"]
     with session_scope(db_url) as s:
         ticket = s.scalars(select(Ticket)).one()
-        assert ticket.handoff_requested and ticket.category == "handoff"
+        assert ticket.handoff_requested and ticket.category == "handoff" and "嗯" in ticket.description
 
 
 def test_human_reuses_the_intake_ticket(db_url: str) -> None:

@@ -121,6 +121,10 @@ class FakeDesk:
     sessions: sessionmaker[Session]
     bot: FakeGroupBot = field(default_factory=FakeGroupBot)
     chat_id: int = -100
+    resumed: list[str] = field(default_factory=list)
+
+    async def on_citizen_message(self, number: str, text: str) -> None:
+        self.resumed.append(number)
 
 
 # ---- desk relay ------------------------------------------------------------------------------------------
@@ -161,6 +165,7 @@ async def test_message_near_the_limit_is_split_not_lost(db_url: str) -> None:
     with session_scope(db_url) as s:  # an operator replying to either part reaches the citizen
         assert len(s.scalars(select(DeskMessage).where(DeskMessage.kind == "citizen")).all()) == 2
     assert inbound_rows(db_url)[0].state is MessageState.FORWARDED
+    assert desk.resumed == [number]  # a ticket waiting for the citizen resumes once the post went out
 
 
 def test_split_counts_utf16_units_and_keeps_every_character() -> None:

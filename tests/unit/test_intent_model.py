@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 import pytest
 
 from rasa_components.intent_model import IntentModel, IntentModelConfig, augment
+from rasa_components.topic_first import TopicFirstConfig, han_count, reread, strip_polite
 
 TEXTS = [
     "老板拖欠工资三个月",
@@ -111,3 +113,68 @@ def test_arrays_round_trip_without_pickle_gives_identical_probabilities() -> Non
     probes = ["老板不给钱", "摔伤", "喂 在吗", "", "完全无关的句子"]
     assert restored.classes == model.classes
     np.testing.assert_allclose(restored.predict_proba(probes), model.predict_proba(probes))
+
+
+# --- topic before dialog act (rasa_components/topic_first.py) ----------------------------------------
+
+TOPIC = TopicFirstConfig(
+    dialog_acts=("greet", "inform", "complain"),
+    legal_intents=("minors", "elderly", "other_legal"),
+    polite_phrases=("你好", "请问一下", "谢谢"),
+    cues=("告他", "赡养"),
+    min_chars=12,
+    min_legal_mass=0.5,
+    mass_only=("complain",),
+)
+
+
+def _ranker(table: dict[str, list[tuple[str, float]]]) -> Any:
+    def rank(text: str) -> list[tuple[str, float]]:
+        return table[text]
+
+    return rank
+
+
+def test_a_story_behind_a_greeting_is_read_as_its_legal_category() -> None:
+    text = "你好你好，请问一下，俺娃十三岁，被邻居家大人摸了，俺们想告他"
+    rest = strip_polite(text, TOPIC.polite_phrases)
+    assert "你好" not in rest and han_count(rest) >= 12
+    first = [("greet", 0.5), ("minors", 0.2), ("other_legal", 0.2), ("inform", 0.1)]
+    after = [("minors", 0.6), ("other_legal", 0.2), ("greet", 0.15), ("elderly", 0.05)]
+    got = reread(text, first, _ranker({rest: after}), TOPIC)
+    assert got is not None and got[0][0] == "minors"
+    assert [name for name, _ in got] == ["minors", "other_legal", "elderly"]
+    assert sum(p for _, p in got) == pytest.approx(1.0)
+
+
+def test_short_answers_and_non_legal_messages_stay_dialog_acts() -> None:
+    ranking = [("inform", 0.9), ("elderly", 0.1)]
+    assert reread("凤阳县农村 每人每月八百", ranking, _ranker({}), TOPIC) is None  # short: a form answer
+    assert (
+        reread(
+            "真是太谢谢了俺都不晓得咋说好了真的", [("inform", 0.95), ("elderly", 0.05)], _ranker({}), TOPIC
+        )
+        is None
+    )
+    assert (
+        reread("我妈七十五岁了三个儿子都不给赡养费她一个人住", [("elderly", 0.6)], _ranker({}), TOPIC) is None
+    )
+
+
+def test_a_cue_word_is_enough_except_for_acts_that_name_legal_matters_themselves() -> None:
+    text = "我妈七十五岁了三个儿子都不给赡养费她一个人住"
+    informed = [("inform", 0.6), ("elderly", 0.3), ("minors", 0.1)]
+    got = reread(text, informed, _ranker({}), TOPIC)
+    assert got is not None and got[0][0] == "elderly" and got[0][1] == pytest.approx(0.75)
+    complaint = [("complain", 0.8), ("elderly", 0.1), ("other_legal", 0.1)]
+    assert reread("派给我的律师根本不管赡养费的事一直拖着不办", complaint, _ranker({}), TOPIC) is None
+    strong = [("complain", 0.4), ("elderly", 0.35), ("other_legal", 0.25)]
+    assert reread("派给我的律师根本不管赡养费的事一直拖着不办", strong, _ranker({}), TOPIC) is not None
+
+
+def test_topic_first_config_from_the_component_config() -> None:
+    config = TopicFirstConfig.from_mapping(
+        {"dialog_acts": ["greet"], "legal_intents": ["minors"], "min_chars": 8}
+    )
+    assert config.enabled and config.min_chars == 8 and config.dialog_acts == ("greet",)
+    assert not TopicFirstConfig.from_mapping(None).enabled
