@@ -22,9 +22,8 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,7 +34,7 @@ from bot.outbox import Deliver, flush_outbox
 from bot.replies import Reply, from_rasa
 from hotline import attachments, observability
 from hotline.db.models import Citizen, MessageLog, MessageState, utcnow
-from hotline.db.session import get_sessionmaker, session_scope
+from hotline.db.session import get_sessionmaker, in_thread
 from hotline.followup.service import FollowupError, record_rating
 from hotline.intake.danger import assess as assess_danger
 from hotline.messages import (
@@ -58,6 +57,7 @@ from hotline.sanitise import DEFAULT_MAX_CHARS, sanitise_text
 from hotline.tickets.service import get_by_number
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -147,8 +147,10 @@ class Gateway:
         is marked sent only once `sender` returned for it; a failed one is retried by `retry_pending`."""
         self._sender = sender
 
-    def _scope(self) -> AbstractContextManager[Session]:
-        return session_scope(self._sessions)
+    async def _db(self, work: Callable[[Session], T]) -> T:
+        """One unit of work in a worker thread: a commit waiting for the disk or another writer's lock
+        must not stall the event loop, which serves every other citizen meanwhile."""
+        return await in_thread(self._sessions, work)
 
     def _lock(self, citizen_id: int) -> asyncio.Lock:
         return self._locks.setdefault(citizen_id, asyncio.Lock())
@@ -163,7 +165,8 @@ class Gateway:
         clean = sanitise_text(inbound.text)
         inbound = replace(inbound, text=clean.text)
         queued = self._sender is not None
-        with self._scope() as session:
+
+        def persist(session: Session) -> tuple[int, bool, int, list[Reply]]:
             citizen = get_or_create_citizen(session, inbound.channel, inbound.user_id, inbound.display_name)
             payload: dict[str, Any] | None = None
             if inbound.button_payload:
@@ -177,16 +180,17 @@ class Gateway:
                 text=inbound.text,
                 payload=payload,
             )
-            citizen_id, duplicate_done = citizen.id, (not new and message.state not in PENDING)
-            message_id = message.id
             notes: list[Reply] = []
             danger = assess_danger(inbound.text) if new else None
             if danger is not None:  # danger now: the emergency numbers first, before the engine (issue 12)
-                log.warning("danger cue %s on message %s", danger.cue, message_id)
+                log.warning("danger cue %s on message %s", danger.cue, message.id)
                 notes.append(Reply(strings.DANGER_NOW[danger.kind]))
             if new and clean.truncated:
                 notes.append(Reply(strings.MESSAGE_TOO_LONG.format(max_chars=DEFAULT_MAX_CHARS)))
-            self._say(session, citizen_id, notes, queued=queued)
+            self._say(session, citizen.id, notes, queued=queued)
+            return citizen.id, (not new and message.state not in PENDING), message.id, notes
+
+        citizen_id, duplicate_done, message_id, notes = await self._db(persist)
         if duplicate_done:
             log.info("duplicate delivery of message %s ignored", inbound.message_id)
             return []
@@ -210,7 +214,8 @@ class Gateway:
         edit could answer the wrong question; saying so beats ignoring it silently. `inbound.message_id`
         must name this edit (e.g. with its edit date), so each edit is answered once.
         """
-        with self._scope() as session:
+
+        def persist(session: Session) -> int | None:
             citizen = get_or_create_citizen(session, inbound.channel, inbound.user_id, inbound.display_name)
             message, new = log_inbound(
                 session,
@@ -220,10 +225,14 @@ class Gateway:
                 payload={"edited": True},
             )
             if not new:
-                return []
+                return None
             mark(message, MessageState.PROCESSED)
             log_outbound(session, citizen, strings.EDIT_NOT_APPLIED, queued=self._sender is not None)
-            citizen_id = citizen.id
+            return citizen.id
+
+        citizen_id = await self._db(persist)
+        if citizen_id is None:
+            return []
         if self._sender is None:
             return [Reply(strings.EDIT_NOT_APPLIED)]
         await self._flush_outbox(citizen_id, self._sender)
@@ -232,15 +241,13 @@ class Gateway:
     async def retry_pending(self, deliver: Deliver) -> int:
         """Re-send queued messages of every citizen and deliver queued replies; returns how many citizens
         got answers from the engine. Replies produced here always go through the outbox via `deliver`."""
-        with self._scope() as session:
-            citizen_ids = citizens_with_retries(session)
+        citizen_ids = await self._db(citizens_with_retries)
         answered = 0
         for citizen_id in citizen_ids:
             async with self._lock(citizen_id):
                 _, engine_answered = await self._drain(citizen_id, queued=True, retrying=True)
             answered += engine_answered
-        with self._scope() as session:
-            waiting = outbox_citizens(session)
+        waiting = await self._db(outbox_citizens)
         for citizen_id in waiting:
             await self._flush_outbox(citizen_id, deliver)
         return answered
@@ -263,7 +270,8 @@ class Gateway:
         messages for the desk still go."""
         replies: list[Reply] = []
         engine_answered = engine_blocked = False
-        with self._scope() as session:
+
+        def queue(session: Session) -> tuple[list[_Pending], str]:
             pending = [
                 _Pending(
                     m.id,
@@ -275,11 +283,12 @@ class Gateway:
                 )
                 for m in pending_for(session, citizen_id)
             ]
-            conversation_id = session.get_one(Citizen, citizen_id).conversation_id
+            return pending, session.get_one(Citizen, citizen_id).conversation_id
+
+        pending, conversation_id = await self._db(queue)
         for item in pending:
-            with self._scope() as session:
-                if not claim(session, item.id, self._token, ttl=self._claim_ttl):
-                    break  # done meanwhile, or another replica is on this citizen and keeps the order
+            if not await self._claim(item.id):
+                break  # done meanwhile, or another replica is on this citizen and keeps the order
             said: list[Reply] = []
             answer: list[Reply] | None = None
             stop = False
@@ -298,32 +307,45 @@ class Gateway:
             except _DeskDown as exc:
                 log.warning("operators' desk unavailable (message %s kept for retry): %s", item.id, exc)
                 observability.RETRIES.labels(reason="desk").inc()
-                with self._scope() as session:
-                    message = session.get_one(MessageLog, item.id)
-                    message.state, message.last_error = MessageState.RETRY, str(exc)[:255]
+
+                def keep(session: Session, i: int = item.id, error: str = str(exc)[:255]) -> None:
+                    message = session.get_one(MessageLog, i)
+                    message.state, message.last_error = MessageState.RETRY, error
+
+                await self._db(keep)
                 said = [] if retrying else [Reply(strings.DESK_DOWN)]
                 stop = True  # keep the order at the desk too
             except EngineUnavailable as exc:
-                said = self._engine_failed(item, citizen_id, conversation_id, exc, retrying)
+                said = await self._engine_failed(item, citizen_id, conversation_id, exc, retrying)
                 engine_blocked = True
-            with self._scope() as session:  # answered and its replies logged in one commit; claim ends
-                message = session.get_one(MessageLog, item.id)
-                if answer is not None:
+            said = answer if answer is not None else said
+
+            def settle(
+                session: Session,
+                i: int = item.id,
+                answered: bool = answer is not None,
+                said: list[Reply] = said,
+            ) -> None:  # answered and its replies logged in one commit; the claim ends
+                message = session.get_one(MessageLog, i)
+                if answered:
                     mark(message, MessageState.PROCESSED)
-                    said = answer
                 else:
                     release(message)
                 self._say(session, citizen_id, said, queued)
+
+            await self._db(settle)
             replies.extend(said)
             if stop:
                 break
         return replies, engine_answered
 
+    async def _claim(self, message_id: int) -> bool:
+        return await self._db(lambda session: claim(session, message_id, self._token, ttl=self._claim_ttl))
+
     async def _to_engine(self, item: _Pending, conversation_id: str) -> list[dict[str, Any]]:
         """The engine's answer to one turn, sent at most once if the engine can tell us it has it."""
         if item.dispatched_at is not None and isinstance(self._engine, TurnLookup):
-            with self._scope() as session:
-                after = previous_answer_at(session, item.id)
+            after = await self._db(lambda session: previous_answer_at(session, item.id))
             known = await self._engine.turn_answer(
                 conversation_id, item.engine_text, item.dispatched_at, after
             )
@@ -332,29 +354,36 @@ class Gateway:
                     "message %s was already processed by the engine; answer taken from its tracker", item.id
                 )
                 return known
-        with self._scope() as session:
-            session.get_one(MessageLog, item.id).dispatched_at = utcnow()
+
+        def dispatched(at: dt.datetime | None) -> Callable[[Session], None]:
+            def work(session: Session) -> None:
+                session.get_one(MessageLog, item.id).dispatched_at = at
+
+            return work
+
+        await self._db(dispatched(utcnow()))
         try:
             return await self._engine.send(conversation_id, item.engine_text)
         except EngineUnavailable as exc:
             if not exc.maybe_processed:  # never reached the engine: a plain resend is safe
-                with self._scope() as session:
-                    session.get_one(MessageLog, item.id).dispatched_at = item.dispatched_at
+                await self._db(dispatched(item.dispatched_at))
             raise
 
-    def _engine_failed(
+    async def _engine_failed(
         self, item: _Pending, citizen_id: int, conversation_id: str, exc: EngineUnavailable, retrying: bool
     ) -> list[Reply]:
         """Count the failure; past the budget, open a handoff ticket once (the message stays queued)."""
-        with self._scope() as session:
+
+        def count(session: Session) -> str | None:
             message = session.get_one(MessageLog, item.id)
             mark(message, MessageState.RETRY, str(exc))
-            over_budget = message.attempts >= self._max_attempts and not message.escalated
-            number = None
-            if over_budget:
-                number = escalate_outage(
-                    session, citizen_id, conversation_id, prefix=self._prefix(), timezone=self._timezone
-                )
+            if message.attempts < self._max_attempts or message.escalated:
+                return None
+            return escalate_outage(
+                session, citizen_id, conversation_id, prefix=self._prefix(), timezone=self._timezone
+            )
+
+        number = await self._db(count)
         log.warning("engine unavailable (message %s kept for retry): %s", item.id, exc)
         observability.RETRIES.labels(reason="engine").inc()
         if number is not None:
@@ -378,24 +407,30 @@ class Gateway:
         None when the message is for the engine: no handoff, or kept for the engine after an outage
         handoff (it is relayed to the desk first). Raises _DeskDown when the desk did not take it.
         """
-        with self._scope() as session:
+
+        def handoff(session: Session) -> tuple[int, str] | None:
             ticket = active_handoff_ticket(session, conversation_id)
-            if ticket is None:
-                return None
-            ticket_id, number = ticket.id, ticket.number
+            return None if ticket is None else (ticket.id, ticket.number)
+
+        found = await self._db(handoff)
+        if found is None:
+            return None
+        ticket_id, number = found
         if not item.relayed:
             if self._on_handoff_message is not None:
                 try:
                     await self._on_handoff_message(number, conversation_id, item.engine_text)
                 except Exception as exc:  # the desk (Telegram) failed: keep the message for the retry loop
                     raise _DeskDown(f"operator desk: {type(exc).__name__}: {exc}") from exc
-            with self._scope() as session:
+
+            def relayed(session: Session) -> None:
                 message = session.get_one(MessageLog, item.id)
                 message.ticket_id, message.relayed_at = ticket_id, utcnow()
+
+            await self._db(relayed)
         if item.escalated:
             return None
-        with self._scope() as session:
-            mark(session.get_one(MessageLog, item.id), MessageState.FORWARDED)
+        await self._db(lambda session: mark(session.get_one(MessageLog, item.id), MessageState.FORWARDED))
         return [Reply(strings.FORWARDED_TO_OPERATOR)]
 
     # ---- ratings and files -----------------------------------------------------------------------------
@@ -404,7 +439,8 @@ class Gateway:
         self, message_id: int, citizen_id: int, number: str, score: int, *, queued: bool
     ) -> list[Reply]:
         """A tap on a follow-up rating button: recorded directly, the dialog engine is not involved."""
-        with self._scope() as session:
+
+        def rate(session: Session) -> str:
             message = session.get_one(MessageLog, message_id)
             citizen = session.get_one(Citizen, citizen_id)
             ticket = get_by_number(session, number)
@@ -418,14 +454,17 @@ class Gateway:
                 except FollowupError as exc:  # already rated, or no rating was asked
                     reply = str(exc)
             log_outbound(session, citizen, reply, queued=queued)
-        return [Reply(reply)]
+            return reply
+
+        return [Reply(await self._db(rate))]
 
     async def _file(self, message_id: int, attachment: Attachment, queued: bool) -> list[Reply]:
         """Keep a file with the citizen's open ticket (audited); in a handoff, tell the staff too.
 
         A caption is an ordinary message: unless a human has the ticket it stays queued for the engine.
         """
-        with self._scope() as session:
+
+        def file(session: Session) -> tuple[str, str, bool, str | None, str]:
             message = session.get_one(MessageLog, message_id)
             citizen = session.get_one(Citizen, message.citizen_id)
             conversation_id, caption = citizen.conversation_id, (message.text or "").strip()
@@ -446,7 +485,10 @@ class Gateway:
             if attachment.kind in {"voice", "audio", "video_note"} and handoff is None:
                 text += strings.VOICE_HINT
             log_outbound(session, citizen, text, queued=queued)
-        if handoff is not None and number is not None and self._on_handoff_attachment is not None:
+            return conversation_id, caption, handoff is not None, number, text
+
+        conversation_id, caption, handoff, number, text = await self._db(file)
+        if handoff and number is not None and self._on_handoff_attachment is not None:
             try:
                 await self._on_handoff_attachment(number, conversation_id, attachment, caption)
             except Exception:  # kept and linked in the database either way; staff see it with the ticket

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.replies import Button, Reply
 from bot.textsplit import split_text
 from hotline.db.models import Citizen, MessageLog, MessageState
-from hotline.db.session import session_scope
+from hotline.db.session import in_thread
 from hotline.messages import CLAIM_TTL, claim, mark, mark_undelivered, outbox_for
 
 log = logging.getLogger(__name__)
@@ -54,25 +54,40 @@ async def flush_outbox(
     token: str,
     ttl: dt.timedelta = CLAIM_TTL,
 ) -> int:
-    """Deliver one citizen's queued replies in order; stop at the first failure. Returns how many went."""
-    with session_scope(sessions) as session:
+    """Deliver one citizen's queued replies in order; stop at the first failure. Returns how many went.
+
+    The database work runs in worker threads (`in_thread`), off the event loop.
+    """
+
+    def queue(session: Session) -> tuple[str, list[tuple[int, list[Reply]]]]:
         user_id = session.get_one(Citizen, citizen_id).external_id
-        queued = [(m.id, replies_of(m)) for m in outbox_for(session, citizen_id)]
+        return user_id, [(m.id, replies_of(m)) for m in outbox_for(session, citizen_id)]
+
+    user_id, queued = await in_thread(sessions, queue)
     delivered = 0
     for message_id, pieces in queued:
-        with session_scope(sessions) as session:
-            if not claim(session, message_id, token, ttl=ttl):
-                break  # another replica is delivering this citizen's replies: it keeps the order
+
+        def take(session: Session, message_id: int = message_id) -> bool:
+            return claim(session, message_id, token, ttl=ttl)
+
+        if not await in_thread(sessions, take):
+            break  # another replica is delivering this citizen's replies: it keeps the order
         try:
             await deliver(user_id, pieces)
         except Exception as exc:
-            with session_scope(sessions) as session:
+            error = f"{type(exc).__name__}: {exc}"
+
+            def keep(session: Session, message_id: int = message_id, error: str = error) -> None:
                 message = session.get_one(MessageLog, message_id)
-                error = f"{type(exc).__name__}: {exc}"
                 mark_undelivered(message, error, outbox_backoff(message.attempts + 1))
+
+            await in_thread(sessions, keep)
             log.warning("reply %s not delivered, kept in the outbox: %s", message_id, type(exc).__name__)
             break
-        with session_scope(sessions) as session:
+
+        def sent(session: Session, message_id: int = message_id) -> None:
             mark(session.get_one(MessageLog, message_id), MessageState.SENT)
+
+        await in_thread(sessions, sent)
         delivered += 1
     return delivered

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -50,6 +51,7 @@ ENV_ALIASES: dict[str, str] = {
     "ACTION_SERVER_PORT": "HOTLINE_ACTION_SERVER_PORT",
     "RASA_URL": "HOTLINE_RASA__URL",
     "TELEGRAM_BASE_URL": "HOTLINE_TELEGRAM__BASE_URL",
+    "TELEGRAM_WEBHOOK_SECRET": "HOTLINE_TELEGRAM__WEBHOOK_SECRET",
 }
 
 
@@ -94,6 +96,32 @@ class TelegramSettings(Strict):
     # group) and seconds between ticks (tickets are created by the action server, so the desk polls).
     desk_cards_per_tick: int = Field(default=3, ge=1)
     desk_sync_seconds: float = Field(default=10.0, gt=0)
+    # Updates of different chats are processed concurrently (one chat's strictly in order); this bounds
+    # how many are in flight at once in one gateway process.
+    max_concurrent_updates: int = Field(default=64, ge=1)
+    # Messages a second the whole bot may send (AIORateLimiter's overall limit; Telegram's broadcast limit
+    # is about 30 a second per bot token, shared by all replicas). 0 turns the overall limit off.
+    messages_per_second: float = Field(default=30.0, ge=0)
+    # polling: one gateway per bot token (local default). webhook: Telegram POSTs updates to
+    # `webhook_url`, so several gateway replicas behind a load balancer share one token.
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_url_path: str = "telegram"
+    webhook_url: str | None = None  # public URL Telegram posts to; default http://listen:port/url_path
+    # Telegram sends it back in X-Telegram-Bot-Api-Secret-Token; a request without it is refused (403).
+    webhook_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> TelegramSettings:
+        if self.mode == "webhook" and self.webhook_secret is None:
+            raise ValueError("telegram.mode 为 webhook 时必须设置环境变量 TELEGRAM_WEBHOOK_SECRET")
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else None
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError(
+                "TELEGRAM_WEBHOOK_SECRET 只能由 1-256 个字母、数字、_ 和 - 组成 (Telegram 的要求)"
+            )
+        return self
 
 
 class GatewaySettings(Strict):

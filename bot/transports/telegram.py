@@ -5,6 +5,11 @@ such as `/inform{"county":"琅琊区"}` can exceed it, so long payloads are stor
 Telegram's flood limits (30 messages a second, 20 a minute per group) are kept by PTB's AIORateLimiter;
 periodic work (the gateway's retry queue, the desk's card sync) runs on the application's JobQueue, and
 whatever a handler or job raises reaches one error handler that logs it without personal data.
+
+Updates of different chats are processed concurrently, each chat's in order (telegram_updates). Updates
+arrive by long polling (the local default: one gateway per bot token) or, with `telegram.mode: webhook`,
+through PTB's webhook server, so several replicas behind a load balancer share one token; Telegram's
+secret token is required there and a request without it is refused (403).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import hashlib
 import logging
 import traceback
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -38,6 +44,7 @@ from bot.notify import GatewayNotifier
 from bot.replies import Reply
 from bot.supervisors import SupervisorCommands
 from bot.transports.telegram_edits import edited_message_handler
+from bot.transports.telegram_updates import ChatOrderedProcessor
 from hotline.db.models import ButtonPayload
 from hotline.db.session import get_sessionmaker
 from hotline.scheduler.runtime import default_notifier
@@ -114,9 +121,10 @@ class TelegramTransport:
             Application.builder()
             .token(settings.telegram_bot_token)
             .base_url(settings.telegram.base_url)
-            .rate_limiter(AIORateLimiter())
+            .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram.messages_per_second))
             .post_init(self._post_init)
             .post_shutdown(self._post_shutdown)
+            .concurrent_updates(ChatOrderedProcessor(settings.telegram.max_concurrent_updates))
         )
         if request is not None:
             builder = builder.request(request).get_updates_request(request)
@@ -206,9 +214,9 @@ class TelegramTransport:
 
     async def send(self, app: Application, chat_id: int, replies: list[Reply]) -> None:  # type: ignore[type-arg]
         for reply in replies:
-            await app.bot.send_message(
-                chat_id=chat_id, text=reply.text or "请选择：", reply_markup=keyboard(self._sessions, reply)
-            )
+            # A long button payload is stored in the database: off the event loop, like the gateway's work.
+            markup = await asyncio.to_thread(keyboard, self._sessions, reply) if reply.buttons else None
+            await app.bot.send_message(chat_id=chat_id, text=reply.text or "请选择：", reply_markup=markup)
 
     async def _start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_chat:
@@ -235,7 +243,7 @@ class TelegramTransport:
         if query is None or user is None or query.data is None:
             return
         await query.answer()
-        payload = decode_payload(self._sessions, query.data)
+        payload = await asyncio.to_thread(decode_payload, self._sessions, query.data)
         if payload is None:
             return
         markup = getattr(query.message, "reply_markup", None)
@@ -268,8 +276,34 @@ class TelegramTransport:
         replies = await self._gateway.handle(inbound)
         await self.send(context.application, message.chat_id, replies)
 
+    def webhook_options(self) -> dict[str, Any]:
+        """PTB's webhook arguments from the settings (validated: webhook mode has a secret)."""
+        tg = self._settings.telegram
+        assert tg.webhook_secret is not None, "validated by TelegramSettings"
+        path = tg.webhook_url_path.strip("/")
+        return {
+            "listen": tg.webhook_listen,
+            "port": tg.webhook_port,
+            "url_path": path,
+            "webhook_url": tg.webhook_url or f"http://{tg.webhook_listen}:{tg.webhook_port}/{path}",
+            "secret_token": tg.webhook_secret.get_secret_value(),
+            "allowed_updates": Update.ALL_TYPES,
+        }
+
+    async def start_receiving(self) -> None:
+        """Start taking updates (after `application.start()`): long polling, or the webhook server."""
+        updater = self.application.updater
+        assert updater is not None
+        if self._settings.telegram.mode == "webhook":
+            await updater.start_webhook(**self.webhook_options())
+        else:
+            await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+
     def run(self) -> None:
-        self.application.run_polling(allowed_updates=Update.ALL_TYPES)
+        if self._settings.telegram.mode == "webhook":
+            self.application.run_webhook(**self.webhook_options())
+        else:
+            self.application.run_polling(allowed_updates=Update.ALL_TYPES)
 
 
 async def log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -1,18 +1,27 @@
-"""Engines and sessions; SQLite gets WAL and a busy timeout so the gateway and action server can share it."""
+"""Engines and sessions; SQLite gets WAL and a busy timeout so the gateway and action server can share it.
+
+Async callers (the gateway) run their units of work in worker threads (`in_thread`): a commit waits for
+the disk or for another writer's lock, and on the event loop that wait would stall every other citizen.
+SQLAlchemy opens file-based SQLite with `check_same_thread=False` and a connection pool, so a connection
+may serve any thread (one at a time); concurrent writers queue on SQLite's lock for up to busy_timeout.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.settings import PROJECT_ROOT
+
+T = TypeVar("T")
 
 
 def normalise_url(url: str) -> str:
@@ -40,8 +49,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
     url = normalise_url(url)
-    engine = create_engine(url, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
+    sqlite = make_url(url).drivername.startswith("sqlite")
+    # A pre-ping finds server connections dropped by a restart or a firewall (PostgreSQL); a SQLite file
+    # cannot drop its connection, and the ping would cost one more statement per unit of work.
+    engine = create_engine(url, pool_pre_ping=not sqlite)
+    if sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
@@ -63,3 +75,16 @@ def session_scope(database: str | sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+async def in_thread(database: str | sessionmaker[Session], work: Callable[[Session], T]) -> T:
+    """Run `work` in one unit of work (as `session_scope`) in a worker thread; return what it returns.
+
+    `work` must not hand ORM objects back (they belong to the closed session): return ids and values.
+    """
+
+    def unit() -> T:
+        with session_scope(database) as session:
+            return work(session)
+
+    return await asyncio.to_thread(unit)
