@@ -142,7 +142,7 @@ def _well_formed(response: httpx.Response) -> None:
 
 
 FUZZ = settings(
-    max_examples=60,
+    max_examples=30,
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

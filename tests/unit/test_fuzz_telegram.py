@@ -221,7 +221,7 @@ def updates(draw: st.DrawFn, running: Running) -> dict[str, Any]:
 
 
 @settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # each example waits for the bot: no shrinking
     suppress_health_check=[HealthCheck.too_slow],
