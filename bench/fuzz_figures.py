@@ -96,7 +96,8 @@ def table(rows: list[Row], seconds: dict[str, float], wall: float, summary: str)
     lines.append(
         "Seconds per file (setup + calls, incl. fixed regression cases and server start-up): "
         + ", ".join(f"{name} {s:.1f}" for name, s in sorted(per_file.items()))
-        + f". Whole suite: {wall:.1f} s wall ({summary})."
+        + f". Whole suite: {wall:.1f} s wall ({summary}), pytest start-up and collection included."
+        + " Measured on the shared 2-core machine while other jobs ran: the seconds are upper bounds."
     )
     return "\n".join(lines)
 
