@@ -56,6 +56,64 @@ class NoLeakErrorHandler(ErrorHandler):
         return json({"error": "internal error"}, status=500)
 
 
+# What rasa-sdk and our actions read from a webhook call, by path, with the JSON types allowed there (None:
+# absent or null). Anything else is the sender's error: 400 with the path, never a 500 (fuzz finding: a
+# list body, a string tracker, a number for latest_message… each raised inside rasa-sdk).
+_SHAPE: tuple[tuple[tuple[str, ...], tuple[type, ...]], ...] = (
+    (("next_action",), (str,)),
+    (("sender_id",), (str,)),
+    (("version",), (str,)),
+    (("domain",), (dict,)),
+    (("tracker",), (dict,)),
+    (("tracker", "sender_id"), (str,)),
+    (("tracker", "slots"), (dict,)),
+    (("tracker", "latest_message"), (dict,)),
+    (("tracker", "latest_message", "text"), (str,)),
+    (("tracker", "latest_message", "intent"), (dict,)),
+    (("tracker", "latest_message", "entities"), (list,)),
+    (("tracker", "latest_message", "intent_ranking"), (list,)),
+    (("tracker", "events"), (list,)),
+    (("tracker", "paused"), (bool,)),
+    (("tracker", "followup_action"), (str,)),
+    (("tracker", "active_loop"), (dict,)),
+    (("tracker", "latest_action_name"), (str,)),
+)
+# Slot values: every slot is `type: any` in domain.yml, but our actions only ever set JSON scalars, except
+# the intake's per-question miss counts (an object). A list or object elsewhere is not from our engine.
+OBJECT_SLOTS = frozenset({"failures"})
+_SCALARS = (str, int, float, bool)
+_LISTS_OF_OBJECTS = (
+    ("tracker", "events"),
+    ("tracker", "latest_message", "entities"),
+    ("tracker", "latest_message", "intent_ranking"),
+)
+
+
+def malformed_call(call: Any) -> str | None:
+    """Why a webhook body is not an action call rasa-sdk can run (the first wrong path), or None."""
+    if not isinstance(call, dict):
+        return "request body must be a JSON object"
+    values: dict[tuple[str, ...], Any] = {}
+    for path, types in _SHAPE:
+        parent = values.get(path[:-1], call) if len(path) > 1 else call
+        value = parent.get(path[-1]) if isinstance(parent, dict) else None
+        if value is not None and not isinstance(value, types):
+            return f"{'.'.join(path)} must be a {types[0].__name__}"
+        values[path] = value
+    if call.get("next_action") and not isinstance(call.get("tracker"), dict):
+        return "tracker is required"
+    if isinstance(call.get("tracker"), dict) and not isinstance(call["tracker"].get("sender_id"), str):
+        return "tracker.sender_id is required"
+    for path in _LISTS_OF_OBJECTS:
+        if not all(isinstance(item, dict) for item in values.get(path) or ()):
+            return f"{'.'.join(path)} must be a list of objects"
+    for name, value in (values.get(("tracker", "slots")) or {}).items():
+        allowed = (dict,) if name in OBJECT_SLOTS else _SCALARS
+        if value is not None and not isinstance(value, allowed):
+            return f"tracker.slots.{name} must be {'an object' if name in OBJECT_SLOTS else 'a scalar'}"
+    return None
+
+
 def create_action_app(token: str | None, package: str = "actions") -> Sanic[Any, Any]:
     """rasa-sdk's Sanic app for `package`, with the bearer check and the error handler above."""
     executor = ActionExecutor()
@@ -72,7 +130,19 @@ def create_action_app(token: str | None, package: str = "actions") -> Sanic[Any,
         log.warning("refused a webhook request without the shared secret from %s", request.ip)
         return json({"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"})
 
+    async def require_action_call(request: Request) -> HTTPResponse | None:
+        if request.path not in PROTECTED_PATHS or request.method != "POST":
+            return None
+        if request.headers.get("Content-Encoding") == "deflate":
+            return None  # rasa-sdk decompresses it itself; the engine does not compress
+        reason = malformed_call(request.json)
+        if reason is None:
+            return None
+        log.warning("refused a malformed webhook request: %s", reason)
+        return json({"error": reason}, status=400)
+
     app.register_middleware(require_token, "request")
+    app.register_middleware(require_action_call, "request")
     return app
 
 

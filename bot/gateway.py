@@ -159,11 +159,14 @@ class Gateway:
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Persist one inbound message, then answer everything this citizen has pending.
 
-        The text is sanitised first (NUL, control characters and lone surrogates break PostgreSQL inserts;
-        an endless message is capped), and a capped message is followed by a note saying so.
+        The text and button payload are sanitised first (NUL, control characters and lone surrogates break
+        PostgreSQL inserts; an endless message is capped), and a capped message is followed by a note.
         """
         clean = sanitise_text(inbound.text)
-        inbound = replace(inbound, text=clean.text)
+        # A button payload comes back from the client too (Telegram callback data): same rules (fuzz finding:
+        # a lone surrogate in it failed the insert of the engine's echo and lost the message).
+        button = sanitise_text(inbound.button_payload).text if inbound.button_payload else None
+        inbound = replace(inbound, text=clean.text, button_payload=button)
         queued = self._sender is not None
 
         def persist(session: Session) -> tuple[int, bool, int, list[Reply]]:

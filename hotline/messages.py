@@ -13,6 +13,7 @@ anywhere, and the claim expires after a time-to-live so a crashed replica's mess
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -68,6 +69,22 @@ def get_or_create_citizen(
     return citizen
 
 
+EXTERNAL_ID_MAX = 64  # message_log.external_message_id is String(64), enforced by PostgreSQL
+
+
+def storable_message_id(external_message_id: str | None) -> str | None:
+    """The transport's message id as stored: unchanged when it fits the column and is valid UTF-8 without
+    NUL; otherwise a stable digest of it, so a longer or broken id (found by fuzzing) still deduplicates
+    instead of failing the insert and losing the message."""
+    if external_message_id is None:
+        return None
+    raw = external_message_id.encode("utf-8", "surrogatepass")
+    fits = len(external_message_id) <= EXTERNAL_ID_MAX and "\x00" not in external_message_id
+    if fits and raw == external_message_id.encode("utf-8", "replace"):
+        return external_message_id
+    return "sha256:" + hashlib.sha256(raw).hexdigest()[: EXTERNAL_ID_MAX - 7]
+
+
 def log_inbound(
     session: Session,
     citizen: Citizen,
@@ -77,6 +94,7 @@ def log_inbound(
     payload: dict[str, Any] | None = None,
 ) -> tuple[MessageLog, bool]:
     """Persist an inbound message; (message, False) when the transport delivered it twice."""
+    external_message_id = storable_message_id(external_message_id)
     if external_message_id is not None:
         existing = session.scalar(
             select(MessageLog).where(

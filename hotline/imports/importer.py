@@ -15,6 +15,7 @@ import csv
 import datetime as dt
 import re
 import zipfile
+import zlib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -113,23 +114,43 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
             raise _Unreadable(max(reader.line_num, 2), f"无法读取（单元格过长或引号不配对）：{exc}") from exc
 
 
+# What a damaged or fake XLSX raises from zipfile, zlib and the XML parsers (their errors are SyntaxErrors).
+_XLSX_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    KeyError,
+    IndexError,
+    SyntaxError,
+)
+
+
 def _read_xlsx(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     from openpyxl import load_workbook
 
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except _XLSX_ERRORS as exc:
         raise _Unreadable(0, f"不是有效的 XLSX 文件：{exc}") from exc
-    rows = wb.worksheets[0].iter_rows(values_only=True)
-    header = [str(h or "").strip() for h in next(rows, ())]
-    for line, values in enumerate(rows, start=2):
-        cells = [
-            "" if v is None else (v.strftime("%Y-%m-%d %H:%M") if isinstance(v, dt.datetime) else str(v))
-            for v in values
-        ]
-        if any(c.strip() for c in cells):
-            yield line, dict(zip(header, cells, strict=False))
-    wb.close()
+    # Read-only mode inflates and parses the sheet while iterating: a damaged archive fails here, not above
+    # (fuzz finding: a corrupted deflate stream escaped as zlib.error with a traceback).
+    line = 1
+    try:
+        rows = wb.worksheets[0].iter_rows(values_only=True)
+        header = [str(h or "").strip() for h in next(rows, ())]
+        for line, values in enumerate(rows, start=2):
+            cells = [
+                "" if v is None else (v.strftime("%Y-%m-%d %H:%M") if isinstance(v, dt.datetime) else str(v))
+                for v in values
+            ]
+            if any(c.strip() for c in cells):
+                yield line, dict(zip(header, cells, strict=False))
+    except _XLSX_ERRORS as exc:
+        raise _Unreadable(line, f"不是有效的 XLSX 文件（文件已损坏）：{exc}") from exc
+    finally:
+        wb.close()
 
 
 def _get(row: dict[str, str], key: str) -> str:

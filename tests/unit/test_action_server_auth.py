@@ -122,12 +122,13 @@ def test_forged_request_for_another_citizen_is_refused(server: Server) -> None:
     assert message["response"] == "utter_ticket_status" and message["ticket_number"] == server.ticket_number
 
 
-def test_an_error_answers_a_bare_500_without_traceback_or_tracker(server: Server) -> None:
+def test_a_malformed_call_answers_400_without_traceback_or_tracker(server: Server) -> None:
+    """Was a bare 500 from inside rasa-sdk; the shape is now checked first (see test_fuzz_action_server)."""
     broken = status_request(VICTIM)
     broken["tracker"]["latest_message"] = "not a message"
     response = httpx.post(f"{server.url}/webhook", json=broken, headers={"Authorization": f"Bearer {TOKEN}"})
-    assert response.status_code == 500
-    assert response.json() == {"error": "internal error"}
+    assert response.status_code == 400
+    assert response.json() == {"error": "tracker.latest_message must be a dict"}
     not_json = httpx.post(
         f"{server.url}/webhook", content=b"{oops", headers={"Authorization": f"Bearer {TOKEN}"}
     )
