@@ -9,7 +9,9 @@ gateway core and the engine are what is soaked (the transport's own capacity is 
 
 Printed: messages sent and answered (lost = sent − answered, must be 0), intakes completed and the tickets
 in the database for them (exactly one per completed intake, none for an unfinished one), turn latency
-p50/p95, and the resident memory (VmRSS from /proc) of every process at start, middle and end.
+p50/p95, and the resident memory (VmRSS from /proc) of every process at start, middle and end. The gateway
+waits up to --engine-timeout (60 s) for one engine turn; production's 15 s would send the slowest turns of
+an overloaded engine to the gateway's retry queue instead.
 
     .venv/bin/python bench/soak.py --citizens 50 --minutes 5
 """
@@ -189,12 +191,13 @@ async def soak(
     think: float = 1.0,
     pids: dict[str, int] | None = None,
     rasa_token: str | None = None,
+    engine_timeout: float = 60.0,
     seed: int = 12348,
 ) -> tuple[Figures, TicketCheck]:
     """Run the soak against a running engine + action server; intakes started before the time is up finish."""
     figures = Figures()
     processes = {"soak (gateway)": os.getpid(), **(pids or {})}
-    engine = RasaRestEngine(rasa_url, api_token=rasa_token, timeout=60.0)
+    engine = RasaRestEngine(rasa_url, api_token=rasa_token, timeout=engine_timeout)
     gateway = Gateway(engine, db_url)
     figures.rss["start"] = sample_rss(processes)
     deadline = time.monotonic() + minutes * 60
@@ -266,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rasa-url", help="a running engine (else a stack is started here)")
     parser.add_argument("--db-url", help="its database (with --rasa-url)")
+    parser.add_argument(
+        "--engine-timeout",
+        type=float,
+        default=60.0,
+        help="seconds the gateway waits for one engine turn (production default: rasa.timeout_seconds, 15)",
+    )
     args = parser.parse_args(argv)
 
     proc = None
@@ -305,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
                 citizens=args.citizens,
                 minutes=args.minutes,
                 think=args.think,
+                engine_timeout=args.engine_timeout,
                 pids=pids,
                 rasa_token=token,
             )
