@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import strings
@@ -58,6 +59,9 @@ from hotline.tickets.service import get_by_number
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Pauses before running a unit of work again while the database cannot be reached (~62 s in all): long
+# enough for a PostgreSQL restart or a failover, short enough not to hold a citizen's turn forever.
+DB_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 15.0, 15.0)
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ class Gateway:
         ticket_prefix: str | None = None,
         timezone: str = "Asia/Shanghai",
         claim_ttl: dt.timedelta = CLAIM_TTL,
+        db_retry_delays: tuple[float, ...] = DB_RETRY_DELAYS,
     ) -> None:
         """`database`: a session factory (or, for older call sites, a database URL).
 
@@ -130,6 +135,7 @@ class Gateway:
         self._ticket_prefix = ticket_prefix
         self._timezone = timezone
         self._claim_ttl = claim_ttl
+        self._db_retry_delays = db_retry_delays
         self._token = uuid.uuid4().hex  # this replica's name on its claims
         self._sender: Deliver | None = None
         self._locks: dict[int, asyncio.Lock] = {}
@@ -149,8 +155,22 @@ class Gateway:
 
     async def _db(self, work: Callable[[Session], T]) -> T:
         """One unit of work in a worker thread: a commit waiting for the disk or another writer's lock
-        must not stall the event loop, which serves every other citizen meanwhile."""
-        return await in_thread(self._sessions, work)
+        must not stall the event loop, which serves every other citizen meanwhile.
+
+        A unit that fails because the database cannot be reached (a PostgreSQL restart or failover, a
+        locked SQLite file) was rolled back; it is run again after a pause, for about a minute, instead of
+        losing the message: Telegram does not deliver an update twice, so an inbound message that could
+        not be persisted would be gone. Every unit is safe to repeat (inbound messages are deduplicated by
+        their message id)."""
+        for delay in (*self._db_retry_delays, None):
+            try:
+                return await in_thread(self._sessions, work)
+            except OperationalError as exc:
+                if delay is None:
+                    raise
+                log.warning("database unavailable (%s); retrying in %.1f s", type(exc.orig).__name__, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
 
     def _lock(self, citizen_id: int) -> asyncio.Lock:
         return self._locks.setdefault(citizen_id, asyncio.Lock())
