@@ -33,6 +33,7 @@ from pydantic_settings import (
 
 from hotline.config_model import ConfigError, Strict, format_errors
 from hotline.eligibility.config import EligibilityConfig
+from hotline.knowledge.config import KnowledgeConfig
 from hotline.reports.config import ReportsConfig
 from hotline.sla.config import SlaConfig
 
@@ -126,6 +127,7 @@ class Settings(BaseSettings):
     eligibility: EligibilityConfig = EligibilityConfig()
     sla: SlaConfig = SlaConfig()
     reports: ReportsConfig = ReportsConfig()
+    knowledge: KnowledgeConfig = KnowledgeConfig()
 
     @classmethod
     def settings_customise_sources(
