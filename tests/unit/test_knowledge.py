@@ -135,7 +135,7 @@ def test_retriever_threshold_and_ranking() -> None:
     kb = packaged_kb()
     assert Retriever(kb, 0.4).answer("今天天气怎么样") is None
     ranked = Retriever(kb, 0.4).rank("劳动仲裁有没有时效", k=3)
-    assert [m.entry.id for m in ranked][0] == "wage_arbitration_time_limit"
+    assert ranked[0].entry.id == "wage_arbitration_time_limit"
     assert ranked[0].score == pytest.approx(1.0) and ranked[0].score > ranked[1].score >= ranked[2].score
     assert Retriever(kb, 0.99).answer("仲裁的时效是几年") is None  # the threshold is the caller's
 
