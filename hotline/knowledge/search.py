@@ -43,11 +43,21 @@ _RELATIVES = re.compile(
 _NARRATIVE = re.compile(
     r"了|一直|天天|经常|总是|老是|还没|至今|到现在|不给|不赔|不还|不管|不认|不发|不付|不让"
 )
+# A general question asks something; a bare topic (“交通事故”, “未成年人”) starts a story.
+_QUESTION = re.compile(
+    r"[吗嘛呢么？?]|怎么|怎样|咋|如何|哪|多少|多久|多长|几|什么|啥|谁|是否|能否|可否|有没有|要不要|会不会|算不算|"
+    r"([\u4e00-\u9fff])不\1|可以.{0,8}吗|标准|条件|区别|期限|时效|流程|手续|顺序"
+)
 _STORY_LENGTH = 40  # Chinese characters: general questions are short, stories are long
 
 
 def _clean(text: str) -> str:
     return re.sub(r"[\s\W_]+", "", text)
+
+
+def is_question(text: str) -> bool:
+    """True when the message asks something (a question word or mark), not just names a topic."""
+    return bool(_QUESTION.search(text))
 
 
 def is_personal_story(text: str) -> bool:
@@ -93,8 +103,8 @@ class Retriever:
         return list(best.values())
 
     def answer(self, text: str) -> Match | None:
-        """The entry a general question asks about, or None (below threshold, or a personal story)."""
-        if is_personal_story(text):
+        """The entry a general question asks about; None below threshold, for a story or a bare topic."""
+        if is_personal_story(text) or not is_question(text):
             return None
         ranked = self.rank(text, k=1)
         if not ranked or ranked[0].score < self.threshold:

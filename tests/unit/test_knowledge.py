@@ -17,7 +17,7 @@ from hotline.knowledge.loader import (
     packaged_kb,
     parse_kb,
 )
-from hotline.knowledge.search import Retriever, is_personal_story
+from hotline.knowledge.search import Retriever, is_personal_story, is_question
 
 GOOD_ENTRY = {
     "id": "aid_free_of_charge",
@@ -169,3 +169,19 @@ def test_retriever_never_answers_a_personal_story_even_with_the_exact_words() ->
 )
 def test_is_personal_story(text: str, personal: bool) -> None:
     assert is_personal_story(text) is personal
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("交通事故", False),
+        ("未成年人", False),
+        ("打劳动仲裁收不收费", True),
+        ("抚养费标准", True),
+        ("离婚孩子归谁", True),
+    ],
+)
+def test_a_bare_topic_is_not_a_question(text: str, question: bool) -> None:
+    assert is_question(text) is question
+    if not question:
+        assert Retriever(packaged_kb(), 0.1).answer(text) is None
