@@ -19,14 +19,14 @@ from hotline.knowledge.loader import (
 )
 from hotline.knowledge.search import Retriever, is_personal_story, is_question
 
-GOOD_ENTRY = {
+GOOD_ENTRY: dict[str, object] = {
     "id": "aid_free_of_charge",
     "category": "other_legal",
     "questions": ["法律援助要交钱吗", "法律援助收费吗"],
     "answer": "不收费。法律援助是国家无偿提供的法律服务。",
     "articles": [{"law": "中华人民共和国法律援助法", "article": "第二条"}],
 }
-DEFAULTS = {
+DEFAULTS: dict[str, object] = {
     "last_checked": "2026-12-06",
     "checked_by": "系统初稿（待法律顾问复核）",
     "review_due": "2026-12-06",
