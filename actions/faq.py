@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.ticketing import open_ticket
-from hotline.knowledge.loader import packaged_kb
+from hotline.knowledge.loader import FAQ_CATEGORIES, packaged_kb
 from hotline.knowledge.outcome import bot_resolved_ticket, mark_bot_resolved
 from hotline.knowledge.search import Retriever, is_personal_story
 from hotline.settings import get_settings
@@ -116,9 +116,10 @@ class ActionFaqResolved(Action):
         question = latest_question(tracker) or {}
         faq_id = str(entry.get("id") or "")
         if faq_id:
-            intent = str((question.get("intent") or {}).get("name") or entry.get("category") or "")
+            # The message's category (as the intake would file it); for ask_eligibility, the entry's.
+            intent = str((question.get("intent") or {}).get("name") or "")
             new = bot_resolved_ticket(
-                category=intent or str(entry.get("category")),
+                category=intent if intent in FAQ_CATEGORIES else str(entry.get("category") or "other_legal"),
                 question=str(question.get("text") or ""),
                 faq_id=faq_id,
                 conversation_id=tracker.sender_id,

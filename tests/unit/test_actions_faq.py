@@ -136,3 +136,12 @@ def test_not_solved_starts_the_usual_intake_from_the_question() -> None:
     assert slots["description"] == "离婚孩子归谁"
     assert slots["faq_answered"] is None
     assert messages[0]["response"] == "utter_category_recognised"
+
+
+def test_a_resolved_legal_aid_question_is_filed_under_the_entrys_category(db_url: str) -> None:
+    events = [*answered("法律援助要交钱吗", "ask_eligibility"), user("/affirm", "affirm", 2.0)]
+    entry = {"id": "aid_free_of_charge", "category": "other_legal", "score": 1.0}
+    run(ActionFaqResolved(), tracker(events, {"faq_answered": True, "faq_entry": entry}))
+    with session_scope(db_url) as session:
+        ticket = session.scalars(select(Ticket)).one()
+        assert (ticket.category, ticket.facts) == ("other_legal", {"faq_id": "aid_free_of_charge"})
