@@ -34,6 +34,7 @@ from pydantic_settings import (
 
 from hotline.config_model import ConfigError, Strict, format_errors
 from hotline.eligibility.config import EligibilityConfig
+from hotline.knowledge.config import KnowledgeConfig
 from hotline.reports.config import Cron, ReportsConfig
 from hotline.sla.config import SlaConfig
 
@@ -190,6 +191,7 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = PrivacySettings()
     backup: BackupSettings = BackupSettings()
     metrics: MetricsSettings = MetricsSettings()
+    knowledge: KnowledgeConfig = KnowledgeConfig()
 
     @classmethod
     def settings_customise_sources(

@@ -19,6 +19,10 @@ Definitions (they decide what a supervisor reads, so they are spelled out):
   period, median and p90 nearest-rank.
 - bot: bot-only share = handled_by_bot_only / new; handoff rate = handoff_requested / new; fallback
   rate = share of new tickets whose conversation hit the fallback at least once (facts["fallbacks"] > 0).
+- 机器人独立办结率 (bot-resolved rate): inquiries the bot resolved by itself with a knowledge-base answer the
+  citizen confirmed (tickets created in the period with facts["faq_id"], hotline.knowledge.outcome) / all
+  inquiries (new tickets). Knowledge-base entries whose review date has come by the period end are counted
+  (kb_review_due) so the weekly report flags them.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from sqlalchemy import ColumnElement, Integer, Select, and_, case, func, literal
 from sqlalchemy.orm import Session
 
 from hotline.db.models import CaseType, Rating, ReviewItem, Target, Ticket, TicketStatus
+from hotline.knowledge.loader import packaged_kb
+from hotline.knowledge.outcome import FAQ_FACT
 from hotline.reports.config import ReportsConfig
 from hotline.reports.periods import Period
 from hotline.settings import Settings
@@ -108,6 +114,8 @@ class ReportMetrics:
     handoffs: int = 0
     fallback_tickets: int = 0
     fallbacks_total: int = 0
+    bot_resolved: int = 0
+    kb_review_due: int = 0
     calendar_fallback_years: list[int] = field(default_factory=list)
     previous: ReportMetrics | None = None
 
@@ -139,7 +147,12 @@ class ReportMetrics:
 
     def rate(self, name: str) -> float | None:
         return share(
-            {"bot_only": self.bot_only, "handoff": self.handoffs, "fallback": self.fallback_tickets}[name],
+            {
+                "bot_only": self.bot_only,
+                "bot_resolved": self.bot_resolved,
+                "handoff": self.handoffs,
+                "fallback": self.fallback_tickets,
+            }[name],
             self.new,
         )
 
@@ -243,6 +256,23 @@ def _add_new_tickets(q: _Query, m: ReportMetrics) -> None:
     m.groups, m.case_groups, m.cases_by_county = dict(groups), dict(case_groups), dict(cases_by_county)
     m.consultations = by_type.get(CaseType.CONSULTATION.value, 0)
     m.cases = m.new - m.consultations
+
+
+def _bot_resolved(q: _Query) -> int:
+    """Inquiries created in the period that the bot resolved with a confirmed knowledge-base answer."""
+    return int(
+        q.session.scalar(
+            select(func.count()).where(
+                q.within(Ticket.created_at), Ticket.facts[FAQ_FACT].as_string().is_not(None)
+            )
+        )
+        or 0
+    )
+
+
+def _kb_review_due(period: Period) -> int:
+    """Knowledge-base entries whose review date has come by the period's last day."""
+    return len(packaged_kb().overdue(period.end - dt.timedelta(days=1)))
 
 
 def _closed(q: _Query) -> tuple[int, int]:
@@ -413,6 +443,8 @@ def compute_metrics(
     scope_key, scope_name = _scope_names(settings, counties)
     m = ReportMetrics(period=period, scope=scope_key, scope_name=scope_name)
     _add_new_tickets(q, m)
+    m.bot_resolved = _bot_resolved(q)
+    m.kb_review_due = _kb_review_due(period)
     m.closed, m.cases_closed = _closed(q)
     m.backlog = _backlog(q)
     m.first_response = _durations(q, Ticket.first_response_at, Ticket.first_response_due)

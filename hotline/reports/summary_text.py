@@ -53,9 +53,12 @@ def summary_text(m: ReportMetrics, county_names: dict[str, str] | None = None) -
         f"本期办结复核{rc.closed}件，用时中位{T.hours(rc.median_hours)}（P90 {T.hours(rc.p90_hours)}）。"
     )
     lines.append(
-        f"机器人：独立办结{T.pct(m.rate('bot_only'))}，转人工率{T.pct(m.rate('handoff'))}，"
+        f"机器人：独立办结率{T.pct(m.rate('bot_resolved'))}（知识库解答{m.bot_resolved}件），"
+        f"未经人工{T.pct(m.rate('bot_only'))}，转人工率{T.pct(m.rate('handoff'))}，"
         f"兜底回复率{T.pct(m.rate('fallback'))}。"
     )
+    if m.kb_review_due:
+        lines.append(T.KB_REVIEW_DUE.format(count=m.kb_review_due))
     if m.calendar_fallback_years:
         lines.append(T.CALENDAR_FALLBACK.format(years="、".join(map(str, m.calendar_fallback_years))))
     return "\n".join(lines)
