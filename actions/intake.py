@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 from actions import answers
 from hotline import categories, normalise
 from hotline.categories import INTAKE_CATEGORIES
+from hotline.eligibility.facts import SLOT_NAMES
 from hotline.settings import get_settings
 
 FORM = "intake_form"
@@ -108,24 +109,10 @@ def story_facts(tracker: Tracker) -> dict[str, Any]:
     return facts
 
 
-# The questions validated by ValidateIntakeForm.check_answer (every plan slot but the summary).
-ANSWER_SLOTS: tuple[str, ...] = (
-    "county",
-    "age",
-    "disabled",
-    "disability_type",
-    "in_custody",
-    "has_lawyer",
-    "serious_charge",
-    "migrant_worker",
-    "income_per_capita",
-    "residence",
-    "has_group_proof",
-    "group_status",
-    "days_to_deadline",
-    "dv_in_progress",
-    "matter_type",
-)
+# The questions validated by ValidateIntakeForm.check_answer: every slot the eligibility facts read that the
+# form asks (the summary is confirmed separately; category, description and the rest come from the story).
+NOT_ASKED = frozenset({"category", "urgent_preservation", "description", "proceeding"})
+ANSWER_SLOTS: tuple[str, ...] = tuple(s for s in SLOT_NAMES if s not in NOT_ASKED)
 
 
 def _forget_disability_type(result: dict[str, Any], dispatcher: CollectingDispatcher) -> None:
