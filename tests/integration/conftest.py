@@ -36,14 +36,11 @@ class Stack:
     env: dict[str, str]
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if not CURRENT_MODEL.exists() or not RASA_BIN.exists():
-        pytest.fail("no trained model or engine venv: run `make test` (it sets up and trains first)")
-    tmp = tmp_path_factory.mktemp("stack")
-    db_url = f"sqlite:///{tmp / 'stack.db'}"
+def stack_environment(tmp: Path, db_name: str) -> tuple[str, dict[str, str]]:
+    """A migrated SQLite app database in `tmp` and the environment a stack on it runs with: logs and the
+    engine's tracker store in `tmp`, fresh run secrets, console mode (no Telegram token)."""
+    db_url = f"sqlite:///{tmp / db_name}"
     upgrade(db_url)
-    rasa_port, action_port = free_port(), free_port()
     env = with_run_secrets(
         {
             **os.environ,
@@ -53,6 +50,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         }
     )
     env.pop("TELEGRAM_BOT_TOKEN", None)
+    return db_url, env
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if not CURRENT_MODEL.exists() or not RASA_BIN.exists():
+        pytest.fail("no trained model or engine venv: run `make test` (it sets up and trains first)")
+    tmp = tmp_path_factory.mktemp("stack")
+    db_url, env = stack_environment(tmp, "stack.db")
+    rasa_port, action_port = free_port(), free_port()
     log = (tmp / "stack.out").open("wb")
     proc = start_background(rasa_port=rasa_port, action_port=action_port, env=env, log=log)
     rasa_url = f"http://127.0.0.1:{rasa_port}"

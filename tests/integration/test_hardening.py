@@ -18,10 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hotline.db.migrate import upgrade
-from stack.background import start_background, wait_engine_ready, with_run_secrets
+from stack.background import start_background, wait_engine_ready
 from stack.components import CURRENT_MODEL, RASA_BIN, StartError
-from tests.integration.conftest import Stack, free_port
+from tests.integration.conftest import Stack, free_port, stack_environment
 from tests.integration.services import children_of
 from tests.integration.test_dialog import SUMMARY, WAGE_ANSWERS, Chat
 
@@ -67,18 +66,8 @@ def supervised(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervised]
     if not CURRENT_MODEL.exists() or not RASA_BIN.exists():
         pytest.fail("no trained model or engine venv: run `make test` (it sets up and trains first)")
     tmp = tmp_path_factory.mktemp("hardening")
-    db_url = f"sqlite:///{tmp / 'app.db'}"
-    upgrade(db_url)
+    db_url, env = stack_environment(tmp, "app.db")
     rasa_port, action_port = free_port(), free_port()
-    env = with_run_secrets(
-        {
-            **os.environ,
-            "DATABASE_URL": db_url,
-            "HOTLINE_LOG_DIR": str(tmp / "log"),
-            "RASA_TRACKER_DB": str(tmp / "rasa_tracker.db"),
-        }
-    )
-    env.pop("TELEGRAM_BOT_TOKEN", None)
     out_path = tmp / "stack.out"
     with out_path.open("wb") as out:
         proc = start_background(
