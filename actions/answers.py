@@ -26,6 +26,9 @@ INTAKE_SLOTS: tuple[str, ...] = (
     "confirmed",
     "awaiting_change",
     "failures",
+    "litigation",
+    "pending_topic",
+    "topic_choice",
 )
 
 BOOL_SLOTS = frozenset(
@@ -36,6 +39,7 @@ BOOL_SLOTS = frozenset(
 # Plain-Chinese names used in the confirmation summary and in "which answer to change".
 LABELS: dict[str, str] = {
     "county": "所在县（市、区）",
+    "case_county": "办案机关所在县（市、区）",
     "age": "当事人年龄",
     "disabled": "是否有残疾",
     "disability_type": "残疾类别",
@@ -55,6 +59,7 @@ LABELS: dict[str, str] = {
 
 # Words a citizen uses to name an answer they want to change (“年龄说错了”, “改一下收入”).
 KEYWORDS: dict[str, tuple[str, ...]] = {
+    "case_county": ("法院", "检察院", "公安", "办案"),
     "county": ("县", "区", "地方", "地区", "哪里", "地址"),
     "age": ("年龄", "岁", "多大"),
     "disability_type": ("残疾类别", "类别", "哪种残疾"),
@@ -104,8 +109,13 @@ MATTER_TEXT = {
     "wage_arrears": "讨工资",
     "labour_relationship": "劳动合同纠纷",
     "social_insurance": "社会保险",
+    "good_samaritan": "见义勇为",
+    "martyr_rights": "英烈近亲属维护烈士名誉",
+    "state_comp_after_retrial_acquittal": "再审改判无罪，请求国家赔偿",
     "other": "其他事情",
 }
+CASE_PLACE_TEXT = {"same": "和所在县（市、区）相同", "none": "还没有机关在办"}
+TOPIC_CHOICES = frozenset({"keep", "drop", "stay"})
 
 # Closed answers already in their stored form (buttons, re-validation of a parsed value).
 CODES: dict[str, frozenset[str]] = {
@@ -113,6 +123,8 @@ CODES: dict[str, frozenset[str]] = {
     "disability_type": frozenset(DISABILITY_TEXT),
     "group_status": frozenset(GROUP_TEXT),
     "matter_type": frozenset(MATTER_TEXT),
+    "case_county": frozenset(CASE_PLACE_TEXT),
+    "topic_choice": TOPIC_CHOICES,
 }
 
 
@@ -136,6 +148,8 @@ def display(slot: str, value: Any) -> str:
         return GROUP_TEXT.get(str(value), str(value))
     if slot == "matter_type":
         return MATTER_TEXT.get(str(value), str(value))
+    if slot == "case_county":
+        return CASE_PLACE_TEXT.get(str(value), str(value))
     return str(value)
 
 
@@ -175,9 +189,27 @@ def _county(text: str) -> Any:
     return county.name if county else None
 
 
+def _case_county(text: str) -> Any:
+    """A county name, or "same" (the citizen's county) / "none" (no court or police handles it yet)."""
+    return _county(text) or normalise.parse_case_place(text)
+
+
+def _topic_choice(text: str) -> Any:
+    """Free-text answer to “switch to the new problem?”: keep the answers, start afresh, or stay."""
+    if re.search(r"不换|不用换|继续|接着|刚才", text):
+        return "stay"
+    if re.search(r"重新|从头", text):
+        return "drop"
+    if re.search(r"换|保留|新的", text) or normalise.parse_bool(text) is True:
+        return "keep"
+    return "stay" if normalise.parse_bool(text) is False else None
+
+
 # slot -> reads a free-text answer; None = not understood.
 PARSERS: dict[str, Callable[[str], Any]] = {
     "county": _county,
+    "case_county": _case_county,
+    "topic_choice": _topic_choice,
     "age": normalise.parse_age,
     "income_per_capita": normalise.parse_amount,
     "days_to_deadline": normalise.parse_days,
@@ -203,6 +235,7 @@ ENTITY_SLOTS: dict[str, str] = {
     "duration": "days_to_deadline",
 }
 
+_SLANDER = "名誉|荣誉|侮辱|诋毁|造谣|歪曲|污蔑|抹黑"
 # Facts a story states in so many words, read from the messages before the intake (the opener, and
 # earlier messages that were not understood) so they are not asked again. Stricter than the answer
 # parsers: “把手压断了” in a work-injury story is not a physical disability, “村里” not a residence.
@@ -217,6 +250,25 @@ OPENER_FACTS: dict[str, tuple[tuple[Any, str], ...]] = {
         ("other", r"残疾证|残疾人"),
     ),
     "residence": (("rural", r"农村|乡下"), ("urban", r"城镇|城里|县城|市区")),
+    # Legal Aid Law Art 32 situations (no means test), only in unmistakable wording.
+    "matter_type": (
+        ("state_comp_after_retrial_acquittal", r"(再审|改判).{0,12}无罪|无罪.{0,20}国家赔偿"),
+        ("good_samaritan", r"见义勇为"),
+        ("martyr_rights", rf"(烈士|英烈).{{0,20}}({_SLANDER})|({_SLANDER}).{{0,20}}(烈士|英烈)"),
+        ("abuse_abandonment", r"虐待|遗弃"),
+        ("domestic_violence", r"家暴|家庭暴力"),
+    ),
+}
+# A story about a case already before a court (or the police): the competent centre may be elsewhere (Art 38).
+# Wanting to sue (“能帮我打官司吗”) is not yet a case: the citizen's county is asked as before.
+LITIGATION = r"法院|开庭|立案|判决|判了|上诉|被起诉|起诉了|被告"
+# An Art 32 matter named in a story classified as a category whose questions do not fit it: the category
+# that does (a retrial acquittal's state compensation is not a criminal defence).
+ART32_CATEGORY: dict[str, tuple[frozenset[str], str]] = {
+    "state_comp_after_retrial_acquittal": (
+        frozenset({"criminal_defence", "other_legal"}),
+        "social_insurance",
+    ),
 }
 # Slots about the person (not the matter): kept when the citizen switches to a new problem in the form.
 PERSON_SLOTS: tuple[str, ...] = (
@@ -247,11 +299,19 @@ def facts_from_story(text: str) -> dict[str, Any]:
         value = next((code for code, pattern in table if re.search(pattern, text)), None)
         if value is not None:
             found[slot] = value
+    if re.search(LITIGATION, text):
+        found["litigation"] = True
     if "disability_type" in found:
         found["disabled"] = True
         if found["disability_type"] == "other":
             del found["disability_type"]  # “有残疾证”: disabled, the kind is asked
     return found
+
+
+def category_for(category: str, facts: Mapping[str, Any]) -> str:
+    """The intake category, corrected when the story names an Art 32 matter another category handles."""
+    found = ART32_CATEGORY.get(str(facts.get("matter_type")))
+    return found[1] if found is not None and category in found[0] else category
 
 
 def _provisional(slots: Mapping[str, Any]) -> Decision:

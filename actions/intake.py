@@ -59,7 +59,8 @@ class ActionStartIntake(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         intent = intent_of(tracker)
-        category = intent if intent in INTAKE_CATEGORIES else "other_legal"
+        facts = story_facts(tracker)
+        category = answers.category_for(intent if intent in INTAKE_CATEGORIES else "other_legal", facts)
         text = tracker.latest_message.get("text") or ""
         dispatcher.utter_message(
             response="utter_category_recognised", category_label=categories.label(category)
@@ -72,7 +73,7 @@ class ActionStartIntake(Action):
             SlotSet("urgent", None),
             SlotSet("fallback_stage", None),
         ]
-        events += [SlotSet(slot, value) for slot, value in story_facts(tracker).items()]
+        events += [SlotSet(slot, value) for slot, value in facts.items()]
         return events
 
 
@@ -112,6 +113,8 @@ def story_facts(tracker: Tracker) -> dict[str, Any]:
 # The questions validated by ValidateIntakeForm.check_answer: every slot the eligibility facts read that the
 # form asks (the summary is confirmed separately; category, description and the rest come from the story).
 NOT_ASKED = frozenset({"category", "urgent_preservation", "description", "proceeding"})
+# Not answers about the matter: the choice offered when a new problem is written inside the form.
+TOPIC_CHOICE = "topic_choice"
 ANSWER_SLOTS: tuple[str, ...] = tuple(s for s in SLOT_NAMES if s not in NOT_ASKED)
 
 
@@ -207,6 +210,22 @@ class ValidateIntakeForm(FormValidationAction):
             }  # a stray entity for another question: ignore it
         return fail(slot, dispatcher, tracker)
 
+    def validate_topic_choice(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """After a new problem: switch keeping or dropping the answers, or stay (“不清楚” stays)."""
+        pending = tracker.get_slot("pending_topic")
+        if not isinstance(pending, dict):
+            return {TOPIC_CHOICE: None, "pending_topic": None}
+        choice = normalise_value(TOPIC_CHOICE, value)
+        if choice in ("stay", answers.UNKNOWN):
+            dispatcher.utter_message(response="utter_topic_kept")
+            return {TOPIC_CHOICE: None, "pending_topic": None, "fallback_stage": None}
+        if choice in ("keep", "drop"):
+            category, text = str(pending.get("category")), str(pending.get("text") or "")
+            return switch_topic(category, text, choice == "keep", dispatcher, tracker)
+        return fail(TOPIC_CHOICE, dispatcher, tracker)
+
     def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -275,28 +294,39 @@ def new_topic(tracker: Tracker) -> str | None:
     return name if switched and confidence >= TOPIC_SWITCH_CONFIDENCE else None
 
 
-def switch_topic(
-    category: str, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
-) -> dict[str, Any]:
-    """Start over on the new problem, keeping what was said about the person (county, age, income …)."""
+def offer_switch(category: str, slot: str, tracker: Tracker) -> dict[str, Any]:
+    """A new problem written instead of an answer: remember it; the form first asks whether to switch."""
     text = str(tracker.latest_message.get("text") or "")
-    dispatcher.utter_message(response="utter_topic_switched", category_label=categories.label(category))
+    return {slot: None, "pending_topic": {"category": category, "text": text}, "fallback_stage": None}
+
+
+def switch_topic(
+    category: str, text: str, keep: bool, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> dict[str, Any]:
+    """Start over on the new problem; `keep`: what was said about the person (county, age, income …) stays."""
+    facts = answers.facts_from_story(text)
+    category = answers.category_for(category, facts)
+    label = categories.label(category)
     values: dict[str, Any] = {name: None for name in answers.INTAKE_SLOTS}
-    values |= {name: tracker.get_slot(name) for name in answers.PERSON_SLOTS if name != slot}
-    values |= answers.facts_from_story(text)
+    if keep:
+        dispatcher.utter_message(response="utter_topic_switched", category_label=label)
+        values |= {name: tracker.get_slot(name) for name in answers.PERSON_SLOTS}
+    else:
+        dispatcher.utter_message(response="utter_topic_switched_fresh", category_label=label)
+    values |= facts
     values |= {"category": category, "description": text, "fallback_stage": None}
     return values
 
 
 def fail(slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
-    """An answer that could not be read: a new problem switches the topic, else it is a miss of the chain.
+    """An answer that could not be read: a new problem is offered as a switch, else it is a miss of the chain.
 
     The first miss says so and offers to skip the question or talk to a person; the form then asks again.
     A second miss in a row is not validated here: the form rejects it and the fallback chain hands over
     (extract_answers, nlu/rules/fallback.yml).
     """
     if (category := new_topic(tracker)) is not None:
-        return switch_topic(category, slot, dispatcher, tracker)
+        return offer_switch(category, slot, tracker)
     failures = _failures(tracker)
     failures[slot] = failures.get(slot, 0) + 1
     dispatcher.utter_message(response="utter_not_understood")
@@ -327,6 +357,18 @@ def extract_answers(tracker: Tracker) -> dict[str, Any]:
         intent != "request_human" and requested not in (None, "confirmed") and normalise.is_unknown(text)
     ):
         return {}
+    if requested == TOPIC_CHOICE:
+        chosen = next(
+            (
+                str(e.get("value"))
+                for e in tracker.latest_message.get("entities") or []
+                if e.get("entity") == TOPIC_CHOICE
+            ),
+            None,
+        )
+        if chosen is None and intent in {"affirm", "deny"}:
+            chosen = "keep" if intent == "affirm" else "stay"
+        return {TOPIC_CHOICE: chosen if chosen is not None else text}
     if intent in WEAK_DIGRESSIONS and (
         requested is None or requested == "confirmed" or normalise_value(requested, text) is None
     ):
@@ -400,6 +442,39 @@ class ActionAskConfirmed(Action):
             category_label=categories.label(tracker.get_slot("category")),
             summary=answers.summary(tracker.slots, plan),
         )
+        return []
+
+
+class ActionAskTopicChoice(Action):
+    """“您说的好像是另一件事：… 要换成这件事吗？” with keep / start afresh / stay buttons."""
+
+    def name(self) -> str:
+        return "action_ask_topic_choice"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        pending = tracker.get_slot("pending_topic")
+        category = pending.get("category") if isinstance(pending, dict) else None
+        dispatcher.utter_message(response="utter_ask_topic_choice", category_label=categories.label(category))
+        return []
+
+
+# Categories whose matter question offers the Art 32 situations (hotline.intake.plan.ASK_ART32_MATTER).
+_MATTER_QUESTION = {"other_legal": "utter_ask_matter_type_other"}
+
+
+class ActionAskMatterType(Action):
+    """Which kind of matter: the family/injury choices, or for other problems the Art 32 situations."""
+
+    def name(self) -> str:
+        return "action_ask_matter_type"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        category = str(tracker.get_slot("category") or "")
+        dispatcher.utter_message(response=_MATTER_QUESTION.get(category, "utter_ask_matter_type"))
         return []
 
 

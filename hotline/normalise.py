@@ -210,6 +210,10 @@ def parse_group_status(text: str) -> str | None:
 
 
 _MATTER = (
+    # Legal Aid Law Art 32 situations first (no means test): their wording is specific.
+    ("state_comp_after_retrial_acquittal", r"(再审|改判).{0,12}无罪|无罪.{0,20}国家赔偿"),
+    ("martyr_rights", r"烈士|英烈"),
+    ("good_samaritan", r"见义勇为"),
     ("domestic_violence", r"家暴|家庭暴力|打我|动手"),
     ("abuse_abandonment", r"虐待|遗弃|不管|不养"),
     ("support_payment", r"抚养费|赡养费|扶养费|生活费|养老费"),
@@ -226,6 +230,7 @@ _MATTER = (
 
 
 def parse_matter_type(text: str) -> str | None:
+    """The kind of matter (facts MatterType code) from a button or a short answer."""
     for code, pattern in _MATTER:
         if re.search(pattern, text):
             return code
@@ -249,4 +254,18 @@ def parse_rating(text: str) -> int | None:
     for score, pattern in _RATING_WORDS:
         if re.search(pattern, text):
             return score
+    return None
+
+
+_CASE_COUNTY_WORDS = (
+    ("same", r"同一个|一样|也是|也在|就在这|本地|本县|这里"),
+    ("none", r"还没|没有机关|没人办|没有人办|没到法院|没立案"),
+)
+
+
+def parse_case_place(text: str) -> str | None:
+    """Where the case is handled, when the answer names no county: "same" (the citizen's county), "none"."""
+    for code, pattern in _CASE_COUNTY_WORDS:
+        if re.search(pattern, text):
+            return code
     return None

@@ -13,34 +13,53 @@ def _numbered(items: tuple[str, ...]) -> list[str]:
     return [f"{i}. {item}" for i, item in enumerate(items, start=1)]
 
 
+def headline(decision: Decision) -> str:
+    """The one-line conclusion (rules.yaml `outcomes`): the first line of the explanation."""
+    return decision.explanation.split("\n", 1)[0]
+
+
+def sections(decision: Decision) -> list[str]:
+    """The details after the conclusion, as a few short blocks a phone shows one message each.
+
+    Why (the rule, what is missing, reminders); what to bring and where to go; time limits, other ways
+    and the objection route. Empty blocks are left out.
+    """
+    why: list[str] = []
+    main, *notes = decision.reasons
+    why.append(main.text)
+    if decision.missing:
+        why.append("【还需要了解】")
+        why += _numbered(decision.missing)
+    if notes:
+        why.append("【还要提醒您】")
+        why += [f"· {n.text}" for n in notes]
+    where: list[str] = []
+    if decision.documents and decision.outcome is not Outcome.NOT_IN_SCOPE:
+        where.append("【请带上】")
+        where += _numbered(decision.documents)
+    if decision.centre is not None:
+        c = decision.centre
+        where.append("【联系哪里】")
+        where.append(f"{c.name}。地址：{c.address}。电话：{c.phone}。办公时间：{c.hours}。")
+        where.append(c.reason)
+    then: list[str] = []
+    if decision.deadlines:
+        then.append("【办理时限】")
+        then += [f"· {d.text}。" for d in decision.deadlines]
+    if decision.referrals:
+        then.append("【其他办法】")
+        then += [f"· {r}" for r in decision.referrals]
+    if decision.objection:
+        then.append("【如果被拒绝】")
+        then.append(decision.objection)
+    blocks = ("\n".join(line.strip() for line in block if line.strip()) for block in (why, where, then))
+    return [b for b in blocks if b]
+
+
 def render(decision: Decision, headline: str) -> str:
     """The full answer: conclusion, why, what is missing, what to bring, where to go, time limits, rights."""
     lines: list[str] = [headline]
     if decision.urgent:
         lines.append("【紧急】这件事比较急，我们会在今天转给工作人员优先处理。")
-    main, *notes = decision.reasons
-    lines.append(main.text)
-    if decision.missing:
-        lines.append("【还需要了解】")
-        lines += _numbered(decision.missing)
-    if notes:
-        lines.append("【还要提醒您】")
-        lines += [f"· {n.text}" for n in notes]
-    if decision.documents and decision.outcome is not Outcome.NOT_IN_SCOPE:
-        lines.append("【请带上】")
-        lines += _numbered(decision.documents)
-    if decision.centre is not None:
-        c = decision.centre
-        lines.append("【联系哪里】")
-        lines.append(f"{c.name}。地址：{c.address}。电话：{c.phone}。办公时间：{c.hours}。")
-        lines.append(c.reason)
-    if decision.deadlines:
-        lines.append("【办理时限】")
-        lines += [f"· {d.text}。" for d in decision.deadlines]
-    if decision.referrals:
-        lines.append("【其他办法】")
-        lines += [f"· {r}" for r in decision.referrals]
-    if decision.objection:
-        lines.append("【如果被拒绝】")
-        lines.append(decision.objection)
+    lines += sections(decision)
     return "\n".join(line.strip() for line in lines if line.strip())

@@ -297,6 +297,7 @@ SLOT_NAMES: tuple[str, ...] = (
     "urgent_preservation",
     "dv_in_progress",
     "matter_type",
+    "case_county",
     "description",
     "proceeding",
 )
@@ -307,7 +308,8 @@ def facts_from_slots(slots: Mapping[str, Any]) -> Facts:
 
     Slot names are the dialog contract (category, county, age, disabled, disability_type, in_custody,
     has_lawyer, serious_charge, migrant_worker, income_per_capita, residence, has_group_proof,
-    group_status, days_to_deadline, urgent_preservation, dv_in_progress, matter_type, description);
+    group_status, days_to_deadline, urgent_preservation, dv_in_progress, matter_type, case_county,
+    description);
     `proceeding` is also honoured if a future dialog sets it.
     """
     category = _text(slots.get("category"))
@@ -334,6 +336,14 @@ def facts_from_slots(slots: Mapping[str, Any]) -> Facts:
     status = _text(slots.get("group_status"))
     group_flags = _GROUP_STATUS.get(status) if status is not None else None
 
+    county = _text(slots.get("county"))
+    # Art 38: the county of the organ handling the case ("same": the citizen's; "none"/unknown: no organ).
+    case_county = _text(slots.get("case_county"))
+    if case_county == "same":
+        case_county = county
+    elif case_county in ("none", "unknown"):
+        case_county = None
+
     income = _num(slots.get("income_per_capita"))
     days = _num(slots.get("days_to_deadline"))
 
@@ -350,7 +360,8 @@ def facts_from_slots(slots: Mapping[str, Any]) -> Facts:
         "has_group_proof": _bool(slots.get("has_group_proof")),
         "household_income_per_capita_month": income if income is not None and income >= 0 else None,
         "residence": _choice(slots.get("residence"), FIELDS["residence"][1], _RESIDENCE_SYNONYMS),
-        "county": _text(slots.get("county")),
+        "county": county,
+        "case_organ_county": case_county,
         "days_to_deadline": math.floor(days) if days is not None and abs(days) < 100_000 else None,
         "urgent_preservation": _bool(slots.get("urgent_preservation")),
         "in_custody": _bool(slots.get("in_custody")),

@@ -20,10 +20,24 @@ UNKNOWN = "unknown"
 # Categories whose matter is not implied by the category: ask which kind of matter it is.
 ASK_MATTER = frozenset({"minors", "elderly", "disability_rights", "marriage_family", "personal_injury"})
 
+# Legal Aid Law Art 32: matters with no means test at all. Named in the story or chosen from the buttons, the
+# matter is kept in the plan (so the decision sees it) and the group-status and income questions are skipped.
+ART32_MATTERS = frozenset(
+    {
+        "domestic_violence",
+        "abuse_abandonment",
+        "good_samaritan",
+        "martyr_rights",
+        "state_comp_after_retrial_acquittal",
+    }
+)
+# Categories whose matter is asked with the Art 32 situations as the choices (utter_ask_matter_type_other).
+ASK_ART32_MATTER = frozenset({"other_legal"})
+
 # Disabilities that give criminal legal aid whatever the charge (LAL Art 25(1)2): no need to ask about it.
 _CHARGE_IRRELEVANT_DISABILITIES = frozenset({"visual", "hearing", "speech"})
 # Group matters where the special-group status does not matter (abuse of the person itself).
-_STATUS_IRRELEVANT_MATTERS = frozenset({"domestic_violence", "abuse_abandonment"})
+_STATUS_IRRELEVANT_MATTERS = ART32_MATTERS
 
 # The eligibility decision on the answers so far (hotline.eligibility.assess with the deployment's settings).
 Provisional = Callable[[Mapping[str, Any]], Decision]
@@ -41,6 +55,11 @@ def plan_for(slots: Mapping[str, Any], provisional: Provisional) -> list[str]:
 
     def yes(name: str) -> bool:
         return slots.get(name) is True
+
+    # LAL Art 38: a case already handled by a court, procuratorate or police goes to the centre where that
+    # organ sits, which may not be the citizen's county: ask for criminal matters and stories naming a court.
+    if family == "criminal" or yes("litigation"):
+        plan.append("case_county")
 
     if family == "criminal":
         plan += ["has_lawyer", "age"]
@@ -67,7 +86,8 @@ def plan_for(slots: Mapping[str, Any], provisional: Provisional) -> list[str]:
                 plan.append("disabled")
                 if yes("disabled"):
                     plan.append("disability_type")
-        if category in ASK_MATTER:
+        named = slots.get("category") in ASK_ART32_MATTER or slots.get("matter_type") in ART32_MATTERS
+        if category in ASK_MATTER or named:
             plan.append("matter_type")
         if family == "group" and slots.get("matter_type") not in _STATUS_IRRELEVANT_MATTERS:
             plan.append("group_status")
@@ -84,4 +104,6 @@ def plan_for(slots: Mapping[str, Any], provisional: Provisional) -> list[str]:
             if decision.outcome.value != "NOT_IN_SCOPE":
                 plan.append("days_to_deadline")
     plan.append("confirmed")
+    if slots.get("pending_topic"):
+        plan.insert(0, "topic_choice")  # a new problem was written: first ask whether to switch to it
     return plan

@@ -99,12 +99,13 @@ def test_criminal_plan_for_a_minor_skips_disability_and_sentence() -> None:
     plan = answers.plan_for(
         {"category": "criminal_defence", "county": "凤阳县", "has_lawyer": False, "age": 16}
     )
-    assert plan == ["county", "has_lawyer", "age", "in_custody", "confirmed"]
+    assert plan == ["county", "case_county", "has_lawyer", "age", "in_custody", "confirmed"]
     adult = answers.plan_for(
         {"category": "criminal_defence", "has_lawyer": False, "age": 30, "disabled": True}
     )
     assert adult == [
         "county",
+        "case_county",
         "has_lawyer",
         "age",
         "disabled",
@@ -121,8 +122,8 @@ def test_dv_and_group_and_general_plans() -> None:
         {"category": "minors", "county": "全椒县", "age": 12, "matter_type": "support_payment"}
     )
     assert minors[:5] == ["county", "age", "matter_type", "group_status", "confirmed"]
-    other = answers.plan_for({"category": "other_legal", "county": "全椒县"})
-    assert other == ["county", "confirmed"]  # not in scope: no means test, no deadline question
+    other = answers.plan_for({"category": "other_legal", "county": "全椒县", "matter_type": "other"})
+    assert other == ["county", "matter_type", "confirmed"]  # not in scope: no means test, no deadline
 
 
 # --- reading answers ----------------------------------------------------------------------------
@@ -215,7 +216,13 @@ def test_normalise_value(slot: str, raw: Any, value: Any) -> None:
 
 
 def test_failed_answer_is_one_miss_of_the_chain_and_the_next_one_goes_to_the_fallback() -> None:
-    slots = {"category": "criminal_defence", "county": "凤阳县", "has_lawyer": False, "requested_slot": "age"}
+    slots = {
+        "category": "criminal_defence",
+        "county": "凤阳县",
+        "case_county": "same",
+        "has_lawyer": False,
+        "requested_slot": "age",
+    }
     events, dispatcher = run(ValidateIntakeForm(), tracker(slots, "啊这个嘛", "inform"))
     assert responses(dispatcher) == ["utter_not_understood", "utter_offer_help"]
     got = slot_events(events)
@@ -248,22 +255,58 @@ def test_second_miss_at_the_summary_also_goes_to_the_chain() -> None:
     assert extract_answers(tracker(at_summary, "对", "affirm")) == {"confirmed": True}
 
 
-def test_new_problem_instead_of_the_county_switches_the_topic_and_keeps_the_person() -> None:
+def test_new_problem_instead_of_the_county_is_offered_as_a_switch_keeping_the_person() -> None:
     slots = {"category": "minors", "age": 15, "requested_slot": "county", "fallback_stage": 1}
     t = tracker(slots, "老板拖欠我三个月工资", "wage_arrears")
     assert extract_answers(t) == {"county": "老板拖欠我三个月工资"}  # not rejected although a miss before
     events, dispatcher = run(ValidateIntakeForm(), t)
     got = slot_events(events)
+    assert responses(dispatcher) == []  # nothing switched yet: the form asks whether to switch
+    assert got["pending_topic"] == {"category": "wage_arrears", "text": "老板拖欠我三个月工资"}
+    assert got["requested_slot"] == "topic_choice" and got["fallback_stage"] is None
+    # the citizen keeps the answers: the new problem, the person's facts kept
+    offered = {**slots, "pending_topic": got["pending_topic"], "requested_slot": "topic_choice"}
+    keep = tracker(
+        offered, '/inform{"topic_choice":"keep"}', "inform", [{"entity": "topic_choice", "value": "keep"}]
+    )
+    assert extract_answers(keep) == {"topic_choice": "keep"}
+    events, dispatcher = run(ValidateIntakeForm(), keep)
+    got = slot_events(events)
     assert responses(dispatcher) == ["utter_topic_switched"]
     assert dispatcher.messages[0]["category_label"].startswith("欠薪")
     assert got["category"] == "wage_arrears" and got["description"] == "老板拖欠我三个月工资"
     assert got["age"] == 15 and got["county"] is None and got["requested_slot"] == "county"
-    assert got["fallback_stage"] is None
+    assert got["pending_topic"] is None and got["topic_choice"] is None
     # the same category again is not a switch, and a weak guess is not either
     _, dispatcher = run(
         ValidateIntakeForm(), tracker({**slots, "category": "wage_arrears"}, "工资", "wage_arrears")
     )
-    assert "utter_topic_switched" not in responses(dispatcher)
+    assert slot_events(_)["requested_slot"] != "topic_choice"
+
+
+def test_a_new_problem_can_start_afresh_or_be_declined() -> None:
+    pending = {"category": "wage_arrears", "text": "我在定远县，老板拖欠我三个月工资"}
+    slots = {"category": "minors", "age": 15, "county": "全椒县", "pending_topic": pending}
+    slots["requested_slot"] = "topic_choice"
+    events, dispatcher = run(ValidateIntakeForm(), tracker(slots, "重新回答", "inform"))
+    got = slot_events(events)
+    assert responses(dispatcher) == ["utter_topic_switched_fresh"]
+    assert got["category"] == "wage_arrears" and got["age"] is None and got["county"] == "定远县"
+    events, dispatcher = run(ValidateIntakeForm(), tracker(slots, "不换", "deny"))
+    got = slot_events(events)
+    assert responses(dispatcher) == ["utter_topic_kept"]
+    assert "category" not in got  # the current problem goes on
+    assert got["pending_topic"] is None and got["requested_slot"] == "matter_type"
+
+
+def test_art32_matter_in_the_opener_changes_the_questions() -> None:
+    text = "我被冤枉坐了两年牢，去年再审判我无罪了，我想要国家赔偿"
+    facts = answers.facts_from_story(text)
+    assert facts["matter_type"] == "state_comp_after_retrial_acquittal"
+    assert answers.category_for("criminal_defence", facts) == "social_insurance"
+    plan = answers.plan_for({"category": "social_insurance", **facts, "county": "定远县"})
+    assert "income_per_capita" not in plan and "has_lawyer" not in plan
+    assert answers.facts_from_story("烈士家属抚恤金不发") == {}  # a pension is not the martyr's honour
 
 
 def test_an_amount_in_the_story_is_not_the_income() -> None:

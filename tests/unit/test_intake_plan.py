@@ -60,16 +60,57 @@ def test_an_answered_means_question_stays_in_the_plan_for_the_summary() -> None:
 
 
 def test_out_of_scope_asks_no_deadline() -> None:
-    assert plan_for({"category": "other_legal", "county": "全椒县"}, Provisional()) == ["county", "confirmed"]
+    slots = {"category": "other_legal", "county": "全椒县", "matter_type": "other"}
+    assert plan_for(slots, Provisional()) == ["county", "matter_type", "confirmed"]
+
+
+def test_other_legal_problems_are_asked_for_the_art32_situations() -> None:
+    assert plan_for({"category": "other_legal"}, Provisional()) == ["county", "matter_type", "confirmed"]
+    samaritan = {"category": "other_legal", "county": "全椒县", "matter_type": "good_samaritan"}
+    assert plan_for(samaritan, Provisional()) == ["county", "matter_type", "days_to_deadline", "confirmed"]
+
+
+def test_an_art32_matter_from_the_story_skips_the_means_test() -> None:
+    slots = {
+        "category": "social_insurance",
+        "county": "定远县",
+        "matter_type": "state_comp_after_retrial_acquittal",
+    }
+    assert plan_for(slots, Provisional()) == ["county", "matter_type", "days_to_deadline", "confirmed"]
+    abandoned = {"category": "elderly", "county": "定远县", "age": 80, "matter_type": "abuse_abandonment"}
+    assert "group_status" not in plan_for(abandoned, Provisional())
+    assert "income_per_capita" not in plan_for(abandoned, Provisional())
+
+
+def test_the_case_county_is_asked_for_criminal_matters_and_litigation() -> None:
+    assert plan_for({"category": "criminal_defence"}, Provisional())[:2] == ["county", "case_county"]
+    assert plan_for({"category": "work_injury", "litigation": True}, Provisional())[:2] == [
+        "county",
+        "case_county",
+    ]
+    assert "case_county" not in plan_for({"category": "work_injury"}, Provisional())
+
+
+def test_a_pending_new_topic_is_asked_first() -> None:
+    slots = {"category": "minors", "pending_topic": {"category": "wage_arrears", "text": "老板欠我工资"}}
+    assert plan_for(slots, Provisional())[0] == "topic_choice"
 
 
 def test_criminal_questions_depend_on_lawyer_age_and_disability() -> None:
     provisional = Provisional()
     minor = {"category": "criminal_defence", "has_lawyer": False, "age": 16}
-    assert plan_for(minor, provisional) == ["county", "has_lawyer", "age", "in_custody", "confirmed"]
+    assert plan_for(minor, provisional) == [
+        "county",
+        "case_county",
+        "has_lawyer",
+        "age",
+        "in_custody",
+        "confirmed",
+    ]
     blind = {"category": "criminal_defence", "has_lawyer": False, "age": 30, "disabled": True}
     assert plan_for({**blind, "disability_type": "visual"}, provisional) == [
         "county",
+        "case_county",
         "has_lawyer",
         "age",
         "disabled",
