@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.eligibility import decision_for
+from actions.eligibility import decision_for, say_answer
 from hotline import categories
 from hotline.attachments import link_unlinked
 from hotline.db.models import Ticket
@@ -69,8 +69,10 @@ class ActionCreateTicket(Action):
     ) -> list[EventType]:
         settings = get_settings()
         category = tracker.get_slot("category") or "other_legal"
-        county = settings.county_by_name(tracker.get_slot("county") or "")
         decision = decision_for(tracker)
+        # LAL Art 38: the competent centre (the case organ's county when known), else the citizen's county.
+        routed = decision.centre.county if decision.centre is not None else None
+        county = settings.county_by_name(routed or tracker.get_slot("county") or "")
         new = NewTicket(
             category=category,
             conversation_id=tracker.sender_id,
@@ -90,7 +92,7 @@ class ActionCreateTicket(Action):
         except Exception:
             log.exception("ticket creation failed")
             dispatcher.utter_message(response="utter_ticket_error")
+            say_answer(dispatcher, decision, None)
             return []
-        centre = county.centre.name if county else settings.city.centre.name
-        dispatcher.utter_message(response="utter_ticket_created", ticket_number=number, centre=centre)
+        say_answer(dispatcher, decision, number)
         return [SlotSet("ticket_number", number)]

@@ -9,7 +9,7 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from actions.complaint import ActionFileComplaint, ActionStartComplaint
-from actions.eligibility import ActionCheckEligibility
+from actions.eligibility import ActionCheckEligibility, decision_for
 from actions.handoff import ActionAskRephrase, ActionFallback, ActionRequestHuman
 from actions.status import ActionTicketStatus
 from actions.survey import ActionRecordRating, ValidateRatingForm
@@ -35,15 +35,15 @@ pytestmark = pytest.mark.usefixtures("env_settings")  # conftest: actions read g
 def make_ticket(slots: dict[str, Any]) -> str:
     events, dispatcher = run(ActionCreateTicket(), tracker(slots, "对", "affirm", loop=None))
     number = slot_events(events)["ticket_number"]
-    assert responses(dispatcher) == ["utter_ticket_created"]
+    assert responses(dispatcher)[0].startswith("utter_answer_short")
+    assert set(responses(dispatcher)[1:]) == {"utter_answer_details"}
     return str(number)
 
 
 def test_eligibility_answer_and_ticket_with_decision(db_url: str) -> None:
     events, dispatcher = run(ActionCheckEligibility(), tracker(WAGE, "对", "affirm", loop=None))
     assert slot_events(events) == {"urgent": False, "eligibility_outcome": "HARDSHIP_DEEMED"}
-    message = dispatcher.messages[0]
-    assert message["response"] == "utter_eligibility_result" and "第四十二条" in message["explanation"]
+    assert dispatcher.messages == []  # said with the ticket number, short answer first
     number = make_ticket(WAGE)
     assert make_ticket(WAGE) == number  # idempotent for the same intake
     with session_scope(db_url) as s:
@@ -51,6 +51,44 @@ def test_eligibility_answer_and_ticket_with_decision(db_url: str) -> None:
         assert ticket.eligibility_outcome == "HARDSHIP_DEEMED" and ticket.migrant_worker
         assert ticket.county_code == "341125" and ticket.priority == "normal"
         assert "LAL-42" in ticket.eligibility_articles and ticket.facts["is_migrant_worker"] is True
+
+
+def test_short_answer_first_then_the_details(db_url: str) -> None:
+    events, dispatcher = run(ActionCreateTicket(), tracker(WAGE, "对", "affirm", loop=None))
+    number = slot_events(events)["ticket_number"]
+    short, *details = dispatcher.messages
+    assert short["response"] == "utter_answer_short" and short["ticket_number"] == number
+    assert short["headline"].startswith("您可以申请法律援助") and short["centre"] == "定远县法律援助中心"
+    assert len(details) >= 2 and "第四十二条" in details[0]["details"]
+    assert any("【请带上】" in d["details"] for d in details)
+    assert all(len(d["details"]) < 600 for d in details)  # a phone screen or two each
+
+
+def test_the_case_organs_county_decides_the_centre(db_url: str) -> None:
+    slots = {
+        "category": "criminal_defence",
+        "description": "我儿子在天长被抓了",
+        "county": "定远县",
+        "case_county": "天长市",
+        "has_lawyer": False,
+        "age": 16,
+        "in_custody": True,
+        "confirmed": True,
+    }
+    _, dispatcher = run(ActionCreateTicket(), tracker(slots, "对", "affirm", loop=None))
+    assert dispatcher.messages[0]["centre"] == "天长市法律援助中心"
+    with session_scope(db_url) as s:
+        ticket = s.scalars(select(Ticket)).one()
+        assert ticket.county_code == "341181" and ticket.facts["case_organ_county"] == "天长市"
+    same = {**slots, "case_county": "same", "description": "另一件"}
+    assert case_centre(same) == "定远县法律援助中心"
+    assert case_centre({**slots, "case_county": "none"}) == "定远县法律援助中心"
+
+
+def case_centre(slots: dict[str, Any]) -> str:
+    decision = decision_for(tracker(slots, "对", "affirm", loop=None))
+    assert decision.centre is not None
+    return decision.centre.name
 
 
 def test_urgent_deadline_flags_ticket(db_url: str) -> None:
