@@ -90,6 +90,11 @@ async def test_wage_arrears_migrant_worker_with_proof(stack: Stack) -> None:
     assert "满意吗" in reply, chat.log
     (ticket,) = chat.tickets(stack.db_url)
     assert ticket.number in reply
+    # short answer first (issue 11): verdict, ticket number and next step, then the details
+    short, *details = chat.replies
+    assert short.text.startswith("您可以申请法律援助") and ticket.number in short.text, chat.log
+    assert "下一步" in short.text and len(short.text) < 200, chat.log
+    assert "【请带上】" not in short.text and any("【请带上】" in r.text for r in details), chat.log
     assert ticket.eligibility_outcome == "HARDSHIP_DEEMED" and "LAL-42" in ticket.eligibility_articles
     assert ticket.migrant_worker and ticket.category == "wage_arrears" and ticket.county_code == "341125"
     assert ticket.facts["is_migrant_worker"] is True and ticket.priority == "normal"
@@ -116,6 +121,7 @@ async def test_criminal_case_of_a_sixteen_year_old(stack: Stack) -> None:
     await chat.answer(
         {
             "哪个县": "凤阳县",
+            "机关在办": "也是凤阳县",
             "请律师了吗": "还没有",
             "多大": "text:16岁",
             "被关押了吗": "被关押了",
@@ -254,6 +260,74 @@ async def test_a_new_problem_instead_of_the_county_switches_the_topic(stack: Sta
     await chat.say("俺家孩子在学校叫同学打了")
     assert "哪个县" in chat.text, chat.log
     reply = await chat.say("还有个事，老板拖欠我三个月工资一直不给")
-    assert "欠薪" in reply and "没太明白" not in reply, chat.log
+    assert "欠薪" in reply and "要换成这件事吗" in reply and "没太明白" not in reply, chat.log
+    reply = await chat.click("换成这件事，已答的保留")
+    assert "欠薪" in reply and "哪个县" in reply, chat.log
     await chat.answer(WAGE_ANSWERS)
     assert "欠薪" in chat.text and "是否是农民工：是" in chat.text, chat.log
+
+
+async def test_a_new_problem_can_be_declined_and_the_form_goes_on(stack: Stack) -> None:
+    chat = Chat(stack)
+    await chat.say("老板拖欠我三个月工资")
+    await chat.answer({"哪个县": "定远县"}, until="农民工吗")
+    reply = await chat.say("对了，我老婆还要跟我离婚，孩子归谁")
+    assert "要换成这件事吗" in reply, chat.log
+    reply = await chat.click("不换，接着回答刚才的问题")
+    assert "接着说刚才的事" in reply and "农民工吗" in reply, chat.log
+    await chat.answer({"农民工吗": "是农民工", "证明身份的材料": "能拿出", "期限还有几天": "还早"})
+    assert "所在县（市、区）：定远县" in chat.text, chat.log
+
+
+# --- issue 12: Legal Aid Law Art 32 (no means test) and Art 38 (the competent centre) --------------
+
+
+async def test_retrial_acquittal_state_compensation_is_not_means_tested(stack: Stack) -> None:
+    chat = Chat(stack)
+    await chat.say("我被冤枉坐了两年牢，去年再审判我无罪了，我想要国家赔偿")
+    await chat.answer({"哪个县": "南谯区", "期限还有几天": "还早"})
+    assert "收入" not in chat.log and "请律师了吗" not in chat.log, chat.log
+    reply = await chat.click("对，提交")
+    assert "不用审查家庭经济条件" in reply and "第三十二条" in reply, chat.log
+    (ticket,) = chat.tickets(stack.db_url)
+    assert ticket.eligibility_outcome == "ELIGIBLE_NO_HARDSHIP", chat.log
+    assert ticket.eligibility_reasons[0]["rule"] == "ART32_RETRIAL_ACQUITTAL", chat.log
+
+
+@pytest.mark.parametrize(
+    ("button", "rule"),
+    [
+        ("英烈近亲属，维护烈士名誉", "ART32_MARTYR"),
+        ("见义勇为受伤或受损失", "ART32_GOOD_SAMARITAN"),
+        ("其他（合同、借钱、房子等）", "OUT_OF_SCOPE_MATTER"),
+    ],
+)
+async def test_other_problems_are_asked_for_the_art32_situations(
+    stack: Stack, button: str, rule: str
+) -> None:
+    chat = Chat(stack)
+    await chat.say("邻居占了我家的路")
+    await chat.answer({"哪个县": "全椒县", "哪一类事情": button, "期限还有几天": "还早"})
+    await chat.click("对，提交")
+    (ticket,) = chat.tickets(stack.db_url)
+    assert ticket.eligibility_reasons[0]["rule"] == rule, chat.log
+    assert "收入大约多少元" not in chat.log, chat.log
+
+
+async def test_a_case_handled_in_another_county_goes_to_that_centre(stack: Stack) -> None:
+    chat = Chat(stack)
+    await chat.say("我儿子被刑事拘留了，要开庭了没有律师")
+    await chat.answer(
+        {
+            "哪个县": "定远县",
+            "机关在办": "天长市",
+            "请律师了吗": "还没有",
+            "多大": "text:16岁",
+            "被关押了吗": "被关押了",
+        }
+    )
+    assert "办案机关所在县（市、区）：天长市" in chat.text, chat.log
+    reply = await chat.click("对，提交")
+    assert "天长市法律援助中心" in reply, chat.log
+    (ticket,) = chat.tickets(stack.db_url)
+    assert ticket.county_code == "341181" and ticket.facts["case_organ_county"] == "天长市", chat.log
