@@ -307,6 +307,8 @@ def test_art32_matter_in_the_opener_changes_the_questions() -> None:
     plan = answers.plan_for({"category": "social_insurance", **facts, "county": "定远县"})
     assert "income_per_capita" not in plan and "has_lawyer" not in plan
     assert answers.facts_from_story("烈士家属抚恤金不发") == {}  # a pension is not the martyr's honour
+    bravery = answers.facts_from_story("我见义勇为受伤了，医药费找谁要")
+    assert answers.category_for("work_injury", bravery) == "personal_injury"  # not an injury at work
 
 
 def test_an_amount_in_the_story_is_not_the_income() -> None:
