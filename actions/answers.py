@@ -269,6 +269,8 @@ ART32_CATEGORY: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"criminal_defence", "other_legal"}),
         "social_insurance",
     ),
+    # hurt while helping someone is not an injury at work (no migrant-worker question)
+    "good_samaritan": (frozenset({"work_injury", "wage_arrears", "other_legal"}), "personal_injury"),
 }
 # Slots about the person (not the matter): kept when the citizen switches to a new problem in the form.
 PERSON_SLOTS: tuple[str, ...] = (
