@@ -120,6 +120,8 @@ DESK_EVENT_KINDS = {
     "unassigned": "退回待认领",
     "reassigned": "改派",
     "county_set": "设定县区",
+    "category_set": "更正类别",
+    "nlu_example_reviewed": "审核学习样本",
     "files_viewed": "查看文件",
 }
 # Lifecycle commands (issue 12); refusals from hotline.tickets.texts are shown as they are.
@@ -148,6 +150,8 @@ DESK_ASSIGN_USAGE = "用法：/assign <工单号> <工作人员姓名或 #编号
 DESK_ASSIGNED = "👤 工单 {number} 已改派给{name}。"
 DESK_COUNTY_USAGE = "用法：/county <工单号> <县区>"
 DESK_COUNTY_SET = "📍 工单 {number} 已归{county}，请{county}工作人员认领。"
+DESK_CATEGORY_USAGE = "用法：/category <工单号> <类别>（如 欠薪、工伤、婚姻家庭）"
+DESK_CATEGORY_SET = "🏷 工单 {number} 的类别已更正为{category}（原为{previous}），已记入待审核学习样本。"
 # for the gateway's handoff path (hotline.tickets.lifecycle.citizen_replied), posted under the card
 DESK_RESUMED_NOTICE = "▶️ 市民已回复，工单 {number} 恢复处理，时限继续计时。"
 DESK_COUNTY_FROM_CITIZEN = (

@@ -371,6 +371,84 @@ def cmd_reviews_close(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- nlu inbox (issue 11: learning from operators) ---------------------------------------------------
+def cmd_nlu_review(args: argparse.Namespace) -> int:
+    """List pending examples; with --approve/--reject, review them as a supervisor (audited)."""
+    from hotline import categories
+    from hotline.learning import inbox, texts
+
+    settings = _settings(args)
+    with _session(settings) as session:
+        if args.approve or args.reject:
+            operator = _supervisor(session, args.as_operator)
+            if operator is None:
+                raise CliError("审核需要 --as-operator（监督人员编号）")
+            done: list[str] = []
+            try:
+                for example_id, approve in [(i, True) for i in args.approve] + [
+                    (i, False) for i in args.reject
+                ]:
+                    example = inbox.review(session, example_id, approve, operator)
+                    done.append(
+                        texts.REVIEWED.format(
+                            id=example_id, status=texts.STATUSES[example.status], name=operator.name
+                        )
+                    )
+            except inbox.InboxError as exc:
+                raise CliError(str(exc)) from exc
+            session.commit()
+            print("\n".join(done))
+            return 0
+        examples = inbox.pending(session, limit=args.limit)
+        ids = {e.ticket_id for e in examples if e.ticket_id}
+        numbers = {t.id: t.number for t in session.scalars(select(Ticket).where(Ticket.id.in_(ids)))}
+        for e in examples:
+            print(
+                texts.PENDING_LINE.format(
+                    id=e.id,
+                    source=texts.SOURCES.get(e.source, e.source),
+                    intent=categories.label(e.intent),
+                    previous=categories.label(e.previous_intent) if e.previous_intent else "—",
+                    ticket=numbers.get(e.ticket_id, "—") if e.ticket_id else "—",
+                    text=e.text,
+                )
+            )
+        print(texts.PENDING_TOTAL.format(count=len(inbox.pending(session))))
+    return 0
+
+
+def cmd_nlu_export(args: argparse.Namespace) -> int:
+    from hotline.learning import inbox, texts
+    from hotline.learning.training_data import LEARNED_FILE, known_examples
+
+    settings = _settings(args)
+    path = Path(args.out) if args.out else LEARNED_FILE
+    with _session(settings) as session:
+        result = inbox.export(session, path, known_examples(skip=path))
+    if not result.written:
+        print(texts.NOTHING_TO_EXPORT)
+        return 0
+    print(texts.EXPORTED.format(count=result.written, path=path, skipped=result.skipped))
+    return 0
+
+
+def _add_nlu_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    nl = sub.add_parser("nlu", help="学习样本（来自更正与市民选择）/ NLU inbox").add_subparsers(
+        dest="action", required=True
+    )
+    rv = nl.add_parser(
+        "review", help="列出待审核样本，或采纳/驳回 / list pending, approve or reject (audited)"
+    )
+    rv.add_argument("--approve", type=int, nargs="+", default=[], metavar="ID", help="采纳 / approve")
+    rv.add_argument("--reject", type=int, nargs="+", default=[], metavar="ID", help="驳回 / reject")
+    rv.add_argument("--as-operator", type=int, help="审核的监督人员编号 / supervisor id")
+    rv.add_argument("--limit", type=int, default=50)
+    rv.set_defaults(func=cmd_nlu_review)
+    ex = nl.add_parser("export", help="导出已采纳样本为训练文件 / write approved examples for training")
+    ex.add_argument("--out", help="输出文件 / file (默认 nlu/learned/examples.yml)")
+    ex.set_defaults(func=cmd_nlu_export)
+
+
 # --- privacy (PIPL) ------------------------------------------------------------------------------
 def _tracker_note(n: int | None) -> str:
     return "未找到对话引擎的 SQL 存储（跳过）" if n is None else f"{n} 条"
@@ -561,6 +639,16 @@ def _set_county(
     return texts.CLI_COUNTY_SET.format(number=t.number, county=settings.county_names[code])
 
 
+def _set_category(
+    session: Session, settings: Settings, op: Operator, t: Ticket, args: argparse.Namespace
+) -> str:
+    from hotline import categories
+    from hotline.tickets import lifecycle, texts
+
+    lifecycle.set_category(session, t, op, args.category, settings.county_names)
+    return texts.CLI_CATEGORY_SET.format(number=t.number, category=categories.label(t.category))
+
+
 LIFECYCLE_ACTIONS: dict[str, LifecycleAction] = {
     "wait": _wait,
     "close": _close,
@@ -570,6 +658,7 @@ LIFECYCLE_ACTIONS: dict[str, LifecycleAction] = {
     "unclaim": _unclaim,
     "assign": _assign,
     "county": _set_county,
+    "category": _set_category,
 }
 
 
@@ -650,6 +739,11 @@ def _add_lifecycle_parsers(tk: Any) -> None:
     action("unclaim", "退回待认领 / unclaim")
     action("assign", "改派 / reassign").add_argument("to", help="工作人员姓名或 #编号")
     action("county", "设定县区 / set the county").add_argument("county", help="县区名称或代码")
+    action(
+        "category", "更正类别（记入学习样本）/ correct the category (kept for the NLU inbox)"
+    ).add_argument(
+        "category", help="类别：" + "、".join(categories.label(c) for c in categories.INTAKE_CATEGORIES)
+    )
 
     fd = tk.add_parser("find", help="查找工单 / search tickets")
     fd.add_argument("--number", help="工单号片段 / number fragment")
@@ -744,6 +838,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_reviews_parser(sub)
     _add_privacy_parser(sub)
+    _add_nlu_parser(sub)
 
     sc = sub.add_parser("scheduler", help="运行报告调度器 / run the report scheduler")
     sc.add_argument(

@@ -54,6 +54,7 @@ from bot.notify import rating_buttons
 from bot.replies import Reply
 from bot.textsplit import split_text
 from hotline import attachments
+from hotline.categories import label
 from hotline.db.models import Citizen, Operator, Ticket
 from hotline.followup.service import request_rating
 from hotline.logging_setup import mask_pii
@@ -186,6 +187,7 @@ class Desk:
             CommandHandler("unclaim", self._on_unclaim, filters=group),
             CommandHandler("assign", self._on_assign, filters=group),
             CommandHandler("county", self._on_county, filters=group),
+            CommandHandler("category", self._on_category, filters=group),
             CommandHandler("find", self._on_find, filters=group),
             MessageHandler(group & filters.REPLY & filters.TEXT & ~filters.COMMAND, self._on_reply),
             MessageHandler(group, self._ignore),
@@ -689,6 +691,23 @@ class Desk:
             ticket_id, number = ticket.id, ticket.number
         await self._after(
             message, ticket_id, strings.DESK_COUNTY_SET.format(number=number, county=found.name)
+        )
+
+    @group_command
+    async def _on_category(self, message: Message, user: User, args: list[str]) -> None:
+        """/category 工单号 类别: corrects the category (audited); the citizen's words go to the NLU inbox."""
+        with self.sessions.begin() as session:
+            operator, ticket, rest = self._named_ticket(
+                session, user.id, message, args, strings.DESK_CATEGORY_USAGE, check=False
+            )
+            if not rest:
+                raise DeskRefusal(strings.DESK_CATEGORY_USAGE)
+            previous = lifecycle.set_category(session, ticket, operator, " ".join(rest), self.county_names)
+            ticket_id, number, now = ticket.id, ticket.number, ticket.category
+        await self._after(
+            message,
+            ticket_id,
+            strings.DESK_CATEGORY_SET.format(number=number, category=label(now), previous=label(previous)),
         )
 
     @group_command

@@ -332,3 +332,26 @@ class DeskMessage(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # card | citizen | operator | notice | view
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class NluExample(Base):
+    """A labelled message learned from people (hotline.learning): an operator's category correction or the
+    category a citizen picked from the clarification buttons. Text is PII-masked before it is stored; a
+    supervisor approves it before it can be exported to the training data (nlu/learned/)."""
+
+    __tablename__ = "nlu_example"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str] = mapped_column(String(32))  # a hotline.categories intake category
+    previous_intent: Mapped[str | None] = mapped_column(String(32))  # what the bot had made of it
+    source: Mapped[str] = mapped_column(String(24))  # operator_correction | citizen_choice
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending", index=True
+    )  # pending|approved|rejected
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(96))
+    created_by: Mapped[str] = mapped_column(String(64))  # "operator:12", "citizen"
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("operator.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
