@@ -597,6 +597,7 @@ RECOVERY_TIMEOUT = 120.0
 ENGINE_TIMEOUT = "20"  # rasa.timeout_seconds for the gateways
 CLAIM_TTL = "25"  # gateway.claim_ttl_seconds (> the engine timeout; the default is 120 s)
 RETRY_EVERY = "2"  # gateway.retry_interval_seconds
+ENGINE_TURN = "/webhooks/rest/webhook"  # the engine's REST channel, as nginx logs it
 
 
 def nginx_http_block(gateway_ports: list[int], engine_ports: list[int], webhook: int, engine: int) -> str:
@@ -798,12 +799,19 @@ def engine_answering(nodes: list[Node]) -> Node | None:
     return None
 
 
-def gateway_that_took_last_update(shape: WebhookShape) -> WebhookGateway:
-    served = [
-        e for e in shape.nginx.upstream_log() if e.get("uri") == "/telegram" and e.get("status") == "200"
-    ]
-    assert served, shape.diagnostics()
-    port = int(served[-1]["upstream"].split(",")[-1].strip().rsplit(":", 1)[1])
+def gateway_that_took_update(shape: WebhookShape, nth: int) -> WebhookGateway:
+    """The gateway nginx passed the citizen's `nth` update to (1-based; the fake Bot API delivers one at a
+    time, in order). nginx logs a request when the gateway answered it, which it does before processing."""
+    deadline = time.monotonic() + 10
+    while True:
+        served = [
+            e for e in shape.nginx.upstream_log() if e.get("uri") == "/telegram" and e.get("status") == "200"
+        ]
+        if len(served) >= nth or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(served) == nth, f"{served}\n{shape.diagnostics()}"
+    port = int(served[nth - 1]["upstream"].split(",")[-1].strip().rsplit(":", 1)[1])
     return next(g for g in shape.gateways if g.port == port)
 
 
@@ -843,7 +851,7 @@ def test_webhook_gateways_behind_nginx_survive_a_gateway_and_an_engine_kill(
             external_id = f"cb:{api.press(CITIZEN, CITIZEN, int(keyboard['message_id']), title)}"
         sent.append(payload or text)
         if turn == KILL_AT:
-            killed = kill_mid_turn(shape, external_id)
+            killed = kill_mid_turn(shape, external_id, nth=turn + 1)
             wait_turn(shape, external_id, RECOVERY_TIMEOUT)
             note("in-flight turn answered after the kill", f"{time.monotonic() - float(killed['at']):.1f} s")
         else:
@@ -893,14 +901,24 @@ def test_webhook_gateways_behind_nginx_survive_a_gateway_and_an_engine_kill(
     # Both gateways and both engine replicas served this citizen before the kill; only survivors after.
     log = shape.nginx.upstream_log()
     at = float(killed["at_epoch"])
-    hooks_before = {
-        e["upstream"].split(",")[-1].strip() for e in log if e["uri"] == "/telegram" and float(e["msec"]) < at
+
+    def served(uri: str, after: bool) -> set[str]:
+        """Replicas that answered requests for `uri` before/after the kill (a request cut off by the kill
+        is logged when nginx notices, with a 499 or 502: not counted)."""
+        return {
+            e["upstream"].split(",")[-1].strip()  # the replica that answered (after any that refused)
+            for e in log
+            if e["uri"] == uri and e["status"] == "200" and (float(e["msec"]) > at) == after
+        }
+
+    gateways = [f"127.0.0.1:{g.port}" for g in shape.gateways]
+    engines = [f"127.0.0.1:{n.rasa_port}" for n in shape.cluster.nodes]
+    assert served("/telegram", after=False) == set(gateways), log
+    assert served("/telegram", after=True) == {
+        gateways[i] for i, g in enumerate(shape.gateways) if g.proc.poll() is None
     }
-    hooks_after = {
-        e["upstream"].split(",")[-1].strip() for e in log if e["uri"] == "/telegram" and float(e["msec"]) > at
-    }
-    assert hooks_before == {f"127.0.0.1:{g.port}" for g in shape.gateways}, log
-    assert hooks_after == {f"127.0.0.1:{g.port}" for g in shape.gateways if g.proc.poll() is None}, log
+    assert served(ENGINE_TURN, after=False) == set(engines), log
+    assert served(ENGINE_TURN, after=True) == {f"127.0.0.1:{survivor.rasa_port}"}, log
     for gateway in shape.gateways:
         if gateway.name != killed["gateway"]:
             assert gateway.proc.poll() is None, gateway.diagnostics()
@@ -912,7 +930,7 @@ def test_webhook_gateways_behind_nginx_survive_a_gateway_and_an_engine_kill(
     )
 
 
-def kill_mid_turn(shape: WebhookShape, external_id: str) -> dict[str, str]:
+def kill_mid_turn(shape: WebhookShape, external_id: str, nth: int) -> dict[str, str]:
     """SIGKILL the gateway that took this message and the engine node answering it, once the message is
     persisted and at the engine (dispatched); if the turn was over before we saw it there, node-a."""
     app_url, nodes = shape.cluster.services.app_url, shape.cluster.nodes
@@ -931,7 +949,7 @@ def kill_mid_turn(shape: WebhookShape, external_id: str) -> dict[str, str]:
         pytest.fail(f"message {external_id} never reached the engine\n{shape.diagnostics()}")
     when = "while the engine answered the turn" if node is not None else "just after the turn (missed it)"
     victim_node = node or nodes[0]
-    gateway = gateway_that_took_last_update(shape)
+    gateway = gateway_that_took_update(shape, nth)
     gateway.kill()
     victim_node.kill()
     return {
