@@ -243,3 +243,31 @@ def test_a_tap_on_a_clarification_button_is_kept_and_becomes_the_description(db_
         "citizen_choice",
         "telegram-1001",
     )
+
+
+# ---- personal data ---------------------------------------------------------------------------------------
+
+
+def test_erasure_of_a_citizen_deletes_their_examples(settings: Settings, operators: dict[str, int]) -> None:
+    import datetime as dt
+
+    from hotline.privacy.erasure import erase_citizen
+
+    db = settings.database_url
+    ticket_id, _ = make_ticket(settings, description=STORY)
+    with session_scope(db) as s:
+        t = s.get_one(Ticket, ticket_id)
+        lifecycle.set_category(
+            s, t, s.get_one(Operator, operators["dingyuan"]), "工伤", settings.county_names
+        )
+        inbox.record_example(
+            s, "俺娃被打了", "minors", "citizen_choice", actor="citizen", conversation_id="telegram-1001"
+        )
+        inbox.record_example(
+            s, "别人家的事", "minors", "citizen_choice", actor="citizen", conversation_id="telegram-7"
+        )
+        admin = Operator(name="管理员", role=OperatorRole.ADMIN, counties=[])
+        s.add(admin)
+        s.flush()
+        erase_citizen(s, "telegram:1001", admin, dt.datetime(2030, 1, 1))
+    assert [e.conversation_id for e in examples(db)] == ["telegram-7"]
