@@ -42,7 +42,7 @@ from bot.desk.handlers import SYNC_JOB
 from bot.gateway import Attachment, Gateway, Inbound
 from bot.notify import GatewayNotifier
 from bot.replies import Reply
-from bot.supervisors import SupervisorCommands
+from bot.supervisors import SupervisorCommands, send_report_file
 from bot.transports.telegram_edits import edited_message_handler
 from bot.transports.telegram_updates import ChatOrderedProcessor
 from hotline.db.models import ButtonPayload
@@ -201,8 +201,7 @@ class TelegramTransport:
         if path is None:
             await app.bot.send_message(chat_id=int(chat), text=text)
         else:
-            with path.open("rb") as fh:
-                await app.bot.send_document(chat_id=int(chat), document=fh, caption=text[:1024] or None)
+            await send_report_file(app.bot, int(chat), path, text[:1024])
 
     async def _retry_pending(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Job: answer messages the engine could not take earlier; a failure waits for the next run."""
