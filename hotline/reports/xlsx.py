@@ -153,11 +153,13 @@ def write_workbook(
     path: Path,
     counties: Sequence[str] | None,
     county_names: dict[str, str] | None = None,
+    notes: Sequence[str] = (),
 ) -> Path:
+    """`notes`: warnings the report carries besides its figures (e.g. an out-of-date 低保 table)."""
     wb = Workbook(write_only=True)
     summary = wb.create_sheet(T.XLSX_SUMMARY_SHEET)
     summary.append(["指标", "数值"])
-    for label, value in summary_rows(m, county_names):
+    for label, value in [*summary_rows(m, county_names), *(("说明", note) for note in notes)]:
         summary.append(_safe([label, value]))
     sheet = wb.create_sheet(T.XLSX_TICKETS_SHEET)
     sheet.append(T.XLSX_TICKET_HEADERS)
