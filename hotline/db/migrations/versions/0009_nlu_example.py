@@ -1,7 +1,7 @@
 """nlu_example: labelled messages learned from operators' corrections and citizens' button choices
 
-Revision ID: 0008_nlu_example
-Revises: 0007_message_queue
+Revision ID: 0009_nlu_example
+Revises: 0008_update_journal
 Create Date: 2026-12-06 15:30:00
 
 The NLU inbox (issue 11): every category an operator corrects on a ticket and every category a citizen picks
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_nlu_example"
-down_revision: str | None = "0007_message_queue"
+revision: str = "0009_nlu_example"
+down_revision: str | None = "0008_update_journal"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
