@@ -93,7 +93,7 @@ def parse_draft(text: str) -> Draft:
     """The desk's `问题 | 答案 | 条文 [| 详细说明]` (half- or full-width bars) as a draft."""
     parts = [p.strip() for p in re.split(r"[|｜]", text)]
     if len(parts) < 2 or not parts[0] or not parts[1]:
-        raise ProposalError(texts.TOO_FEW_QUESTIONS)
+        raise ProposalError(texts.DRAFT_FORMAT)
     articles = parse_articles(parts[2]) if len(parts) > 2 else ()
     details = "｜".join(parts[3:]).strip()
     return Draft(split_questions(parts[0]), parts[1], articles, details)
@@ -204,12 +204,22 @@ def propose(
     return proposal
 
 
+def require_supervisor(operator: Operator) -> None:
+    """Only active supervisors (and admins) review proposals."""
+    _active(operator)
+    if OperatorRole(operator.role) not in (OperatorRole.SUPERVISOR, OperatorRole.ADMIN):
+        raise ProposalError(texts.SUPERVISORS_ONLY)
+
+
+def citations(proposal: KbProposal) -> str:
+    """The proposal's articles as cited to citizens: 《法律》第几条；…"""
+    return "；".join(f"《{a['law']}》{a['article']}" for a in proposal.articles)
+
+
 def _decidable(
     session: Session, proposal_id: int, supervisor: Operator, county_names: dict[str, str]
 ) -> tuple[KbProposal, Ticket]:
-    _active(supervisor)
-    if OperatorRole(supervisor.role) not in (OperatorRole.SUPERVISOR, OperatorRole.ADMIN):
-        raise ProposalError(texts.SUPERVISORS_ONLY)
+    require_supervisor(supervisor)
     proposal = session.get(KbProposal, proposal_id)
     if proposal is None:
         raise ProposalError(texts.UNKNOWN_PROPOSAL.format(id=proposal_id))
@@ -287,18 +297,21 @@ def reject(
     return proposal
 
 
-def pending(session: Session, viewer: Viewer | None, *, limit: int = 50) -> list[tuple[KbProposal, Ticket]]:
-    """Pending proposals from tickets the viewer may see, oldest first."""
+def pending(
+    session: Session, viewer: Viewer | None, *, limit: int = 50
+) -> list[tuple[KbProposal, Ticket, Operator]]:
+    """Pending proposals from tickets the viewer may see, oldest first, with their ticket and proposer."""
     query = (
-        select(KbProposal, Ticket)
+        select(KbProposal, Ticket, Operator)
         .join(Ticket, Ticket.id == KbProposal.ticket_id)
+        .join(Operator, Operator.id == KbProposal.proposed_by)
         .where(KbProposal.status == PENDING)
         .order_by(KbProposal.proposed_at, KbProposal.id)
     )
     counties = visible_counties(viewer)
     if counties is not None:
         query = query.where(Ticket.county_code.in_(counties))
-    return [(p, t) for p, t in session.execute(query.limit(limit))]
+    return [(p, t, o) for p, t, o in session.execute(query.limit(limit))]
 
 
 # ---- what the bot serves -------------------------------------------------------------------------------

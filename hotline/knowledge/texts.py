@@ -6,6 +6,7 @@ the CLI prints them.
 
 from __future__ import annotations
 
+DRAFT_FORMAT = "请用“|”分隔问法、简短答案和条文：问法一；问法二 | 答案 | 《法律全称》第几条"
 TOO_FEW_QUESTIONS = "请至少写两种问法，用“；”分隔，例如：工伤认定去哪里申请；工伤认定找哪个部门"
 ANSWER_TOO_SHORT = "答案太短（至少 {min} 个字）"
 ANSWER_TOO_LONG = "简短答案最多 {max} 个字，现在 {length} 个字；更多内容请写在详细说明里"
