@@ -479,9 +479,13 @@ def cmd_kb_export(args: argparse.Namespace) -> int:
 
 
 def _add_kb_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    kb = sub.add_parser("kb", help="知识库提议：提出、审核、导出 / knowledge-base proposals").add_subparsers(
-        dest="action", required=True
-    )
+    kb = sub.add_parser(
+        "kb",
+        help="知识库提议：提出、审核、导出 / knowledge-base proposals",
+        description="知识库提议：话务员据工单的答复提议常见问题条目，监督人员批准后机器人即起使用（复核日期按"
+        " knowledge.review_days），每一步记入工单审计；export 导出为 faq.yaml 格式，供并入文件。"
+        " / Operators propose entries from a ticket's answer; approved ones are served by the bot.",
+    ).add_subparsers(dest="action", required=True)
     pr = kb.add_parser(
         "propose",
         help="据工单的答复提议常见问题条目 / propose an entry from a ticket's answer",

@@ -39,13 +39,6 @@ CALENDAR_FALLBACK = (
 )
 
 KB_REVIEW_DUE = "知识库：{count}条常见问题答案已到复核日期，请法律顾问复核：{ids}。"
-KB_IDS_SHOWN = 20  # the summary is a chat message: the first ids, then how many more
-
-
-def listed(ids: list[str], shown: int = KB_IDS_SHOWN) -> str:
-    """`a、b、c` — at most `shown` ids, then 等（另有N条）."""
-    text = "、".join(ids[:shown])
-    return text + (f"等（另有{len(ids) - shown}条）" if len(ids) > shown else "")
 
 
 CHART_TITLES = {
