@@ -16,7 +16,7 @@ run: train  ## start engine + action server + console chat (Telegram if TELEGRAM
 test: train  ## everything CI runs: lint, types, data validation, unit + integration + conversation tests
 	bash scripts/test.sh
 
-services:  ## install PostgreSQL + Redis server binaries (Debian) for the distributed integration test
+services:  ## install PostgreSQL, Redis and nginx binaries (Debian) for the distributed integration test
 	bash scripts/services.sh
 
 lint: setup

@@ -1,7 +1,7 @@
 """knowledge-base proposals: entries operators propose from a ticket's answer, approved by supervisors
 
-Revision ID: 0008_kb_proposals
-Revises: 0007_message_queue
+Revision ID: 0009_kb_proposals
+Revises: 0008_update_journal
 Create Date: 2026-12-06 15:30:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_kb_proposals"
-down_revision: str | None = "0007_message_queue"
+revision: str = "0009_kb_proposals"
+down_revision: str | None = "0008_update_journal"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
