@@ -450,6 +450,161 @@ def _add_nlu_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ex.set_defaults(func=cmd_nlu_export)
 
 
+# --- kb (知识库提议) -------------------------------------------------------------------------------------
+def _active_operator(session: Session, operator_id: int) -> Operator:
+    from hotline.knowledge import texts
+
+    operator = session.get(Operator, operator_id)
+    if operator is None or not operator.active:
+        raise CliError(texts.CLI_OPERATOR_REQUIRED.format(id=operator_id))
+    return operator
+
+
+def cmd_kb_propose(args: argparse.Namespace) -> int:
+    from hotline.knowledge import proposals, texts
+    from hotline.tickets.service import TicketError, get_by_number
+
+    settings = _settings(args)
+    with _session(settings) as session, session.begin():
+        operator = _active_operator(session, args.operator)
+        ticket = get_by_number(session, args.number)
+        if ticket is None:
+            raise CliError(texts.CLI_UNKNOWN_TICKET.format(number=args.number))
+        try:
+            draft = proposals.Draft(
+                questions=tuple(q for text in args.question for q in proposals.split_questions(text)),
+                answer=args.answer,
+                articles=proposals.parse_articles(args.articles or ""),
+                details=args.details or "",
+                category=args.category,
+            )
+            proposal = proposals.propose(session, ticket, operator, draft, settings.county_names)
+        except TicketError as exc:
+            raise CliError(str(exc)) from exc
+        print(texts.CLI_PROPOSED.format(id=proposal.id, number=ticket.number))
+    return 0
+
+
+def cmd_kb_pending(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from hotline.knowledge import proposals, texts
+    from hotline.reports.texts import category_label
+    from hotline.tickets.access import Viewer
+
+    settings = _settings(args)
+    tz = ZoneInfo(settings.city.timezone)
+    with _session(settings) as session:
+        operator = _supervisor(session, args.as_operator)
+        waiting = proposals.pending(session, Viewer.of(operator) if operator else None, limit=args.limit)
+        for p, t, proposer in waiting:
+            proposed = p.proposed_at.replace(tzinfo=dt.UTC).astimezone(tz)
+            print(
+                texts.CLI_PENDING_LINE.format(
+                    id=p.id,
+                    category=category_label(p.category),
+                    number=t.number,
+                    proposer=proposer.name,
+                    proposed=f"{proposed:%Y-%m-%d %H:%M}",
+                    question="；".join(p.questions),
+                )
+            )
+            print(f"\t{p.answer}\n\t{proposals.citations(p) or '—'}")
+        print(texts.CLI_PENDING_COUNT.format(count=len(waiting)))
+    return 0
+
+
+def cmd_kb_decide(args: argparse.Namespace) -> int:
+    from hotline.knowledge import proposals, texts
+    from hotline.settings import today_in
+    from hotline.tickets.service import TicketError
+
+    settings = _settings(args)
+    with _session(settings) as session, session.begin():
+        operator = _active_operator(session, args.as_operator)
+        try:
+            if args.action == "approve":
+                p = proposals.approve(
+                    session,
+                    args.id,
+                    operator,
+                    settings.county_names,
+                    review_days=settings.knowledge.review_days,
+                    today=today_in(settings),
+                    note=args.note or "",
+                )
+                done = texts.CLI_APPROVED.format(id=p.id, entry=p.entry_id, due=p.review_due)
+            else:
+                p = proposals.reject(session, args.id, operator, args.reason, settings.county_names)
+                done = texts.CLI_REJECTED.format(id=p.id, note=p.decision_note)
+        except TicketError as exc:
+            raise CliError(str(exc)) from exc
+    print(done)
+    return 0
+
+
+def cmd_kb_export(args: argparse.Namespace) -> int:
+    from hotline.knowledge import proposals, texts
+
+    settings = _settings(args)
+    with _session(settings) as session:
+        text, count = proposals.export_yaml(session)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(texts.CLI_EXPORTED.format(count=count, out=args.out))
+    else:
+        print(text, end="")
+    return 0
+
+
+def _add_kb_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    kb = sub.add_parser(
+        "kb",
+        help="知识库提议：提出、审核、导出 / knowledge-base proposals",
+        description="知识库提议：话务员据工单的答复提议常见问题条目，监督人员批准后机器人即起使用（复核日期按"
+        " knowledge.review_days），每一步记入工单审计；export 导出为 faq.yaml 格式，供并入文件。"
+        " / Operators propose entries from a ticket's answer; approved ones are served by the bot.",
+    ).add_subparsers(dest="action", required=True)
+    pr = kb.add_parser(
+        "propose",
+        help="据工单的答复提议常见问题条目 / propose an entry from a ticket's answer",
+        description="话务员只能据本人县区的工单提议；提议经监督人员批准后机器人即起使用（记入工单审计）。",
+    )
+    pr.add_argument("number", help="工单号 / source ticket number")
+    pr.add_argument(
+        "--question",
+        action="append",
+        required=True,
+        help="问法（至少两种；可重复本参数或用“；”分隔）/ phrasings, at least two",
+    )
+    pr.add_argument("--answer", required=True, help="简短答案，300字以内 / short answer (≤ 300 chars)")
+    pr.add_argument("--articles", help="条文，如 《中华人民共和国劳动法》第四十四条；… / articles")
+    pr.add_argument("--details", help="详细说明（市民追问时）/ details")
+    pr.add_argument("--category", help="类别代码（默认取工单类别）/ category code (default: the ticket's)")
+    pr.add_argument("--operator", type=int, required=True, help="提议的工作人员编号 / proposing operator id")
+    pr.set_defaults(func=cmd_kb_propose)
+    pd = kb.add_parser("pending", help="待审核的提议 / pending proposals, oldest first")
+    pd.add_argument("--as-operator", type=int, help="按该监督人员的可见范围 / as seen by supervisor id")
+    pd.add_argument("--limit", type=int, default=50)
+    pd.set_defaults(func=cmd_kb_pending)
+    ap = kb.add_parser("approve", help="批准提议（监督人员，记入审计）/ approve (supervisor, audited)")
+    ap.add_argument("id", type=int, help="提议编号 / proposal id")
+    ap.add_argument("--note", help="备注 / note")
+    ap.add_argument("--as-operator", type=int, required=True, help="批准的监督人员编号 / supervisor id")
+    ap.set_defaults(func=cmd_kb_decide)
+    rj = kb.add_parser("reject", help="退回提议（须写理由，记入审计）/ reject with a reason (audited)")
+    rj.add_argument("id", type=int, help="提议编号 / proposal id")
+    rj.add_argument("reason", help="理由 / reason")
+    rj.add_argument("--as-operator", type=int, required=True, help="退回的监督人员编号 / supervisor id")
+    rj.set_defaults(func=cmd_kb_decide)
+    ex = kb.add_parser(
+        "export",
+        help="导出已批准、尚未并入 faq.yaml 的条目（faq.yaml 格式）/ approved entries as faq.yaml YAML",
+    )
+    ex.add_argument("--out", help="输出文件（默认打印）/ output file (default: stdout)")
+    ex.set_defaults(func=cmd_kb_export)
+
+
 # --- privacy (PIPL) ------------------------------------------------------------------------------
 def _tracker_note(n: int | None) -> str:
     return "未找到对话引擎的 SQL 存储（跳过）" if n is None else f"{n} 条"
@@ -894,6 +1049,7 @@ def build_parser() -> argparse.ArgumentParser:
     rm.set_defaults(func=cmd_operators_remove)
 
     _add_reviews_parser(sub)
+    _add_kb_parser(sub)
     _add_privacy_parser(sub)
     _add_nlu_parser(sub)
     _add_dibao_parser(sub)

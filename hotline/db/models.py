@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -375,3 +376,33 @@ class NluExample(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("operator.id"))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class KbProposal(Base):
+    """A knowledge-base entry an operator proposed from a ticket's answer (hotline.knowledge.proposals).
+
+    Pending until a supervisor approves or rejects it; approved ones are served by the bot next to
+    faq.yaml (with checked_by = the approver, review_due from `knowledge.review_days`) until the bureau
+    folds them into the file (`python -m hotline kb export`). Each step is also audited on the ticket."""
+
+    __tablename__ = "kb_proposal"
+    __table_args__ = (Index("ix_kb_proposal_status", "status", "decided_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    questions: Mapped[list[Any]] = mapped_column(JSON, default=list)  # the phrasings, at least two
+    answer: Mapped[str] = mapped_column(Text)
+    details: Mapped[str] = mapped_column(Text, default="")
+    articles: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{"law": …, "article": "第…条"}]
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | rejected
+    proposed_by: Mapped[int] = mapped_column(ForeignKey("operator.id"))
+    proposed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("operator.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    # Set on approval: the entry's id and review fields as served (FaqEntry).
+    entry_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    checked_by: Mapped[str | None] = mapped_column(String(96))
+    last_checked: Mapped[dt.date | None] = mapped_column(Date)
+    review_due: Mapped[dt.date | None] = mapped_column(Date)
