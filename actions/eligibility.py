@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.intake import intake_slots
-from hotline.eligibility import Decision, Outcome, assess
+from hotline.eligibility import Decision, Outcome, assess, cached_rules
 from hotline.eligibility.explain import headline, sections
 from hotline.intake.urgency import is_urgent
 from hotline.settings import get_settings
@@ -51,7 +51,7 @@ def say_answer(dispatcher: CollectingDispatcher, decision: Decision, ticket_numb
     dispatcher.utter_message(
         response=response, headline=headline(decision), ticket_number=ticket_number, centre=name, phone=phone
     )
-    for block in sections(decision):
+    for block in sections(decision, cached_rules(settings.eligibility.rules_path).articles):
         dispatcher.utter_message(response="utter_answer_details", details=block)
 
 

@@ -10,7 +10,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import answers
+from actions import answers, learning
 from hotline import categories, normalise
 from hotline.categories import INTAKE_CATEGORIES
 from hotline.eligibility.facts import SLOT_NAMES
@@ -60,8 +60,12 @@ class ActionStartIntake(Action):
     ) -> list[EventType]:
         intent = intent_of(tracker)
         facts = story_facts(tracker)
-        category = answers.category_for(intent if intent in INTAKE_CATEGORIES else "other_legal", facts)
+        chosen = intent if intent in INTAKE_CATEGORIES else "other_legal"
+        category = answers.category_for(chosen, facts)
         text = tracker.latest_message.get("text") or ""
+        if (clarified := learning.clarified_message(tracker)) is not None:
+            text = clarified[0]  # a tap on a clarification button: the words it clarified, not "/category"
+            learning.record_citizen_choice(tracker, chosen)  # the label the citizen picked, as NLU data
         dispatcher.utter_message(
             response="utter_category_recognised", category_label=categories.label(category)
         )
