@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -23,6 +24,9 @@ STRONG_DIGRESSIONS = frozenset({"ask_why", "ask_contact", "ask_eligibility", "ca
 WEAK_DIGRESSIONS = frozenset({"chitchat", "bot_challenge", "out_of_scope"})
 # A legal category this sure, written instead of an answer, is a new problem (switch_topic).
 TOPIC_SWITCH_CONFIDENCE = 0.5
+# ... and this long (Chinese characters) even when a lenient parser reads an answer in it (“对了，…” = yes).
+TOPIC_SWITCH_MIN_CHARS = 10
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 # Actions that belong to the form itself: a user turn followed only by these is still unanswered.
 _FORM_ACTIONS = frozenset({"action_listen", "action_extract_slots", FORM, f"validate_{FORM}"})
 
@@ -204,8 +208,11 @@ class ValidateIntakeForm(FormValidationAction):
         parsed = normalise_value(slot, value)
         # At the summary, naming or correcting an answer ends “which one to change?”.
         changing = {"awaiting_change": None} if tracker.get_slot("requested_slot") == "confirmed" else {}
+        asked = tracker.get_slot("requested_slot") == slot
+        if parsed is not None and asked and (category := new_topic(tracker)) and substantive(tracker):
+            return offer_switch(category, slot, tracker)  # “对了，我老婆还要跟我离婚”: not a “yes”
         if parsed is not None:
-            understood = {"fallback_stage": None} if tracker.get_slot("requested_slot") == slot else {}
+            understood = {"fallback_stage": None} if asked else {}
             return {slot: parsed, **_clear_failure(tracker, slot), **changing, **understood}
         if tracker.get_slot("requested_slot") != slot:
             return {
@@ -302,6 +309,12 @@ def offer_switch(category: str, slot: str, tracker: Tracker) -> dict[str, Any]:
     """A new problem written instead of an answer: remember it; the form first asks whether to switch."""
     text = str(tracker.latest_message.get("text") or "")
     return {slot: None, "pending_topic": {"category": category, "text": text}, "fallback_stage": None}
+
+
+def substantive(tracker: Tracker) -> bool:
+    """A message long enough to be a story of its own rather than an answer (buttons, “是的”, “定远县”)."""
+    text = str(tracker.latest_message.get("text") or "")
+    return not text.startswith("/") and len(_HAN.findall(text)) >= TOPIC_SWITCH_MIN_CHARS
 
 
 def switch_topic(

@@ -79,8 +79,9 @@ _SHAPE: tuple[tuple[tuple[str, ...], tuple[type, ...]], ...] = (
     (("tracker", "latest_action_name"), (str,)),
 )
 # Slot values: every slot is `type: any` in domain.yml, but our actions only ever set JSON scalars, except
-# the intake's per-question miss counts (an object). A list or object elsewhere is not from our engine.
-OBJECT_SLOTS = frozenset({"failures"})
+# the intake's per-question miss counts and a new problem waiting for the switch choice (objects). A list or
+# object elsewhere is not from our engine.
+OBJECT_SLOTS = frozenset({"failures", "pending_topic"})
 _SCALARS = (str, int, float, bool)
 _LISTS_OF_OBJECTS = (
     ("tracker", "events"),

@@ -284,6 +284,17 @@ def test_new_problem_instead_of_the_county_is_offered_as_a_switch_keeping_the_pe
     assert slot_events(_)["requested_slot"] != "topic_choice"
 
 
+def test_a_new_problem_read_as_yes_is_still_offered_as_a_switch() -> None:
+    slots = {"category": "wage_arrears", "county": "定远县", "requested_slot": "migrant_worker"}
+    long = tracker(slots, "对了，我老婆还要跟我离婚，孩子归谁", "marriage_family")
+    events, _ = run(ValidateIntakeForm(), long)
+    got = slot_events(events)
+    assert got["requested_slot"] == "topic_choice" and got["migrant_worker"] is None
+    assert got["pending_topic"]["category"] == "marriage_family"
+    events, _ = run(ValidateIntakeForm(), tracker(slots, "对", "marriage_family"))
+    assert slot_events(events)["migrant_worker"] is True  # a short answer stays an answer
+
+
 def test_a_new_problem_can_start_afresh_or_be_declined() -> None:
     pending = {"category": "wage_arrears", "text": "我在定远县，老板拖欠我三个月工资"}
     slots = {"category": "minors", "age": 15, "county": "全椒县", "pending_topic": pending}
