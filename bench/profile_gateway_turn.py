@@ -50,8 +50,8 @@ def inline_units() -> None:
         with session_scope(database) as session:
             return work(session)
 
-    bot.gateway.in_thread = inline  # type: ignore[assignment]
-    bot.outbox.in_thread = inline  # type: ignore[assignment]
+    setattr(bot.gateway, "in_thread", inline)  # noqa: B010
+    setattr(bot.outbox, "in_thread", inline)  # noqa: B010
 
 
 def main() -> None:
