@@ -249,7 +249,7 @@ class Gateway:
         if self._sender is None:
             return notes + replies
         if claimed is not None:  # the replies were claimed in the commit that logged them
-            await deliver_claimed(claimed, self._sender, self._db)
+            await deliver_claimed(claimed, self._sender, self._db, self._token, self._claim_ttl)
         else:
             await self._flush_outbox(citizen_id, self._sender)
         return []
@@ -294,7 +294,7 @@ class Gateway:
             async with self._lock(citizen_id):
                 _, engine_answered, claimed = await self._drain(citizen_id, queued=True, retrying=True)
             if claimed is not None:
-                await deliver_claimed(claimed, deliver, self._db)
+                await deliver_claimed(claimed, deliver, self._db, self._token, self._claim_ttl)
             answered += engine_answered
         waiting = await self._db(outbox_citizens)
         for citizen_id in waiting:
@@ -306,7 +306,7 @@ class Gateway:
         batch = await self._db(
             partial(claim_outbox, citizen_id=citizen_id, token=self._token, ttl=self._claim_ttl)
         )
-        return await deliver_claimed(batch, deliver, self._db)
+        return await deliver_claimed(batch, deliver, self._db, self._token, self._claim_ttl)
 
     def _say(
         self,
