@@ -21,8 +21,9 @@ Definitions (they decide what a supervisor reads, so they are spelled out):
   rate = share of new tickets whose conversation hit the fallback at least once (facts["fallbacks"] > 0).
 - 机器人独立办结率 (bot-resolved rate): inquiries the bot resolved by itself with a knowledge-base answer the
   citizen confirmed (tickets created in the period with facts["faq_id"], hotline.knowledge.outcome) / all
-  inquiries (new tickets). Knowledge-base entries whose review date has come by the period end are counted
-  (kb_review_due) so the weekly report flags them.
+  inquiries (new tickets). Knowledge-base entries (faq.yaml and the approved proposals the bot serves) whose
+  review date has come by the period end are counted (kb_review_due, ids in kb_review_due_ids) so the weekly
+  report flags them.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, l
 from sqlalchemy.orm import Session
 
 from hotline.db.models import CaseType, Rating, ReviewItem, Target, Ticket, TicketStatus
-from hotline.knowledge.loader import packaged_kb
 from hotline.knowledge.outcome import FAQ_FACT
+from hotline.knowledge.proposals import served_kb
 from hotline.reports.config import ReportsConfig
 from hotline.reports.periods import Period
 from hotline.settings import Settings
@@ -116,6 +117,7 @@ class ReportMetrics:
     fallbacks_total: int = 0
     bot_resolved: int = 0
     kb_review_due: int = 0
+    kb_review_due_ids: list[str] = field(default_factory=list)
     calendar_fallback_years: list[int] = field(default_factory=list)
     previous: ReportMetrics | None = None
 
@@ -271,9 +273,9 @@ def _add_facts(q: _Query, m: ReportMetrics) -> None:
     m.fallback_tickets, m.fallbacks_total, m.bot_resolved = fb_tickets or 0, fb_total or 0, resolved or 0
 
 
-def _kb_review_due(period: Period) -> int:
-    """Knowledge-base entries whose review date has come by the period's last day."""
-    return len(packaged_kb().overdue(period.end - dt.timedelta(days=1)))
+def _kb_review_due(session: Session, period: Period) -> list[str]:
+    """Ids of the served knowledge-base entries whose review date has come by the period's last day."""
+    return [e.id for e in served_kb(session).overdue(period.end - dt.timedelta(days=1))]
 
 
 def _closed(q: _Query) -> tuple[int, int]:
@@ -320,15 +322,23 @@ def _nearest_rank_hours(session: Session, values: Select[Any], expr: Any, count:
 HOUR_BUCKET = 3600  # seconds per bucket of the duration histogram
 
 
-def _durations(q: _Query, done_col: Any, due_col: Any) -> Durations:
+def imported_without_response() -> ColumnElement[bool]:
+    """An imported historical ticket: the old system recorded no first response, the importer stored the
+    creation time in its place. Reports show "—" for it, not a first response after 0.0 hours."""
+    return and_(Ticket.source == "import", Ticket.first_response_at == Ticket.created_at)
+
+
+def _durations(
+    q: _Query, done_col: Any, due_col: Any, exclude: ColumnElement[bool] | None = None
+) -> Durations:
     """Hours from creation to `done_col` for tickets done in the period; nearest-rank median and p90.
 
     Exact without sorting the whole period: one scan (index-only with ix_ticket_*_report) counts the
-    tickets per hour of duration along with the SLA figures; the bucket holding each rank is then sorted
-    alone (`_rank_in_bucket`). The old way, ORDER BY … OFFSET k twice, sorted ~900k values twice for the
-    annual report of a 1M-ticket year.
+    tickets per hour of duration along with the SLA figures; only the buckets holding the two ranks are
+    then ranked (`_ranks_in_buckets`). The old way, ORDER BY … OFFSET k twice, sorted ~900k values twice
+    for the annual report of a 1M-ticket year.
     """
-    in_period = q.within(done_col)
+    in_period = q.within(done_col) if exclude is None else and_(q.within(done_col), ~exclude)
     expr = _seconds(q.session.get_bind().dialect.name, Ticket.created_at, done_col)
     bucket = _bucket(expr)
     histogram: list[tuple[int, int]] = []
@@ -521,10 +531,13 @@ def compute_metrics(
     m = ReportMetrics(period=period, scope=scope_key, scope_name=scope_name)
     _add_new_tickets(q, m)
     _add_facts(q, m)
-    m.kb_review_due = _kb_review_due(period)
+    m.kb_review_due_ids = _kb_review_due(session, period)
+    m.kb_review_due = len(m.kb_review_due_ids)
     m.closed, m.cases_closed = _closed(q)
     m.backlog = _backlog(q)
-    m.first_response = _durations(q, Ticket.first_response_at, Ticket.first_response_due)
+    m.first_response = _durations(
+        q, Ticket.first_response_at, Ticket.first_response_due, imported_without_response()
+    )
     m.resolution = _durations(q, Ticket.resolved_at, Ticket.resolution_due)
     _add_ratings(q, m)
     m.review_items = _review_items(q)

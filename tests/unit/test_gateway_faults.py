@@ -493,14 +493,14 @@ async def test_telegram_400_and_403_are_undeliverable_but_network_errors_are_not
         async def refuse(*_: Any, error: Exception = error) -> None:
             raise error
 
-        transport.send = refuse  # type: ignore[method-assign]
+        transport.send = refuse  # type: ignore[method-assign,assignment]
         with pytest.raises(Undeliverable):
             await transport.deliver(app, "1", [Reply("x")])
 
     async def down(*_: Any) -> None:
         raise NetworkError("down")
 
-    transport.send = down  # type: ignore[method-assign]
+    transport.send = down  # type: ignore[method-assign,assignment]
     with pytest.raises(NetworkError):
         await transport.deliver(app, "1", [Reply("x")])
 
@@ -518,7 +518,7 @@ async def test_a_flush_that_loses_the_claim_leaves_its_reply_to_the_holder(db_ur
         delivered.extend(r.text for r in replies)
 
     gateway.set_sender(slow)
-    first = asyncio.create_task(gateway.handle(msg(1, "第一条")))
+    first = asyncio.ensure_future(gateway.handle(msg(1, "第一条")))
     while outbound_rows(db_url) == [] or not any(
         r.claimed_until for r in _outbound(db_url)
     ):  # until the first reply is claimed

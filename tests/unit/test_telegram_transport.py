@@ -87,12 +87,11 @@ async def test_buttons_pressed_outside_a_private_chat_never_reach_the_dialog(set
     app = TelegramTransport(Gateway(engine, s.database_url), s, request=api).application
     group = {"id": -100123, "type": "supergroup"}
     async with app:
-        for n, where in enumerate(
-            (
-                {"message": {"message_id": 9, "date": 0, "chat": group, "from": BOT, "text": "?"}},
-                {"inline_message_id": "inline-1"},
-            )
-        ):
+        places: tuple[dict[str, Any], ...] = (
+            {"message": {"message_id": 9, "date": 0, "chat": group, "from": BOT, "text": "?"}},
+            {"inline_message_id": "inline-1"},
+        )
+        for n, where in enumerate(places):
             query = {"id": f"cb{n}", "from": USER, "chat_instance": "x", "data": "/affirm", **where}
             await app.process_update(Update.de_json({"update_id": n, "callback_query": query}, app.bot))
         assert engine.seen == []

@@ -1,7 +1,7 @@
 """report covering indexes
 
-Revision ID: 0008_report_covering_indexes
-Revises: 0007_message_queue
+Revision ID: 0011_report_covering_indexes
+Revises: 0010_kb_proposals
 Create Date: 2026-12-06 15:20:00
 
 Issue 13 (reports at province scale): the annual metrics of a 1M-ticket year read every row of the year
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0008_report_covering_indexes"
-down_revision: str | None = "0007_message_queue"
+revision: str = "0011_report_covering_indexes"
+down_revision: str | None = "0010_kb_proposals"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -44,7 +44,7 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             "ix_ticket_first_response_report",
-            ["first_response_at", "created_at", "first_response_due", "county_code"],
+            ["first_response_at", "created_at", "first_response_due", "county_code", "source"],
             unique=False,
         )
         batch_op.drop_index("ix_ticket_created")
