@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         max_attempts=settings.gateway.max_attempts,
         ticket_prefix=settings.city.ticket_prefix,
         timezone=settings.city.timezone,
+        settings=settings,
     )
     if transport == "telegram":
         from bot.transports.telegram import TelegramTransport
