@@ -252,3 +252,18 @@ def test_concurrent_bookings_never_exceed_capacity(settings: Settings, db_url: s
             )
             == capacity
         )
+
+
+def test_reminder_job_is_scheduled_and_runs(settings: Settings) -> None:
+    from hotline.reports.delivery import RecordingNotifier
+    from hotline.scheduler import SchedulerService
+    from hotline.scheduler.jobs import appointment_reminders
+
+    service = SchedulerService(settings, RecordingNotifier(), holder="t")
+    scheduler = service.start_scheduler()
+    try:
+        job = scheduler.get_job("appointment_reminders")
+        assert job is not None and job.trigger.interval == dt.timedelta(minutes=15)
+        assert appointment_reminders() == 0  # nothing booked
+    finally:
+        service.stop_scheduler()
