@@ -233,3 +233,7 @@ DESK_EVENT_KINDS.update(
         "appointment_reminded": "预约提醒",
     }
 )
+DESK_APPOINTMENTS_USAGE = (
+    "用法：/appointments [县区] [日期]（日期如 2026-12-07、12-07、今天、明天；默认今天）"
+)
+DESK_NOSHOW_USAGE = "用法：/noshow <预约编号>（/appointments 列表中的 #编号）"

@@ -30,3 +30,14 @@ STATUS_LABELS = {
     "attended": "已到场",
     "no_show": "未到场",
 }
+
+# The operators' day list and no-show, the same on the desk (/appointments, /noshow) and in the CLI.
+DAY_HEADER = "📅 {day} 预约（{count}）"
+DAY_CENTRE = "【{county}】"
+DAY_LINE = "#{id} {time} 工单 {number} · {status}"
+DAY_NONE = "{day} 没有您有权查看的预约。"
+DAY_HINT = "未到场请发送 /noshow 编号（到了预约时间后）。"
+NO_SHOW_DONE = "已登记 #{id}（{time}，工单 {number}）未到场。"
+UNKNOWN_COUNTY = "未知县区：{text}"
+UNKNOWN_DAY = "日期格式应为 2026-12-07、12-07、今天或明天：{text}"
+TODAY_WORDS = {"今天": 0, "明天": 1, "昨天": -1}
