@@ -267,3 +267,51 @@ def test_reminder_job_is_scheduled_and_runs(settings: Settings) -> None:
         assert appointment_reminders() == 0  # nothing booked
     finally:
         service.stop_scheduler()
+
+
+def test_weekly_figures_and_summary_count_bookings_attendance_and_no_shows(
+    settings: Settings, session: Session
+) -> None:
+    from hotline.reports.metrics import compute_metrics
+    from hotline.reports.periods import period_containing
+    from hotline.reports.summary_text import summary_text
+
+    s = with_capacity(settings, 3)
+    booked_at = local(s, 2026, 11, 30, 9)  # Monday of the week 2026-W49
+    tickets = [new_ticket(session, s, f"r{i}") for i in range(4)]
+    came, absent, unmarked, dropped = (
+        book(session, s, t, LANGYA, dt.datetime(2026, 12, 2, hour), actor="bot", now=booked_at)[0]
+        for hour, t in zip((9, 10, 11, 15), tickets, strict=True)
+    )
+    after = local(s, 2026, 12, 2, 17)
+    mark(session, s, came, AppointmentStatus.ATTENDED, actor="operator:1", now=after)
+    mark(session, s, absent, AppointmentStatus.NO_SHOW, actor="operator:1", now=after)
+    cancel(session, s, dropped, actor="bot", now=booked_at)
+    session.flush()
+    week = period_containing("weekly", dt.date(2026, 12, 2))
+    m = compute_metrics(session, s, week, config=s.reports)
+    ap = m.appointments
+    # 4 booked, 1 cancelled; 3 due: attended (marked) + unmarked past one, and one no-show
+    assert (ap.booked, ap.cancelled, ap.due, ap.attended, ap.no_shows) == (4, 1, 3, 2, 1)
+    assert ap.no_show_rate == pytest.approx(1 / 3)
+    assert unmarked.status is AppointmentStatus.BOOKED
+    text = summary_text(m, s.county_names)
+    assert "预约：新增4次，取消1次；本期预约到访3人，到场2人，未到场1人（爽约率33.3%）" in text
+    other = compute_metrics(session, s, week, ["341103"], config=s.reports)
+    assert other.appointments.booked == 0 and "预约：" not in summary_text(other, s.county_names)
+
+
+def test_xlsx_labels_the_bot_resolved_rate_not_the_no_human_share(
+    settings: Settings, session: Session
+) -> None:
+    from hotline.reports.metrics import compute_metrics
+    from hotline.reports.periods import period_containing
+    from hotline.reports.xlsx import summary_rows
+
+    new_ticket(session, settings)  # a bot ticket nobody answered: bot_only, but not bot-resolved
+    session.flush()
+    m = compute_metrics(
+        session, settings, period_containing("weekly", dt.date(2026, 12, 4)), config=settings.reports
+    )
+    rows = dict(summary_rows(m))
+    assert rows["机器人独立办结率"] == "0.0%" and rows["未经人工"] == "100.0%"
