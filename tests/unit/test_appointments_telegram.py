@@ -48,14 +48,15 @@ class TicketEngine:
     """Stands in for engine + action server: the first message opens a ticket with an eligibility
     decision, and the answer carries the offer exactly as actions/ticketing.py sends it."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, channel: str = "telegram", user: str = str(CITIZEN)) -> None:
         self.settings = settings
+        self.channel, self.user = channel, user
         self.seen: list[str] = []
 
     async def send(self, sender: str, text: str) -> list[dict[str, Any]]:
         self.seen.append(text)
         with session_scope(self.settings.database_url) as session:
-            citizen = get_or_create_citizen(session, "telegram", str(CITIZEN))
+            citizen = get_or_create_citizen(session, self.channel, self.user)
             decision = assess(WAGE, self.settings)
             ticket, _ = create_ticket(
                 session,
@@ -173,3 +174,26 @@ async def test_offer_book_rebook_list_reminder_cancel_over_http(api: FakeBotApi,
             "appointment_reminded",
             "appointment_cancelled",
         ]
+
+
+async def test_console_shows_slots_as_numbered_choices(settings: Settings) -> None:
+    """The console transport: the offer's slots are numbered; typing a number books, /yuyue lists, and the
+    listing's buttons (取消预约, 改约) are numbered on so each can be chosen."""
+    import io
+
+    from bot.transports.console import ConsoleChat
+
+    engine = TicketEngine(settings, channel="console", user="u1")
+    out = io.StringIO()
+    chat = ConsoleChat(
+        Gateway(engine, settings.database_url, settings=settings),
+        user_id="u1",
+        stdin=io.StringIO("老板拖欠我三个月工资\n1\n/yuyue\n1\n"),
+        stdout=out,
+    )
+    await chat.run()
+    text = out.getvalue()
+    assert "  [1] " in text and "预约成功" in text and "您的预约：" in text and "已取消" in text
+    assert engine.seen == ["老板拖欠我三个月工资"]
+    with session_scope(settings.database_url) as session:
+        assert [str(a.status) for a in session.scalars(select(Appointment))] == ["cancelled"]
