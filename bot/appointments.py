@@ -175,6 +175,8 @@ class CitizenAppointments:
                 try:
                     appt, _ = book(session, self.settings, ticket, command.county, start, actor=actor)
                 except AppointmentError as exc:
+                    if exc.code == "has_booking":  # an older offer's button: show the booking it has
+                        return [Reply(strings.APPT_ERRORS[exc.code]), *self.listing(session, conversation_id)]
                     if exc.code != "slot_full" and exc.code != "slot_invalid":
                         raise
                     again = self.offer(session, conversation_id, ticket.number, command.county)

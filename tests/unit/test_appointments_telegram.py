@@ -197,3 +197,49 @@ async def test_console_shows_slots_as_numbered_choices(settings: Settings) -> No
     assert engine.seen == ["老板拖欠我三个月工资"]
     with session_scope(settings.database_url) as session:
         assert [str(a.status) for a in session.scalars(select(Appointment))] == ["cancelled"]
+
+
+async def test_gateway_refuses_other_citizens_bookings_and_repeats_the_offer_when_a_slot_filled(
+    settings: Settings,
+) -> None:
+    from bot.gateway import Inbound
+    from hotline.appointments import payloads
+
+    s = settings.model_copy(
+        update={
+            "appointments": settings.appointments.model_copy(
+                update={"default": settings.appointments.default.model_copy(update={"capacity": 1})}
+            )
+        }
+    )
+    alice = Gateway(TicketEngine(s, channel="console", user="alice"), s.database_url, settings=s)
+    bob = Gateway(TicketEngine(s, channel="console", user="bob"), s.database_url, settings=s)
+    n = iter(range(100))
+
+    def said(user: str, text: str, payload: str | None = None) -> Inbound:
+        return Inbound("console", user, f"m{next(n)}", text, button_payload=payload)
+
+    offer = (await alice.handle(said("alice", "老板欠薪")))[-1]
+    first = offer.buttons[0]
+    booked = await alice.handle(said("alice", first.title, first.payload))
+    assert "预约成功" in booked[0].text
+    mine = payloads.parse(booked[0].buttons[0].payload)
+    assert mine is not None and mine.action == "cancel"
+    # Bob presses Alice's cancel button (forged callback data): refused, her booking stays.
+    refused = await bob.handle(said("bob", "取消预约", payloads.cancel(mine.appointment)))
+    assert [r.text for r in refused] == ["没有找到这个预约。"]
+    # Bob's own offer: the same first slot is now full (capacity 1), so it is not offered to him…
+    bob_offer = (await bob.handle(said("bob", "我也被欠薪")))[-1]
+    assert first.title not in [b.title for b in bob_offer.buttons]
+    # …and a stale button for it gets "just filled" and a fresh offer.
+    with session_scope(s.database_url) as session:
+        bob_ticket = (
+            session.scalars(select(Ticket).where(Ticket.conversation_id == "console-bob")).one().number
+        )
+    slot = payloads.parse(first.payload)
+    assert slot is not None
+    stale = await bob.handle(said("bob", first.title, payloads.book(bob_ticket, LANGYA, slot.slot)))
+    assert stale[0].text == "这个时间刚刚约满了，请选择其他时间。" and stale[1].buttons
+    # Alice presses another slot of her old offer: she already has a booking, which is shown.
+    again = await alice.handle(said("alice", offer.buttons[1].title, offer.buttons[1].payload))
+    assert again[0].text == "这个工单已经有预约了。" and again[1].text == "您的预约："
