@@ -449,20 +449,22 @@ def _appointments(
         )
         or 0
     )
-    past = Appointment.ends_at <= at
-    for status, is_past, n in session.execute(
-        select(Appointment.status, case((past, 1), else_=0), func.count())
+    past = func.sum(case((Appointment.ends_at <= at, 1), else_=0))
+    for status, n_past, n in session.execute(
+        select(Appointment.status, past, func.count())
         .where(
             within(Appointment.starts_at),
             Appointment.status.not_in((AppointmentStatus.CANCELLED, AppointmentStatus.REBOOKED)),
         )
-        .group_by(Appointment.status, case((past, 1), else_=0))
+        .group_by(Appointment.status)
     ):
         result.due += n
         if status == AppointmentStatus.NO_SHOW:
             result.no_shows += n
-        elif status == AppointmentStatus.ATTENDED or is_past:
+        elif status == AppointmentStatus.ATTENDED:
             result.attended += n
+        else:  # booked: past and not marked a no-show counts as attended
+            result.attended += n_past or 0
     return result
 
 
