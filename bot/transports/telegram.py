@@ -23,7 +23,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -41,6 +42,7 @@ from bot.desk import Desk, relay
 from bot.desk.handlers import SYNC_JOB
 from bot.gateway import Attachment, Gateway, Inbound
 from bot.notify import GatewayNotifier
+from bot.outbox import Undeliverable
 from bot.replies import Reply
 from bot.supervisors import SupervisorCommands
 from bot.transports.telegram_edits import edited_message_handler
@@ -131,7 +133,7 @@ class TelegramTransport:
         self.application: Application = builder.build()  # type: ignore[type-arg]
         app = self.application
         # Replies through the gateway's outbox: marked sent only once Telegram accepted them.
-        gateway.set_sender(lambda user_id, replies: self.send(app, int(user_id), replies))
+        gateway.set_sender(lambda user_id, replies: self.deliver(app, user_id, replies))
         self.desk: Desk | None = None
         if settings.telegram.operators_chat_id is None:
             log.warning(strings.DESK_DISABLED)
@@ -211,9 +213,19 @@ class TelegramTransport:
         """Job: answer messages the engine could not take earlier; a failure waits for the next run."""
 
         async def deliver(user_id: str, replies: list[Reply]) -> None:
-            await self.send(context.application, int(user_id), replies)
+            await self.deliver(context.application, user_id, replies)
 
         await self._gateway.retry_pending(deliver)
+
+    async def deliver(self, app: Application, user_id: str, replies: list[Reply]) -> None:  # type: ignore[type-arg]
+        """The outbox's sender: Telegram's 400 and 403 are final for this reply (`Undeliverable`).
+
+        Kept queued, a refused reply would hold back every later reply of the citizen.
+        """
+        try:
+            await self.send(app, int(user_id), replies)
+        except (BadRequest, Forbidden) as exc:
+            raise Undeliverable(exc.message) from exc
 
     async def send(self, app: Application, chat_id: int, replies: list[Reply]) -> None:  # type: ignore[type-arg]
         for reply in replies:
@@ -246,6 +258,9 @@ class TelegramTransport:
         if query is None or user is None or query.data is None:
             return
         await query.answer()
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE:
+            return  # citizens' buttons live in private chats: a group's or an inline one is not theirs
         payload = await asyncio.to_thread(decode_payload, self._sessions, query.data)
         if payload is None:
             return
@@ -260,8 +275,7 @@ class TelegramTransport:
             button_payload=payload,
         )
         replies = await self._gateway.handle(inbound)
-        chat_id = update.effective_chat.id if update.effective_chat else user.id
-        await self.send(context.application, chat_id, replies)
+        await self.send(context.application, chat.id, replies)
 
     async def _media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Photos, documents, voice…: persisted and filed with the citizen's ticket like any message."""
