@@ -15,6 +15,7 @@ secret token is required there and a request without it is refused (403).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import logging
 import traceback
@@ -44,11 +45,13 @@ from bot.gateway import Attachment, Gateway, Inbound
 from bot.notify import GatewayNotifier
 from bot.outbox import Undeliverable
 from bot.replies import Reply
-from bot.supervisors import SupervisorCommands
+from bot.supervisors import SupervisorCommands, send_report_file
+from bot.transports import update_journal
 from bot.transports.telegram_edits import edited_message_handler
 from bot.transports.telegram_updates import ChatOrderedProcessor
+from bot.transports.update_journal import JournalQueue
 from hotline.db.models import ButtonPayload
-from hotline.db.session import get_sessionmaker
+from hotline.db.session import get_sessionmaker, in_thread
 from hotline.scheduler.runtime import default_notifier
 from hotline.scheduler.service import SchedulerService, start_embedded
 from hotline.settings import Settings
@@ -56,6 +59,7 @@ from hotline.settings import Settings
 log = logging.getLogger(__name__)
 CALLBACK_LIMIT = 64
 RETRY_JOB = "gateway-retry"
+REPLAY_JOB = "update-journal-replay"
 
 
 class QuietFrequentJobs(logging.Filter):
@@ -118,6 +122,7 @@ class TelegramTransport:
         self._scheduler: SchedulerService | None = None
         self._settings = settings
         self._sessions = get_sessionmaker(settings.database_url)
+        self._journal = JournalQueue(self._sessions)  # updates survive a crash before their handlers ran
         assert settings.telegram_bot_token, "validated by Settings"
         builder = (
             Application.builder()
@@ -126,7 +131,10 @@ class TelegramTransport:
             .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram.messages_per_second))
             .post_init(self._post_init)
             .post_shutdown(self._post_shutdown)
-            .concurrent_updates(ChatOrderedProcessor(settings.telegram.max_concurrent_updates))
+            .concurrent_updates(
+                ChatOrderedProcessor(settings.telegram.max_concurrent_updates, on_done=self._journal_done)
+            )
+            .update_queue(self._journal)
         )
         if request is not None:
             builder = builder.request(request).get_updates_request(request)
@@ -169,6 +177,7 @@ class TelegramTransport:
     async def _post_init(self, app: Application) -> None:  # type: ignore[type-arg]
         every = self._settings.gateway.retry_interval_seconds
         self.jobs.run_repeating(self._retry_pending, interval=every, first=every, name=RETRY_JOB)
+        self.jobs.run_repeating(self._replay_updates, interval=every, first=every, name=REPLAY_JOB)
         if self.desk is not None:
             self.desk.schedule(self.jobs)
         if self._with_scheduler:
@@ -206,8 +215,15 @@ class TelegramTransport:
         if path is None:
             await app.bot.send_message(chat_id=int(chat), text=text)
         else:
-            with path.open("rb") as fh:
-                await app.bot.send_document(chat_id=int(chat), document=fh, caption=text[:1024] or None)
+            await send_report_file(app.bot, int(chat), path, text[:1024])
+
+    async def _journal_done(self, update: Update) -> None:
+        await in_thread(self._sessions, lambda s: update_journal.mark_done(s, update.update_id))
+
+    async def _replay_updates(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Job: updates journalled but never finished (their gateway died) are processed again."""
+        stale = dt.timedelta(seconds=self._settings.gateway.claim_ttl_seconds)
+        await update_journal.replay(self._sessions, self._journal, context.bot, stale)
 
     async def _retry_pending(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Job: answer messages the engine could not take earlier; a failure waits for the next run."""
@@ -257,7 +273,10 @@ class TelegramTransport:
         user = update.effective_user
         if query is None or user is None or query.data is None:
             return
-        await query.answer()
+        try:
+            await query.answer()
+        except BadRequest:  # too old to answer (a replayed update): the press itself still counts
+            log.info("callback query %s too old to answer", query.id)
         chat = update.effective_chat
         if chat is None or chat.type != ChatType.PRIVATE:
             return  # citizens' buttons live in private chats: a group's or an inline one is not theirs

@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -102,6 +103,26 @@ class Citizen(Base):
     conversation_id: Mapped[str] = mapped_column(String(96), unique=True)
     display_name: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class UpdateJournal(Base):
+    """Telegram updates as received, written before python-telegram-bot queues them in memory.
+
+    Telegram considers an update delivered once the webhook answered 200 or the next getUpdates moved the
+    offset on — both happen before our handlers ran. A gateway killed in between would lose the update;
+    the journal keeps it until its processing finished (`done_at`), and a replica replays what stayed
+    undone (bot/transports/update_journal.py). Processing is idempotent (message ids are deduplicated), so
+    a replay of an update that was in fact handled is harmless. Rows are deleted soon after they are done.
+    """
+
+    __tablename__ = "update_journal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
 
 
 class MessageLog(Base):
@@ -371,3 +392,56 @@ class Appointment(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class NluExample(Base):
+    """A labelled message learned from people (hotline.learning): an operator's category correction or the
+    category a citizen picked from the clarification buttons. Text is PII-masked before it is stored; a
+    supervisor approves it before it can be exported to the training data (nlu/learned/)."""
+
+    __tablename__ = "nlu_example"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str] = mapped_column(String(32))  # a hotline.categories intake category
+    previous_intent: Mapped[str | None] = mapped_column(String(32))  # what the bot had made of it
+    source: Mapped[str] = mapped_column(String(24))  # operator_correction | citizen_choice
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending", index=True
+    )  # pending|approved|rejected
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(96))
+    created_by: Mapped[str] = mapped_column(String(64))  # "operator:12", "citizen"
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("operator.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class KbProposal(Base):
+    """A knowledge-base entry an operator proposed from a ticket's answer (hotline.knowledge.proposals).
+
+    Pending until a supervisor approves or rejects it; approved ones are served by the bot next to
+    faq.yaml (with checked_by = the approver, review_due from `knowledge.review_days`) until the bureau
+    folds them into the file (`python -m hotline kb export`). Each step is also audited on the ticket."""
+
+    __tablename__ = "kb_proposal"
+    __table_args__ = (Index("ix_kb_proposal_status", "status", "decided_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    questions: Mapped[list[Any]] = mapped_column(JSON, default=list)  # the phrasings, at least two
+    answer: Mapped[str] = mapped_column(Text)
+    details: Mapped[str] = mapped_column(Text, default="")
+    articles: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{"law": …, "article": "第…条"}]
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | rejected
+    proposed_by: Mapped[int] = mapped_column(ForeignKey("operator.id"))
+    proposed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("operator.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    # Set on approval: the entry's id and review fields as served (FaqEntry).
+    entry_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    checked_by: Mapped[str | None] = mapped_column(String(96))
+    last_checked: Mapped[dt.date | None] = mapped_column(Date)
+    review_due: Mapped[dt.date | None] = mapped_column(Date)

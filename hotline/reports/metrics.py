@@ -21,8 +21,9 @@ Definitions (they decide what a supervisor reads, so they are spelled out):
   rate = share of new tickets whose conversation hit the fallback at least once (facts["fallbacks"] > 0).
 - 机器人独立办结率 (bot-resolved rate): inquiries the bot resolved by itself with a knowledge-base answer the
   citizen confirmed (tickets created in the period with facts["faq_id"], hotline.knowledge.outcome) / all
-  inquiries (new tickets). Knowledge-base entries whose review date has come by the period end are counted
-  (kb_review_due) so the weekly report flags them.
+  inquiries (new tickets). Knowledge-base entries (faq.yaml and the approved proposals the bot serves) whose
+  review date has come by the period end are counted (kb_review_due, ids in kb_review_due_ids) so the weekly
+  report flags them.
 - appointments (预约, by the centre's county, hotline.appointments): bookings = appointments made in the
   period (a rebooking counts once, at its latest slot); cancelled = cancelled in the period; due =
   appointments whose slot began in the period (not cancelled or moved); no-shows = those marked 未到场;
@@ -53,8 +54,8 @@ from hotline.db.models import (
     TicketStatus,
     utcnow,
 )
-from hotline.knowledge.loader import packaged_kb
 from hotline.knowledge.outcome import FAQ_FACT
+from hotline.knowledge.proposals import served_kb
 from hotline.reports.config import ReportsConfig
 from hotline.reports.periods import Period
 from hotline.settings import Settings
@@ -147,6 +148,7 @@ class ReportMetrics:
     bot_resolved: int = 0
     kb_review_due: int = 0
     appointments: AppointmentFigures = field(default_factory=AppointmentFigures)
+    kb_review_due_ids: list[str] = field(default_factory=list)
     calendar_fallback_years: list[int] = field(default_factory=list)
     previous: ReportMetrics | None = None
 
@@ -301,9 +303,9 @@ def _bot_resolved(q: _Query) -> int:
     )
 
 
-def _kb_review_due(period: Period) -> int:
-    """Knowledge-base entries whose review date has come by the period's last day."""
-    return len(packaged_kb().overdue(period.end - dt.timedelta(days=1)))
+def _kb_review_due(session: Session, period: Period) -> list[str]:
+    """Ids of the served knowledge-base entries whose review date has come by the period's last day."""
+    return [e.id for e in served_kb(session).overdue(period.end - dt.timedelta(days=1))]
 
 
 def _closed(q: _Query) -> tuple[int, int]:
@@ -341,9 +343,17 @@ def _nearest_rank_hours(session: Session, values: Select[Any], expr: Any, count:
     return round(float(value or 0)) / 3600  # whole seconds: julianday arithmetic is not exact
 
 
-def _durations(q: _Query, done_col: Any, due_col: Any) -> Durations:
+def imported_without_response() -> ColumnElement[bool]:
+    """An imported historical ticket: the old system recorded no first response, the importer stored the
+    creation time in its place. Reports show "—" for it, not a first response after 0.0 hours."""
+    return and_(Ticket.source == "import", Ticket.first_response_at == Ticket.created_at)
+
+
+def _durations(
+    q: _Query, done_col: Any, due_col: Any, exclude: ColumnElement[bool] | None = None
+) -> Durations:
     """Hours from creation to `done_col` for tickets done in the period; nearest-rank median and p90."""
-    in_period = q.within(done_col)
+    in_period = q.within(done_col) if exclude is None else and_(q.within(done_col), ~exclude)
     row = q.session.execute(
         select(
             func.count(),
@@ -521,10 +531,13 @@ def compute_metrics(
     m = ReportMetrics(period=period, scope=scope_key, scope_name=scope_name)
     _add_new_tickets(q, m)
     m.bot_resolved = _bot_resolved(q)
-    m.kb_review_due = _kb_review_due(period)
+    m.kb_review_due_ids = _kb_review_due(session, period)
+    m.kb_review_due = len(m.kb_review_due_ids)
     m.closed, m.cases_closed = _closed(q)
     m.backlog = _backlog(q)
-    m.first_response = _durations(q, Ticket.first_response_at, Ticket.first_response_due)
+    m.first_response = _durations(
+        q, Ticket.first_response_at, Ticket.first_response_due, imported_without_response()
+    )
     m.resolution = _durations(q, Ticket.resolved_at, Ticket.resolution_due)
     _add_ratings(q, m)
     m.review_items = _review_items(q)

@@ -40,7 +40,7 @@ def test_migration_down_and_up_on_postgresql(pg_url: str) -> None:
     cfg = alembic_config(pg_url)
     with get_engine(pg_url).begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0007_message_queue")
+        command.downgrade(cfg, "0010_kb_proposals")
     assert "appointment" not in inspect(get_engine(pg_url)).get_table_names()
     upgrade(pg_url)
     assert "appointment" in inspect(get_engine(pg_url)).get_table_names()

@@ -1,7 +1,7 @@
 """appointments at the county centres (预约)
 
-Revision ID: 0008_appointments
-Revises: 0007_message_queue
+Revision ID: 0011_appointments
+Revises: 0010_kb_proposals
 Create Date: 2026-12-06 15:00:00
 
 One row per booking. A live booking holds one seat of its slot; (county, start, seat) is unique, so two
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_appointments"
-down_revision: str | None = "0007_message_queue"
+revision: str = "0011_appointments"
+down_revision: str | None = "0010_kb_proposals"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
