@@ -32,6 +32,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from hotline.appointments.config import AppointmentsConfig
 from hotline.config_model import ConfigError, Strict, format_errors
 from hotline.eligibility.config import EligibilityConfig
 from hotline.knowledge.config import KnowledgeConfig
@@ -196,6 +197,7 @@ class Settings(BaseSettings):
     backup: BackupSettings = BackupSettings()
     metrics: MetricsSettings = MetricsSettings()
     knowledge: KnowledgeConfig = KnowledgeConfig()
+    appointments: AppointmentsConfig = AppointmentsConfig()
 
     @classmethod
     def settings_customise_sources(
@@ -241,6 +243,13 @@ class Settings(BaseSettings):
                     raise ValueError(f"县区代码/名称/别名重复: {key}")
                 seen.add(key)
         return counties
+
+    @model_validator(mode="after")
+    def _appointment_centres_known(self) -> Settings:
+        unknown = sorted(set(self.appointments.centres) - set(self.county_names))
+        if unknown:
+            raise ValueError(f"appointments.centres 中的县区代码不在 counties 中: {', '.join(unknown)}")
+        return self
 
     @model_validator(mode="after")
     def _telegram_needs_token(self) -> Settings:

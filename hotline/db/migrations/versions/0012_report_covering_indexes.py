@@ -1,7 +1,7 @@
 """report covering indexes
 
-Revision ID: 0011_report_covering_indexes
-Revises: 0010_kb_proposals
+Revision ID: 0012_report_covering_indexes
+Revises: 0011_appointments
 Create Date: 2026-12-06 15:20:00
 
 Issue 13 (reports at province scale): the annual metrics of a 1M-ticket year read every row of the year
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0011_report_covering_indexes"
-down_revision: str | None = "0010_kb_proposals"
+revision: str = "0012_report_covering_indexes"
+down_revision: str | None = "0011_appointments"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
