@@ -71,6 +71,11 @@ DESK_FILES_USAGE = "用法：/files <工单号>"
 DESK_FILES_NONE = "工单 {number} 没有市民发来的文件。"
 DESK_FILES_SENT = "已私聊发送工单 {number} 的 {count} 个文件。"
 DESK_FILES_START_BOT = "无法私聊您：请先在私聊中给机器人发送 /start，再发送 /files {number}。"
+# an urgent ticket nobody claimed in time (hotline/sla/unclaimed.py): its card posted again, on top
+DESK_REPOSTED = "⏰ 紧急工单超过{minutes}分钟（工作时间）无人认领，请尽快认领："
+DESK_CARD_REPOSTED = "⏰ 工单 {number} 超时无人认领，卡片已重新推送，请在最新卡片上操作。"
+# the card's old message when the ticket moved to another county's group (转办, /county)
+DESK_CARD_MOVED = "↪️ 工单 {number} 已转至{county}，卡片已移到该县区工作群。"
 DESK_TRANSFER_NOTICE = "↪️ 工单 {number} 已由{operator}从{source}转办至{target}，请{target}工作人员认领。"
 DESK_TO_CITIZEN = "【12348工作人员】{text}"
 DESK_RESOLVED_NOTICE = "✅ 工单 {number} 已由{operator}办结，已向市民发送满意度回访。"
@@ -78,6 +83,8 @@ DESK_RESOLVED_UNREACHABLE = "✅ 工单 {number} 已由{operator}办结。该市
 # answerCallbackQuery texts (short; shown as an alert to the operator who pressed)
 DESK_NOT_OPERATOR = "您不是已登记的工作人员，无法操作工单。请联系管理员登记。"
 DESK_NOT_YOUR_COUNTY = "工单 {number} 属于{county}，您无权处理。"
+# county desks (telegram.county_chats): a county's group acts on that county's tickets only
+DESK_OTHER_DESK = "工单 {number} 属于{county}，请在{county}的工作群或全市工作群处理。"
 DESK_CLAIMED = "已认领工单 {number}"
 DESK_ALREADY_YOURS = "工单 {number} 已由您认领"
 DESK_CLAIMED_BY_OTHER = "工单 {number} 已由{name}认领"
@@ -121,6 +128,7 @@ DESK_EVENT_KINDS = {
     "reassigned": "改派",
     "county_set": "设定县区",
     "files_viewed": "查看文件",
+    "unclaimed_escalated": "紧急工单超时未认领，已重新推送并报告监督人员",
 }
 # Lifecycle commands (issue 12); refusals from hotline.tickets.texts are shown as they are.
 DESK_CARD_COUNTY_UNKNOWN = (

@@ -43,6 +43,11 @@ class DeskRefusal(Exception):
 class DeskContext:
     county_names: Mapping[str, str]
     sla: SlaClock | None = None
+    # The counties of the desk (operators' group) the operator acts from; None: the shared, city-wide desk.
+    desk_counties: tuple[str, ...] | None = None
+
+    def viewer(self, operator: Operator) -> Viewer:
+        return Viewer.of(operator).within(self.desk_counties)
 
 
 def actor(operator: Operator) -> str:
@@ -57,12 +62,11 @@ def operator_for(session: Session, telegram_user_id: int) -> Operator:
 
 
 def check_access(operator: Operator, ticket: Ticket, ctx: DeskContext) -> None:
+    county = county_name(ticket.county_code, ctx.county_names)
     if not can_see(Viewer.of(operator), ticket):
-        raise DeskRefusal(
-            strings.DESK_NOT_YOUR_COUNTY.format(
-                number=ticket.number, county=county_name(ticket.county_code, ctx.county_names)
-            )
-        )
+        raise DeskRefusal(strings.DESK_NOT_YOUR_COUNTY.format(number=ticket.number, county=county))
+    if not can_see(ctx.viewer(operator), ticket):  # a county desk acts on its own county's tickets only
+        raise DeskRefusal(strings.DESK_OTHER_DESK.format(number=ticket.number, county=county))
 
 
 def ticket_or_refuse(session: Session, ticket_id: int) -> Ticket:
@@ -232,11 +236,14 @@ def record_reply(
     return message, claimed
 
 
-def open_tickets_for(session: Session, operator: Operator, *, limit: int) -> list[Ticket]:
-    """Open tickets this operator may handle: urgent first, then oldest first."""
+def open_tickets_for(
+    session: Session, operator: Operator, *, limit: int, ctx: DeskContext | None = None
+) -> list[Ticket]:
+    """Open tickets this operator may handle (from this desk): urgent first, then oldest first."""
     query = (
         select(Ticket)
         .where(Ticket.status.in_(OPEN_TICKET_STATUSES))
         .order_by((Ticket.priority != "urgent").asc(), Ticket.created_at, Ticket.id)
     )
-    return list(session.scalars(restrict(query, Viewer.of(operator)).limit(limit)))
+    viewer = ctx.viewer(operator) if ctx is not None else Viewer.of(operator)
+    return list(session.scalars(restrict(query, viewer).limit(limit)))

@@ -74,6 +74,14 @@ def job_specs(rt: Runtime) -> list[JobSpec]:
             {},
         )
     )
+    specs.append(  # as often as review alerts: both are for supervisors who must act quickly
+        JobSpec(
+            "urgent_unclaimed",
+            "hotline.scheduler.jobs:urgent_unclaimed",
+            IntervalTrigger(minutes=cfg.review_alert_minutes, timezone=tz),
+            {},
+        )
+    )
     privacy = rt.settings.privacy
     if privacy.retention_enabled:
         specs.append(

@@ -47,3 +47,9 @@ CLI_UNCLAIMED = "工单 {number} 已退回待认领。"
 CLI_ASSIGNED = "工单 {number} 已改派给{name}。"
 CLI_COUNTY_SET = "工单 {number} 已归{county}。"
 CLI_FOUND = "共 {count} 件"
+
+# Supervisors' alert (scheduler, hotline/sla/unclaimed.py): an urgent ticket nobody claimed in time
+URGENT_UNCLAIMED_ALERT = (
+    "🔴 紧急工单 {number}（{category}，{county}）已等待认领超过{minutes}分钟（工作时间），仍无人认领。"
+    "卡片已重新推送到{county}工作群，请督促认领。"
+)

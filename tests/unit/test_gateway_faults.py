@@ -126,6 +126,9 @@ class FakeDesk:
     async def on_citizen_message(self, number: str, text: str) -> None:
         self.resumed.append(number)
 
+    def where(self, session: Session, ticket: Ticket) -> tuple[int, int | None]:
+        return self.chat_id, None  # one shared group, no card
+
 
 # ---- desk relay ------------------------------------------------------------------------------------------
 
