@@ -13,10 +13,9 @@ from bot import strings
 from hotline.db.models import Ticket, TicketStatus
 from hotline.db.session import session_scope
 from hotline.settings import ConfigError, Settings, load_settings
+from tests.unit.conftest import BOT, DATE
 from tests.unit.test_desk import (
-    BOT,
     CITIZEN,
-    DATE,
     DINGYUAN,
     GROUP_ID,
     LANGYA,
@@ -40,6 +39,10 @@ COUNTY_CHATS = {DINGYUAN: DY_GROUP, LANGYA: LY_GROUP}
 class CountyDesk(Desk):
     def __init__(self, settings: Settings, first_id: int = 1000) -> None:
         super().__init__(settings, first_id, county_chats=COUNTY_CHATS)
+
+    async def __aenter__(self) -> CountyDesk:
+        await super().__aenter__()
+        return self
 
     async def text_in(self, chat: int, user: int, text: str, reply_to: int | None = None) -> None:
         group = {"id": chat, "type": "supergroup", "title": "工作群"}
