@@ -3,6 +3,14 @@
 ENGINE_DOWN = "抱歉，系统正忙，您的消息已经收到并保存，我们恢复后会马上回复您。急事请拨打12348。"
 ENGINE_BACK = "系统已恢复，下面是对您之前消息的回复："
 FORWARDED_TO_OPERATOR = "您的消息已转给工作人员，请耐心等待回复。"
+# Handoff both ways (issue 12): a citizen in a handoff may go back to the bot by typing or pressing this.
+LEAVE_HANDOFF_BUTTON = "返回机器人"
+LEAVE_HANDOFF_WORDS = ("返回机器人", "回到机器人", "返回智能助手", "找机器人")
+HANDOFF_LEFT = (
+    "好的，已回到智能助手，您可以接着问我法律问题。工单 {number} 仍然保留，工作人员仍会处理，需要时会联系您；"
+    "想再找工作人员，随时说“转人工”。"
+)
+HANDOFF_NOT_ACTIVE = "您现在就在和智能助手对话，请直接说说您的问题。"
 EMPTY_REPLY = "收到。"
 # The engine stayed down past the retry budget: a handoff ticket now exists and the saved messages are
 # relayed to the operators' group; the engine still answers them once it is back. Every clause is true.
@@ -129,6 +137,8 @@ DESK_EVENT_KINDS = {
     "county_set": "设定县区",
     "files_viewed": "查看文件",
     "unclaimed_escalated": "紧急工单超时未认领，已重新推送并报告监督人员",
+    "handoff_left": "市民返回机器人",
+    "handoff_wait_told": "告知市民等待安排",
 }
 # Lifecycle commands (issue 12); refusals from hotline.tickets.texts are shown as they are.
 DESK_CARD_COUNTY_UNKNOWN = (
@@ -157,6 +167,10 @@ DESK_ASSIGNED = "👤 工单 {number} 已改派给{name}。"
 DESK_COUNTY_USAGE = "用法：/county <工单号> <县区>"
 DESK_COUNTY_SET = "📍 工单 {number} 已归{county}，请{county}工作人员认领。"
 # for the gateway's handoff path (hotline.tickets.lifecycle.citizen_replied), posted under the card
+DESK_CITIZEN_LEFT_HANDOFF = (
+    "↩️ 工单 {number} 的市民已返回机器人对话。工单仍未办结，请继续处理；"
+    "回复本消息仍可联系市民（其后的消息将转回本群）。"
+)
 DESK_RESUMED_NOTICE = "▶️ 市民已回复，工单 {number} 恢复处理，时限继续计时。"
 DESK_COUNTY_FROM_CITIZEN = (
     "📍 市民说明所在县区为{county}，工单 {number} 已归{county}，请{county}工作人员认领。"

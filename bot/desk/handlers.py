@@ -290,8 +290,10 @@ class Desk:
             reply = lifecycle.citizen_replied(
                 session, ticket, text, counties=self.county_specs, sla=self.ctx.sla
             )
+            # the gateway's "返回机器人" (Gateway._leave_handoff): the ticket stays here, the bot answers
+            left = text == strings.LEAVE_HANDOFF_BUTTON and not ticket.handoff_requested
             ticket_id = ticket.id
-        notices = []
+        notices = [strings.DESK_CITIZEN_LEFT_HANDOFF.format(number=number)] if left else []
         if reply.resumed:
             notices.append(strings.DESK_RESUMED_NOTICE.format(number=number))
         if reply.county is not None:

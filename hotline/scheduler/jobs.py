@@ -124,6 +124,16 @@ def urgent_unclaimed() -> int:
     return len(found)
 
 
+def handoff_wait() -> int:
+    """Citizens in a handoff with no operator's answer for `sla.handoff_wait_minutes`: told once what happens
+    next (hotline.tickets.handoffs); the message waits in the outbox for the gateway to deliver."""
+    from hotline.tickets.handoffs import tell_waiting_citizens
+
+    rt = current()
+    with rt.sessions() as session, session.begin():
+        return len(tell_waiting_citizens(session, rt.settings.sla))
+
+
 def privacy_retention() -> str:
     """Daily PIPL retention pass (hotline.privacy.retention): old message texts, attachment references
     and idle engine conversations erased; ticket statistics kept."""

@@ -82,6 +82,14 @@ def job_specs(rt: Runtime) -> list[JobSpec]:
             {},
         )
     )
+    specs.append(
+        JobSpec(
+            "handoff_wait",
+            "hotline.scheduler.jobs:handoff_wait",
+            IntervalTrigger(minutes=cfg.review_alert_minutes, timezone=tz),
+            {},
+        )
+    )
     privacy = rt.settings.privacy
     if privacy.retention_enabled:
         specs.append(

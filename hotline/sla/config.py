@@ -43,8 +43,8 @@ class SlaConfig(Strict):
     # An urgent ticket nobody claimed within this many minutes of office time is posted again on the desk
     # and the supervisors are alerted, once per unclaimed spell (hotline/sla/unclaimed.py).
     urgent_claim_minutes: float = Field(default=30, gt=0)
-    # A citizen in a handoff who has had no operator's answer for this many minutes of office time is told
-    # once what happens next and when a person will answer (hotline/sla/handoff_wait.py).
+    # A citizen in a handoff who has had no operator's answer for this many minutes is told once what
+    # happens next and when a person will answer, from the office hours (hotline/tickets/handoffs.py).
     handoff_wait_minutes: float = Field(default=60, gt=0)
     # Overlay, used only for years chinese_calendar has no data for (it raises for 2027+ in 1.11.0).
     holidays: list[dt.date] = []

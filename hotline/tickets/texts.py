@@ -35,6 +35,11 @@ COUNTY_ONLY_OWN = "您只能把工单设到本人负责的县区"
 BAD_DATE = "日期格式应为 YYYY-MM-DD 或 YYYY-MM-DD..YYYY-MM-DD：{text}"
 BAD_PHONE_TAIL = "电话尾号应为 4 位以上数字：{text}"
 
+# the audit note when a citizen goes back to the bot from a handoff ("返回机器人"); the ticket stays open
+HANDOFF_LEFT_NOTE = "市民选择返回机器人，工单仍待工作人员处理"
+# an operator's words as the citizen receives them (desk and CLI)
+TO_CITIZEN = "【12348工作人员】{text}"
+
 # CLI (`python -m hotline tickets …`) confirmations
 CLI_OPERATOR_REQUIRED = "找不到在岗的工作人员 #{id}"
 CLI_WAITING = "工单 {number} 已设为等待市民补充，时限暂停。"
@@ -53,3 +58,8 @@ URGENT_UNCLAIMED_ALERT = (
     "🔴 紧急工单 {number}（{category}，{county}）已等待认领超过{minutes}分钟（工作时间），仍无人认领。"
     "卡片已重新推送到{county}工作群，请督促认领。"
 )
+CLI_CANNOT_REPLY = "工单 {number} 已办结或不是通过对话登记的，无法在线答复市民，请电话联系。"
+CLI_REPLY_QUEUED = "已将答复排入工单 {number} 市民的待发消息，市民的对话窗口在线时即送达。"
+CLI_NO_HANDOFFS = "没有等待人工答复的工单。"
+CLI_HANDOFF_LINE = "{number}\t{county}\t{category}\t{status}\t转人工于 {since}"
+CLI_HANDOFF_MESSAGE = "    市民：{text}"
