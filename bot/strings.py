@@ -1,5 +1,7 @@
 """Every sentence the gateway itself says (the dialog's own sentences live in domain.yml)."""
 
+from hotline.tickets.texts import TO_CITIZEN
+
 ENGINE_DOWN = "抱歉，系统正忙，您的消息已经收到并保存，我们恢复后会马上回复您。急事请拨打12348。"
 ENGINE_BACK = "系统已恢复，下面是对您之前消息的回复："
 FORWARDED_TO_OPERATOR = "您的消息已转给工作人员，请耐心等待回复。"
@@ -85,7 +87,9 @@ DESK_CARD_REPOSTED = "⏰ 工单 {number} 超时无人认领，卡片已重新�
 # the card's old message when the ticket moved to another county's group (转办, /county)
 DESK_CARD_MOVED = "↪️ 工单 {number} 已转至{county}，卡片已移到该县区工作群。"
 DESK_TRANSFER_NOTICE = "↪️ 工单 {number} 已由{operator}从{source}转办至{target}，请{target}工作人员认领。"
-DESK_TO_CITIZEN = "【12348工作人员】{text}"
+DESK_TO_CITIZEN = (
+    TO_CITIZEN  # "【12348工作人员】{text}", the same words from the CLI (hotline/tickets/texts.py)
+)
 DESK_RESOLVED_NOTICE = "✅ 工单 {number} 已由{operator}办结，已向市民发送满意度回访。"
 DESK_RESOLVED_UNREACHABLE = "✅ 工单 {number} 已由{operator}办结。该市民无法通过 Telegram 联系，请电话回访。"
 # answerCallbackQuery texts (short; shown as an alert to the operator who pressed)

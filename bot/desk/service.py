@@ -29,6 +29,7 @@ from hotline.followup.service import OutboundMessage, request_rating
 from hotline.messages import get_or_create_citizen, log_outbound
 from hotline.sla.clock import SlaClock
 from hotline.tickets.access import Viewer, can_see, restrict
+from hotline.tickets.handoffs import taken_by_operator
 from hotline.tickets.service import STATUS_LABELS, TicketError, change_status, record_event
 
 S = TicketStatus
@@ -217,12 +218,7 @@ def record_reply(
             claimed = True
         except DeskRefusal:  # lost a race for the claim: the reply was delivered all the same
             session.refresh(ticket)
-    if not ticket.handoff_requested:
-        ticket.handoff_requested = True
-        ticket.handled_by_bot_only = False
-        record_event(
-            session, ticket, "handoff_requested", actor=actor(operator), data={"by": "operator"}, now=at
-        )
+    taken_by_operator(session, ticket, actor(operator), at)
     citizen = session.scalar(select(Citizen).where(Citizen.conversation_id == ticket.conversation_id))
     if citizen is None:  # delivered to a chat the gateway has not seen yet: record the citizen now
         channel, _, external_id = (ticket.conversation_id or "").partition("-")

@@ -12,12 +12,13 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hotline.db.models import (
     OPEN_TICKET_STATUSES,
     Citizen,
+    DeskCard,
     MessageDirection,
     MessageLog,
     Operator,
@@ -147,6 +148,22 @@ def waiting_handoffs(session: Session, viewer: Viewer | None = None) -> list[Wai
     return sorted(found, key=lambda h: h.since)
 
 
+def taken_by_operator(session: Session, ticket: Ticket, who: str, at: dt.datetime) -> None:
+    """An operator wrote to the citizen: the conversation is with a person now (the citizen's answers go to
+    the desk). Audited; the desk posts no "the citizen asks for a person" notice for it (the card is
+    marked notified): the person is already there."""
+    if ticket.handoff_requested:
+        return
+    ticket.handoff_requested = True
+    ticket.handled_by_bot_only = False
+    record_event(session, ticket, "handoff_requested", actor=who, data={"by": "operator"}, now=at)
+    session.execute(
+        update(DeskCard)
+        .where(DeskCard.ticket_id == ticket.id, DeskCard.handoff_notified_at.is_(None))
+        .values(handoff_notified_at=at)
+    )
+
+
 def operator_reply(
     session: Session,
     ticket: Ticket,
@@ -171,10 +188,7 @@ def operator_reply(
     who = lifecycle.actor(operator) if operator is not None else CLI_ACTOR
     if operator is not None and ticket.assigned_operator_id is None:
         lifecycle.claim(session, ticket, operator, county_names, sla=sla, now=at)
-    if not ticket.handoff_requested:
-        ticket.handoff_requested = True
-        ticket.handled_by_bot_only = False
-        record_event(session, ticket, "handoff_requested", actor=who, data={"by": "operator"}, now=at)
+    taken_by_operator(session, ticket, who, at)
     channel, _, external_id = ticket.conversation_id.partition("-")
     citizen = session.scalar(
         select(Citizen).where(Citizen.conversation_id == ticket.conversation_id)

@@ -110,6 +110,7 @@ async def test_citizen_goes_back_to_the_bot_and_the_ticket_stays_with_the_desk(
         # the operator answers from the card: the person has the conversation again
         await desk.group_text(OPS["dingyuan"], "您好，工伤的事也可以一起说", reply_to=card)
         assert desk.api.to(CITIZEN)[-1]["text"] == "【12348工作人员】您好，工伤的事也可以一起说"
+        assert await desk.sync() == 0  # no "the citizen asks for a person" notice: the person is there
         await desk.citizen_text("好的，我是上个月受的伤", message_id=73)
         assert "上个月受的伤" in desk.api.to(GROUP_ID)[-1]["text"] and len(desk.engine.seen) == 2
         await desk.citizen_text("返回机器人", message_id=74)  # typed works as well
