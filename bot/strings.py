@@ -193,6 +193,7 @@ DESK_ACTORS = {
     "gateway": "系统",
     "system:scheduler": "调度器",
     "import": "导入",
+    "cli": "命令行",
 }
 REPORT_USAGE = "用法：/report 周报|月报|年报 [期间，如 2026-W47、2026-11、2026] [县区]"
 REPORT_NOT_ALLOWED = "只有登记的监督人员可以调取报告。"
