@@ -16,7 +16,7 @@ run: train  ## start engine + action server + console chat (Telegram if TELEGRAM
 test: train  ## everything CI runs: lint, types, data validation, unit + integration + conversation tests
 	bash scripts/test.sh
 
-services:  ## install PostgreSQL + Redis server binaries (Debian) for the distributed integration test
+services:  ## install PostgreSQL, Redis and nginx binaries (Debian) for the distributed integration test
 	bash scripts/services.sh
 
 lint: setup
@@ -35,6 +35,7 @@ bench: train  ## benchmarks (print figures next to their baselines; not part of 
 		--eval-dir tests/nlu_eval_fresh
 	.venv/bin/python bench/bench_gateway.py --start --turns 200 --concurrency 1,8,16
 	.venv/bin/python bench/bench_reports.py --sizes 10k,100k
+	.venv/bin/python -m bench.conversation_success --per-category 0
 
 TOOLS := var/tools
 sbom: setup  ## CycloneDX JSON SBOM of both runtimes -> var/sbom/ (tool in its own venv, var/tools)

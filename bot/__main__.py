@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 import sys
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         max_attempts=settings.gateway.max_attempts,
         ticket_prefix=settings.city.ticket_prefix,
         timezone=settings.city.timezone,
+        claim_ttl=dt.timedelta(seconds=settings.gateway.claim_ttl_seconds),
     )
     if transport == "telegram":
         from bot.transports.telegram import TelegramTransport

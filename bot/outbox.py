@@ -3,7 +3,8 @@
 Telegram can fail after the engine answered (network, rate limit, a restart); a reply handed to it and
 forgotten would be lost. Each queued reply is claimed (so one replica sends it), delivered, and only then
 marked sent; a failure keeps it queued with a doubling backoff, and a citizen's replies go out strictly
-in order (a failed one holds back the later ones).
+in order (a failed one holds back the later ones). A reply the transport refuses for good (`Undeliverable`:
+Telegram's 400/403) is set aside as FAILED instead: holding it would hold back every later reply too.
 """
 
 from __future__ import annotations
@@ -25,6 +26,16 @@ log = logging.getLogger(__name__)
 Deliver = Callable[[str, list[Reply]], Awaitable[None]]  # (citizen's external id, replies)
 
 OUTBOX_BACKOFF = dt.timedelta(seconds=5)
+MAX_ROUNDS = 10  # re-reads of the queue per flush (replies queued meanwhile by a flush that lost a claim)
+
+
+class Undeliverable(Exception):
+    """The transport refused this reply for good (e.g. a bad request, or the citizen blocked the bot).
+
+    Retrying cannot help; the reply is marked FAILED and the later replies go on.
+    """
+
+
 OUTBOX_BACKOFF_MAX = dt.timedelta(hours=1)
 
 
@@ -56,8 +67,27 @@ async def flush_outbox(
 ) -> int:
     """Deliver one citizen's queued replies in order; stop at the first failure. Returns how many went.
 
-    The database work runs in worker threads (`in_thread`), off the event loop.
+    The queue is read again after each round: a concurrent flush (the retry job, another update of the same
+    citizen) that found a reply claimed by this one stops and relies on this one to deliver what it queued
+    meanwhile. The database work runs in worker threads (`in_thread`), off the event loop.
     """
+    delivered = 0
+    for _ in range(MAX_ROUNDS):
+        went, done = await _flush_round(sessions, citizen_id, deliver, token, ttl)
+        delivered += went
+        if done:
+            break
+    return delivered
+
+
+async def _flush_round(
+    sessions: sessionmaker[Session],
+    citizen_id: int,
+    deliver: Deliver,
+    token: str,
+    ttl: dt.timedelta,
+) -> tuple[int, bool]:
+    """One pass over the queue; `done` unless every reply read was handled (then read again)."""
 
     def queue(session: Session) -> tuple[str, list[tuple[int, list[Reply]]]]:
         user_id = session.get_one(Citizen, citizen_id).external_id
@@ -71,9 +101,22 @@ async def flush_outbox(
             return claim(session, message_id, token, ttl=ttl)
 
         if not await in_thread(sessions, take):
-            break  # another replica is delivering this citizen's replies: it keeps the order
+            return delivered, True  # another flush is delivering this citizen's replies: it keeps the order
         try:
             await deliver(user_id, pieces)
+        except Undeliverable as exc:
+            error = f"{type(exc.__cause__ or exc).__name__}: {exc}"
+
+            def refuse(session: Session, message_id: int = message_id, error: str = error) -> None:
+                mark(session.get_one(MessageLog, message_id), MessageState.FAILED, error)
+
+            await in_thread(sessions, refuse)
+            log.warning(
+                "reply %s refused by the transport for good, marked failed: %s",
+                message_id,
+                type(exc.__cause__ or exc).__name__,
+            )
+            continue
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
 
@@ -83,11 +126,11 @@ async def flush_outbox(
 
             await in_thread(sessions, keep)
             log.warning("reply %s not delivered, kept in the outbox: %s", message_id, type(exc).__name__)
-            break
+            return delivered, True
 
         def sent(session: Session, message_id: int = message_id) -> None:
             mark(session.get_one(MessageLog, message_id), MessageState.SENT)
 
         await in_thread(sessions, sent)
         delivered += 1
-    return delivered
+    return delivered, not queued

@@ -133,6 +133,10 @@ class TelegramSettings(Strict):
 class GatewaySettings(Strict):
     retry_interval_seconds: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=20, ge=1)
+    # How long a replica's claim on a message lasts (hotline.messages.claim): a replica that crashed
+    # mid-turn holds its citizen's queue this long before another replica takes the message over. Must
+    # exceed rasa.timeout_seconds, so a live replica's claim never expires while it waits for the engine.
+    claim_ttl_seconds: float = Field(default=120.0, gt=0)
 
 
 class PrivacySettings(Strict):
@@ -259,6 +263,15 @@ class Settings(BaseSettings):
     def _telegram_needs_token(self) -> Settings:
         if self.transport == "telegram" and not self.telegram_bot_token:
             raise ValueError("transport 为 telegram 时必须设置环境变量 TELEGRAM_BOT_TOKEN")
+        return self
+
+    @model_validator(mode="after")
+    def _claim_outlasts_engine_timeout(self) -> Settings:
+        if self.gateway.claim_ttl_seconds <= self.rasa.timeout_seconds:
+            raise ValueError(
+                "gateway.claim_ttl_seconds 必须大于 rasa.timeout_seconds"
+                f" ({self.gateway.claim_ttl_seconds:g} <= {self.rasa.timeout_seconds:g})"
+            )
         return self
 
     def county_by_name(self, text: str) -> County | None:

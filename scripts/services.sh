@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Ensure the server binaries the distributed integration test needs are installed (Debian packages):
-#   PostgreSQL (initdb, pg_ctl, postgres) and Redis (redis-server).
+#   PostgreSQL (initdb, pg_ctl, postgres), Redis (redis-server) and nginx (the load balancer in front of the
+#   webhook gateways and the engine replicas).
 # Idempotent and quiet when everything is present. Needs root (or sudo) only when something is missing.
 # The test itself starts throwaway instances on free ports (tests/integration/services.py).
 set -euo pipefail
@@ -12,12 +13,15 @@ have_pg() {
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null
 }
 have_redis() { command -v redis-server >/dev/null 2>&1; }
+# /usr/sbin is not on every user's PATH; the test looks there too (tests/integration/services.py).
+have_nginx() { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; }
 
 missing=()
 have_pg || missing+=(postgresql)
 have_redis || missing+=(redis-server)
+have_nginx || missing+=(nginx)
 if [ ${#missing[@]} -eq 0 ]; then
-  say "✓ services: PostgreSQL and Redis binaries present"
+  say "✓ services: PostgreSQL, Redis and nginx binaries present"
   exit 0
 fi
 
@@ -42,4 +46,5 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 have_pg || { say "✗ PostgreSQL binaries still missing after install"; exit 1; }
 have_redis || { say "✗ redis-server still missing after install"; exit 1; }
+have_nginx || { say "✗ nginx still missing after install"; exit 1; }
 say "✓ services installed in $((SECONDS - t0)) s"

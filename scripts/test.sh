@@ -15,7 +15,7 @@ step "rasa data validate"
 .venv-rasa/bin/rasa data validate --data nlu --domain domain.yml --config config.yml --fail-on-warnings \
   > var/validate.log 2>&1 || { tail -40 var/validate.log; exit 1; }
 echo "rasa data validate: clean" >&2
-step "services for the distributed integration test (PostgreSQL, Redis binaries)"
+step "services for the distributed integration test (PostgreSQL, Redis, nginx binaries)"
 # Installs Debian packages when missing (root/sudo). Outside CI a failure only skips that test.
 bash scripts/services.sh || { [ "${CI:-}" = true ] && exit 1; echo "(distributed test will be skipped)" >&2; }
 step "pytest (unit, integration with the real engine and action server, conversation tests)"

@@ -214,7 +214,9 @@ def build_components(
                 "--port",
                 str(rasa_port),
                 "--interface",
-                "127.0.0.1",
+                # Loopback unless RASA_INTERFACE says otherwise (gateways on other machines); the HTTP API
+                # always needs the auth token, and the action server refuses to leave loopback without one.
+                os.environ.get("RASA_INTERFACE") or "127.0.0.1",
                 "--endpoints",
                 str(endpoints),
                 "--credentials",

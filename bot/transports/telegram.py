@@ -15,6 +15,7 @@ secret token is required there and a request without it is refused (403).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import logging
 import traceback
@@ -23,7 +24,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -41,12 +43,15 @@ from bot.desk import Desk, relay
 from bot.desk.handlers import SYNC_JOB
 from bot.gateway import Attachment, Gateway, Inbound
 from bot.notify import GatewayNotifier
+from bot.outbox import Undeliverable
 from bot.replies import Reply
 from bot.supervisors import SupervisorCommands
+from bot.transports import update_journal
 from bot.transports.telegram_edits import edited_message_handler
 from bot.transports.telegram_updates import ChatOrderedProcessor
+from bot.transports.update_journal import JournalQueue
 from hotline.db.models import ButtonPayload
-from hotline.db.session import get_sessionmaker
+from hotline.db.session import get_sessionmaker, in_thread
 from hotline.scheduler.runtime import default_notifier
 from hotline.scheduler.service import SchedulerService, start_embedded
 from hotline.settings import Settings
@@ -54,6 +59,7 @@ from hotline.settings import Settings
 log = logging.getLogger(__name__)
 CALLBACK_LIMIT = 64
 RETRY_JOB = "gateway-retry"
+REPLAY_JOB = "update-journal-replay"
 
 
 class QuietFrequentJobs(logging.Filter):
@@ -116,6 +122,7 @@ class TelegramTransport:
         self._scheduler: SchedulerService | None = None
         self._settings = settings
         self._sessions = get_sessionmaker(settings.database_url)
+        self._journal = JournalQueue(self._sessions)  # updates survive a crash before their handlers ran
         assert settings.telegram_bot_token, "validated by Settings"
         builder = (
             Application.builder()
@@ -124,14 +131,17 @@ class TelegramTransport:
             .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram.messages_per_second))
             .post_init(self._post_init)
             .post_shutdown(self._post_shutdown)
-            .concurrent_updates(ChatOrderedProcessor(settings.telegram.max_concurrent_updates))
+            .concurrent_updates(
+                ChatOrderedProcessor(settings.telegram.max_concurrent_updates, on_done=self._journal_done)
+            )
+            .update_queue(self._journal)
         )
         if request is not None:
             builder = builder.request(request).get_updates_request(request)
         self.application: Application = builder.build()  # type: ignore[type-arg]
         app = self.application
         # Replies through the gateway's outbox: marked sent only once Telegram accepted them.
-        gateway.set_sender(lambda user_id, replies: self.send(app, int(user_id), replies))
+        gateway.set_sender(lambda user_id, replies: self.deliver(app, user_id, replies))
         self.desk: Desk | None = None
         if settings.telegram.operators_chat_id is None:
             log.warning(strings.DESK_DISABLED)
@@ -164,6 +174,7 @@ class TelegramTransport:
     async def _post_init(self, app: Application) -> None:  # type: ignore[type-arg]
         every = self._settings.gateway.retry_interval_seconds
         self.jobs.run_repeating(self._retry_pending, interval=every, first=every, name=RETRY_JOB)
+        self.jobs.run_repeating(self._replay_updates, interval=every, first=every, name=REPLAY_JOB)
         if self.desk is not None:
             self.desk.schedule(self.jobs)
         if self._with_scheduler:
@@ -204,13 +215,31 @@ class TelegramTransport:
             with path.open("rb") as fh:
                 await app.bot.send_document(chat_id=int(chat), document=fh, caption=text[:1024] or None)
 
+    async def _journal_done(self, update: Update) -> None:
+        await in_thread(self._sessions, lambda s: update_journal.mark_done(s, update.update_id))
+
+    async def _replay_updates(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Job: updates journalled but never finished (their gateway died) are processed again."""
+        stale = dt.timedelta(seconds=self._settings.gateway.claim_ttl_seconds)
+        await update_journal.replay(self._sessions, self._journal, context.bot, stale)
+
     async def _retry_pending(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Job: answer messages the engine could not take earlier; a failure waits for the next run."""
 
         async def deliver(user_id: str, replies: list[Reply]) -> None:
-            await self.send(context.application, int(user_id), replies)
+            await self.deliver(context.application, user_id, replies)
 
         await self._gateway.retry_pending(deliver)
+
+    async def deliver(self, app: Application, user_id: str, replies: list[Reply]) -> None:  # type: ignore[type-arg]
+        """The outbox's sender: Telegram's 400 and 403 are final for this reply (`Undeliverable`).
+
+        Kept queued, a refused reply would hold back every later reply of the citizen.
+        """
+        try:
+            await self.send(app, int(user_id), replies)
+        except (BadRequest, Forbidden) as exc:
+            raise Undeliverable(exc.message) from exc
 
     async def send(self, app: Application, chat_id: int, replies: list[Reply]) -> None:  # type: ignore[type-arg]
         for reply in replies:
@@ -242,7 +271,13 @@ class TelegramTransport:
         user = update.effective_user
         if query is None or user is None or query.data is None:
             return
-        await query.answer()
+        try:
+            await query.answer()
+        except BadRequest:  # too old to answer (a replayed update): the press itself still counts
+            log.info("callback query %s too old to answer", query.id)
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE:
+            return  # citizens' buttons live in private chats: a group's or an inline one is not theirs
         payload = await asyncio.to_thread(decode_payload, self._sessions, query.data)
         if payload is None:
             return
@@ -257,8 +292,7 @@ class TelegramTransport:
             button_payload=payload,
         )
         replies = await self._gateway.handle(inbound)
-        chat_id = update.effective_chat.id if update.effective_chat else user.id
-        await self.send(context.application, chat_id, replies)
+        await self.send(context.application, chat.id, replies)
 
     async def _media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Photos, documents, voice…: persisted and filed with the citizen's ticket like any message."""

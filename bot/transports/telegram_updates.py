@@ -11,7 +11,7 @@ guard the same order across replicas; this keeps it inside one process before th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -31,13 +31,22 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     how many updates wait). Updates without a chat (e.g. inline queries) are not serialised.
     """
 
-    def __init__(self, running: int) -> None:
+    def __init__(self, running: int, on_done: Callable[[Update], Awaitable[None]] | None = None) -> None:
+        """`on_done` runs after an update's handlers finished (the update journal marks it done)."""
         super().__init__(running * WAITING_PER_RUNNING)
+        self._on_done = on_done
         self._running = asyncio.BoundedSemaphore(running)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # tasks holding or waiting for each chat's lock
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        try:
+            await self._in_order(update, coroutine)
+        finally:
+            if self._on_done is not None and isinstance(update, Update):
+                await self._on_done(update)
+
+    async def _in_order(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             async with self._running:

@@ -104,6 +104,26 @@ class Citizen(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class UpdateJournal(Base):
+    """Telegram updates as received, written before python-telegram-bot queues them in memory.
+
+    Telegram considers an update delivered once the webhook answered 200 or the next getUpdates moved the
+    offset on — both happen before our handlers ran. A gateway killed in between would lose the update;
+    the journal keeps it until its processing finished (`done_at`), and a replica replays what stayed
+    undone (bot/transports/update_journal.py). Processing is idempotent (message ids are deduplicated), so
+    a replay of an update that was in fact handled is harmless. Rows are deleted soon after they are done.
+    """
+
+    __tablename__ = "update_journal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+
+
 class MessageLog(Base):
     __tablename__ = "message_log"
     __table_args__ = (

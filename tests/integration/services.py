@@ -1,4 +1,5 @@
-"""Throwaway PostgreSQL and Redis servers for integration tests: free ports, a temp dir, torn down reliably.
+"""Throwaway PostgreSQL, Redis and nginx servers for integration tests: free ports, a temp dir, torn down
+reliably.
 
 The binaries come from Debian packages (`scripts/services.sh` installs them). PostgreSQL refuses to run as
 root, so under root every PostgreSQL command runs as the `postgres` system user (`runuser`) and the data
@@ -52,9 +53,20 @@ def pg_bindir() -> Path | None:
     return Path(candidates[0]).parent if candidates else None
 
 
-def missing_binaries() -> list[str]:
-    """What `scripts/services.sh` would have to install; empty when both servers can be started."""
+def nginx_binary() -> str | None:
+    """nginx from PATH, or where the Debian package puts it (/usr/sbin is not on every user's PATH)."""
+    found = shutil.which("nginx")
+    if found:
+        return found
+    return "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None
+
+
+def missing_binaries(*, nginx: bool = False) -> list[str]:
+    """What `scripts/services.sh` would have to install; empty when the servers can be started
+    (PostgreSQL and Redis; nginx too when asked)."""
     missing = []
+    if nginx and nginx_binary() is None:
+        missing.append("nginx")
     if pg_bindir() is None:
         missing.append("postgresql (initdb, postgres)")
     if shutil.which("redis-server") is None:
@@ -310,6 +322,112 @@ class Redis:
 
     def stop(self) -> None:
         _stop_group(self.proc, signal.SIGTERM, 10)
+        self.proc = None
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+
+
+@dataclass
+class Nginx:
+    """`nginx` in the foreground with a generated configuration, everything under a temp dir.
+
+    `http_block` is the inside of the configuration's `http {}` (upstreams and servers); the rest (pid,
+    logs, temp paths, no daemon) is filled in here so nothing touches /etc/nginx or /var/log/nginx. Under
+    root the worker processes run as nginx's default unprivileged user, so the temp dir is world-readable.
+    The access log (`access_log`) records the upstream each request went to (`upstream_log`).
+    """
+
+    http_block: str
+    root: Path | None = None
+    proc: subprocess.Popen[bytes] | None = None
+    started_in: float = 0.0
+
+    # "|"-separated: $upstream_addr lists every server tried ("127.0.0.1:1, 127.0.0.1:2")
+    LOG_FORMAT = "$msec|$server_port|$request_method|$uri|$status|$upstream_addr|$upstream_status"
+
+    @property
+    def access_log(self) -> Path:
+        assert self.root is not None, "not started"
+        return self.root / "access.log"
+
+    def config(self) -> str:
+        assert self.root is not None
+        temp = "\n".join(
+            f"    {kind}_temp_path {self.root / kind};"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        return (
+            "daemon off;\n"
+            "worker_processes 1;\n"
+            f"pid {self.root / 'nginx.pid'};\n"
+            f"error_log {self.root / 'error.log'} warn;\n"
+            "events { worker_connections 256; }\n"
+            "http {\n"
+            f"    log_format upstreams '{self.LOG_FORMAT}';\n"
+            f"    access_log {self.access_log} upstreams;\n"
+            f"{temp}\n"
+            f"{self.http_block}\n"
+            "}\n"
+        )
+
+    def start(self, ports: list[int], timeout: float = 20) -> Nginx:
+        """Start, then wait until every port in `ports` (the configuration's listen ports) accepts."""
+        binary = nginx_binary()
+        if binary is None:
+            raise ServiceError("找不到 nginx：请运行 `bash scripts/services.sh`")
+        t0 = time.monotonic()
+        self.root = Path(tempfile.mkdtemp(prefix="hotline-nginx-"))
+        self.root.chmod(0o755)  # workers (nobody under root) create temp files below it
+        conf = self.root / "nginx.conf"
+        conf.write_text(self.config())
+        log = self.root / "nginx.out"
+        check = subprocess.run(
+            [binary, "-t", "-q", "-p", str(self.root), "-e", str(self.root / "error.log"), "-c", str(conf)],
+            capture_output=True,
+            text=True,
+        )
+        if check.returncode != 0:
+            raise ServiceError(f"nginx 配置无效:\n{check.stderr[-2000:]}\n{self.config()}")
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [binary, "-p", str(self.root), "-e", str(self.root / "error.log"), "-c", str(conf)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        pending = list(ports)
+        while pending and time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServiceError(
+                    f"nginx 退出 (exit {self.proc.returncode}):\n{_log_tail(self.root / 'error.log')}"
+                )
+            try:
+                with socket.create_connection(("127.0.0.1", pending[0]), timeout=1):
+                    pending.pop(0)
+            except OSError:
+                time.sleep(0.1)
+        if pending:
+            raise ServiceError(f"nginx 在 {timeout:.0f} 秒内没有就绪:\n{_log_tail(self.root / 'error.log')}")
+        self.started_in = time.monotonic() - t0
+        return self
+
+    def upstream_log(self) -> list[dict[str, str]]:
+        """The access log so far: one dict per request (server port, uri, status, upstream(s) tried)."""
+        keys = ("msec", "port", "method", "uri", "status", "upstream", "upstream_status")
+        try:
+            lines = self.access_log.read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return []
+        return [dict(zip(keys, line.split("|"), strict=False)) for line in lines]
+
+    def error_log(self) -> str:
+        return _log_tail(self.root / "error.log", 40) if self.root is not None else "(not started)"
+
+    def stop(self) -> None:
+        _stop_group(self.proc, signal.SIGTERM, 10)  # SIGTERM = fast shutdown (master and workers)
         self.proc = None
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)

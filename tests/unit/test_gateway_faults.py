@@ -17,13 +17,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
-from telegram.error import BadRequest, NetworkError
+from telegram.error import BadRequest, Forbidden, NetworkError
 
 from bot import strings
 from bot.desk import relay
 from bot.engine import EngineUnavailable, RasaRestEngine, TurnInProgress, answer_from_tracker
 from bot.gateway import FORWARDED, Gateway
-from bot.outbox import outbox_backoff
+from bot.outbox import Undeliverable, outbox_backoff
 from bot.replies import Reply
 from bot.textsplit import TELEGRAM_LIMIT, split_text, units
 from bot.transports.telegram import TelegramTransport
@@ -461,6 +461,81 @@ async def test_reply_over_telegrams_limit_is_delivered_in_pieces(db_url: str) ->
     assert "".join(r.text for r in got) == "很长的说明。" * 1000
     assert [bool(r.buttons) for r in got] == [False, True]  # the buttons under the last piece
     assert outbound_rows(db_url) == [("很长的说明。" * 1000, "sent")]
+
+
+async def test_reply_refused_for_good_is_set_aside_and_later_replies_go_on(db_url: str) -> None:
+    """A 400/403 (`Undeliverable`) is final: kept queued, it would hold back every later reply."""
+    gateway = Gateway(FakeEngine(), db_url)
+    refused = True
+
+    async def sender(user: str, replies: list[Reply]) -> None:
+        nonlocal refused
+        if refused:
+            refused = False
+            raise Undeliverable("Bad Request: message to be replied not found")
+        delivered.extend(r.text for r in replies)
+
+    delivered: list[str] = []
+    gateway.set_sender(sender)
+    await gateway.handle(msg(1, "第一条"))
+    await gateway.handle(msg(2, "第二条"))
+    assert delivered == ["答复:第二条"]
+    assert outbound_rows(db_url) == [("答复:第一条", "failed"), ("答复:第二条", "sent")]
+    with session_scope(db_url) as s:
+        failed = s.scalars(select(MessageLog).where(MessageLog.state == MessageState.FAILED)).one()
+        assert failed.last_error == "Undeliverable: Bad Request: message to be replied not found"
+
+
+async def test_telegram_400_and_403_are_undeliverable_but_network_errors_are_not(
+    db_url: str, settings: Settings
+) -> None:
+    transport = TelegramTransport(Gateway(FakeEngine(), db_url), telegram_settings(settings))
+    app = transport.application
+    for error in (BadRequest("chat not found"), Forbidden("bot was blocked by the user")):
+
+        async def refuse(*_: Any, error: Exception = error) -> None:
+            raise error
+
+        transport.send = refuse  # type: ignore[method-assign,assignment]
+        with pytest.raises(Undeliverable):
+            await transport.deliver(app, "1", [Reply("x")])
+
+    async def down(*_: Any) -> None:
+        raise NetworkError("down")
+
+    transport.send = down  # type: ignore[method-assign,assignment]
+    with pytest.raises(NetworkError):
+        await transport.deliver(app, "1", [Reply("x")])
+
+
+async def test_a_flush_that_loses_the_claim_leaves_its_reply_to_the_holder(db_url: str) -> None:
+    """Two flushes of one citizen at once (the retry job and a new message, or two updates): the one
+    holding the claim reads the queue again, so a reply queued meanwhile never waits for the next job."""
+    gateway = Gateway(FakeEngine(), db_url)
+    release_first = asyncio.Event()
+    delivered: list[str] = []
+
+    async def slow(user: str, replies: list[Reply]) -> None:
+        if not delivered and not release_first.is_set():
+            await release_first.wait()  # the first reply is on its way while the citizen writes again
+        delivered.extend(r.text for r in replies)
+
+    gateway.set_sender(slow)
+    first = asyncio.ensure_future(gateway.handle(msg(1, "第一条")))
+    while outbound_rows(db_url) == [] or not any(
+        r.claimed_until for r in _outbound(db_url)
+    ):  # until the first reply is claimed
+        await asyncio.sleep(0.01)
+    await gateway.handle(msg(2, "第二条"))  # its flush finds the first reply claimed and stops
+    release_first.set()
+    await first
+    assert delivered == ["答复:第一条", "答复:第二条"]
+    assert outbound_rows(db_url) == [("答复:第一条", "sent"), ("答复:第二条", "sent")]
+
+
+def _outbound(db_url: str) -> list[MessageLog]:
+    with session_scope(db_url) as s:
+        return list(s.scalars(select(MessageLog).where(MessageLog.direction == MessageDirection.OUTBOUND)))
 
 
 def test_outbox_backoff_doubles_and_is_capped() -> None:

@@ -75,6 +75,17 @@ def test_telegram_transport_requires_token(tmp_path: Path) -> None:
         load_settings(DEFAULT_CONFIG_PATH, environ={"HOTLINE_TRANSPORT": "telegram"})
 
 
+def test_claim_ttl_must_outlast_the_engine_timeout() -> None:
+    """A live replica's claim expiring while it waits for the engine would let a second replica resend."""
+    with pytest.raises(ConfigError, match="claim_ttl_seconds"):
+        load_settings(
+            DEFAULT_CONFIG_PATH,
+            environ={"HOTLINE_GATEWAY__CLAIM_TTL_SECONDS": "10", "HOTLINE_RASA__TIMEOUT_SECONDS": "15"},
+        )
+    s = load_settings(DEFAULT_CONFIG_PATH, environ={"HOTLINE_GATEWAY__CLAIM_TTL_SECONDS": "25"})
+    assert s.gateway.claim_ttl_seconds == 25
+
+
 def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="找不到配置文件"):
         load_settings(tmp_path / "nope.yaml", environ={})

@@ -79,6 +79,26 @@ async def test_text_message_round_trip_with_inline_keyboard(settings: Settings) 
         assert len(engine.seen) == 2
 
 
+async def test_buttons_pressed_outside_a_private_chat_never_reach_the_dialog(settings: Settings) -> None:
+    """A callback from a group (non-desk data) or an inline message is not a citizen's answer: before,
+    the bot answered it in a private message to whoever pressed (an operator it cannot write to)."""
+    api, engine = FakeBotApi(), FakeEngine()
+    s = telegram_settings(settings)
+    app = TelegramTransport(Gateway(engine, s.database_url), s, request=api).application
+    group = {"id": -100123, "type": "supergroup"}
+    async with app:
+        places: tuple[dict[str, Any], ...] = (
+            {"message": {"message_id": 9, "date": 0, "chat": group, "from": BOT, "text": "?"}},
+            {"inline_message_id": "inline-1"},
+        )
+        for n, where in enumerate(places):
+            query = {"id": f"cb{n}", "from": USER, "chat_instance": "x", "data": "/affirm", **where}
+            await app.process_update(Update.de_json({"update_id": n, "callback_query": query}, app.bot))
+        assert engine.seen == []
+        assert [m for m, _ in api.calls].count("answerCallbackQuery") == 2  # the spinner still stops
+        assert api.sent() == []
+
+
 async def test_photo_is_persisted_and_acknowledged_not_refused(settings: Settings) -> None:
     api, engine = FakeBotApi(), FakeEngine()
     s = telegram_settings(settings)

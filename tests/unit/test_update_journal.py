@@ -1,0 +1,129 @@
+"""The update journal (issue 13/14): an update Telegram handed over is never lost to a gateway crash."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session, sessionmaker
+from telegram import Update
+from telegram.error import NetworkError
+
+from bot.gateway import Gateway
+from bot.transports import update_journal
+from bot.transports.telegram import TelegramTransport
+from bot.transports.update_journal import MAX_ATTEMPTS, JournalQueue
+from hotline.db.models import UpdateJournal, utcnow
+from hotline.db.session import session_scope
+from hotline.settings import Settings
+from tests.unit.conftest import FakeBotApi, telegram_settings
+from tests.unit.test_gateway import FakeEngine
+
+USER = {"id": 1001, "is_bot": False, "first_name": "张"}
+CHAT = {"id": 1001, "type": "private"}
+
+
+def text_update(update_id: int, text: str) -> dict[str, Any]:
+    message = {"message_id": update_id, "date": 1764400000, "chat": CHAT, "from": USER, "text": text}
+    return {"update_id": update_id, "message": message}
+
+
+def journal(db_url: str) -> list[tuple[int, bool, int]]:
+    with session_scope(db_url) as s:
+        rows = s.scalars(select(UpdateJournal).order_by(UpdateJournal.update_id))
+        return [(r.update_id, r.done_at is not None, r.attempts) for r in rows]
+
+
+async def wait_for(probe: Any, what: str, timeout: float = 20.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if probe():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_an_update_is_journalled_before_it_is_queued_and_done_after_its_handlers(
+    settings: Settings,
+) -> None:
+    engine = FakeEngine()
+    s = telegram_settings(settings)
+    app = TelegramTransport(Gateway(engine, s.database_url), s, request=FakeBotApi()).application
+    async with app:
+        await app.start()
+        await app.update_queue.put(Update.de_json(text_update(1, "老板拖欠工资"), app.bot))
+        assert [u for u, _, _ in journal(s.database_url)] == [1]  # put returns once it is journalled
+        await wait_for(lambda: journal(s.database_url) == [(1, True, 0)], "the update marked done")
+        await app.stop()
+    assert engine.seen == [("telegram-1001", "老板拖欠工资")]
+
+
+async def test_an_update_a_dead_gateway_never_processed_is_replayed_by_another(settings: Settings) -> None:
+    s = telegram_settings(settings)
+    dead = TelegramTransport(Gateway(FakeEngine(), s.database_url), s, request=FakeBotApi())
+    # Telegram handed the update over (webhook 200 / offset confirmed); the process died before handling it.
+    await dead.application.update_queue.put(
+        Update.de_json(text_update(7, "我被拖欠工资"), dead.application.bot)
+    )
+    assert journal(s.database_url) == [(7, False, 0)]
+
+    engine = FakeEngine()
+    alive = TelegramTransport(Gateway(engine, s.database_url), s, request=FakeBotApi(first_id=5000))
+    app = alive.application
+    async with app:
+        await app.start()
+        queue = app.update_queue
+        assert isinstance(queue, JournalQueue)
+        assert await update_journal.replay(alive._sessions, queue, app.bot, dt.timedelta(0)) == 1
+        await wait_for(lambda: engine.seen, "the replayed message answered")
+        await wait_for(lambda: journal(s.database_url) == [(7, True, 1)], "the replay marked done")
+        # A second replay finds nothing: the update is done.
+        assert await update_journal.replay(alive._sessions, queue, app.bot, dt.timedelta(0)) == 0
+        await app.stop()
+    assert engine.seen == [("telegram-1001", "我被拖欠工资")]
+
+
+async def test_a_redelivered_update_is_queued_again_and_handled_once(settings: Settings) -> None:
+    engine = FakeEngine()
+    s = telegram_settings(settings)
+    app = TelegramTransport(Gateway(engine, s.database_url), s, request=FakeBotApi()).application
+    async with app:
+        await app.start()
+        for _ in range(2):  # Telegram resends after a 500, or two replicas got it
+            await app.update_queue.put(Update.de_json(text_update(3, "你好"), app.bot))
+        await wait_for(lambda: journal(s.database_url) == [(3, True, 0)], "done")
+        await asyncio.sleep(0.3)
+        await app.stop()
+    assert engine.seen == [("telegram-1001", "你好")]  # the gateway deduplicates the message id
+
+
+async def test_journal_unreachable_refuses_the_update_so_telegram_resends_it(tmp_path: Any) -> None:
+    broken = sessionmaker(create_engine(f"sqlite:///{tmp_path / 'no-tables.db'}"))  # no schema: insert fails
+    queue = JournalQueue(broken)
+    with pytest.raises(NetworkError):
+        await queue.put(Update.de_json(text_update(9, "x"), None))
+    assert queue.empty()
+
+
+def test_stale_updates_are_claimed_once_given_up_after_max_attempts_and_done_rows_forgotten(
+    sessions: sessionmaker[Session],
+) -> None:
+    now = utcnow()
+    with sessions.begin() as s:
+        assert update_journal.record(s, 1, text_update(1, "a"))
+        assert not update_journal.record(s, 1, text_update(1, "a"))  # a redelivery
+        assert update_journal.record(s, 2, text_update(2, "b"))
+        s.get_one(UpdateJournal, 2).attempts = MAX_ATTEMPTS
+    later = now + dt.timedelta(minutes=5)
+    with sessions.begin() as s:
+        taken = update_journal.take_stale(s, dt.timedelta(minutes=2), now=later)
+    assert [b["update_id"] for b in taken] == [1]  # update 2 given up (logged), not replayed again
+    with sessions.begin() as s:  # just claimed: its clock restarted, another replica does not take it
+        assert update_journal.take_stale(s, dt.timedelta(minutes=2), now=later) == []
+        update_journal.mark_done(s, 1, now=later)
+    with sessions.begin() as s:
+        assert update_journal.forget_done(s, now=later + dt.timedelta(minutes=30)) == 0
+        assert update_journal.forget_done(s, now=later + dt.timedelta(hours=2)) == 2
+        assert s.scalars(select(UpdateJournal)).all() == []
