@@ -15,13 +15,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import CommandHandler, ContextTypes, filters
 
 from bot import strings
 from hotline.db.models import Operator, OperatorRole
 from hotline.followup import FollowupError, close_review_by_id, review_lines
 from hotline.followup.texts import REASONS
+from hotline.reports.delivery import sends_as_photo
 from hotline.reports.periods import Kind, PeriodError, last_complete, parse_period
 from hotline.reports.service import produce_report
 from hotline.settings import Settings
@@ -39,6 +40,19 @@ KIND_WORDS: dict[str, Kind] = {
 
 
 REVIEWS_SHOWN = 20
+
+
+async def send_report_file(bot: Bot, chat_id: int, path: Path, caption: str | None = None) -> None:
+    """A chart as a photo (shown inline on a phone), a workbook or draft as a document.
+
+    Used by `/report` and by the scheduler's deliveries through the gateway (bot/transports/telegram.py);
+    the standalone scheduler applies the same rule (hotline/reports/bot_api.py).
+    """
+    with path.open("rb") as fh:
+        if sends_as_photo(path):
+            await bot.send_photo(chat_id, photo=fh, caption=caption or None)
+        else:
+            await bot.send_document(chat_id, document=fh, filename=path.name, caption=caption or None)
 
 
 class ReportRequestError(Exception):
@@ -207,5 +221,4 @@ class SupervisorCommands:
         await context.bot.send_message(chat.id, text)
         for path in files:
             if path.suffix in (".png", ".xlsx", ".docx"):
-                with path.open("rb") as fh:
-                    await context.bot.send_document(chat.id, document=fh, filename=path.name)
+                await send_report_file(context.bot, chat.id, path, path.name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -441,9 +442,12 @@ def cmd_privacy_erase(args: argparse.Namespace) -> int:
 
 # --- scheduler ------------------------------------------------------------------------------------
 def cmd_scheduler(args: argparse.Namespace) -> int:
+    from hotline.runtime import startup_checks
     from hotline.scheduler.service import SchedulerService
 
     settings = _settings(args)
+    for warning in startup_checks(settings):
+        print(warning, file=sys.stderr)
     if args.run_now:
         from hotline.scheduler.jobs import scheduled_report
         from hotline.scheduler.runtime import Runtime, default_notifier, install
@@ -457,6 +461,59 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         service.run_forever()
     except KeyboardInterrupt:
         service.stop()
+    return 0
+
+
+# --- dibao (the 低保 table behind the means test) -------------------------------------------------
+def cmd_dibao_add(args: argparse.Namespace) -> int:
+    """Add a 低保 row to the configuration file (admin only; audited in <log_dir>/audit.jsonl)."""
+    from pydantic import ValidationError
+
+    from hotline.eligibility.config import DibaoRow
+    from hotline.eligibility.dibao import DibaoEditError, add_row, parse_from
+    from hotline.settings import PROJECT_ROOT, _config_path
+
+    settings = _settings(args)
+    with _session(settings) as session:
+        operator = session.get(Operator, args.as_operator)
+        if operator is None or not operator.active or OperatorRole(operator.role) is not OperatorRole.ADMIN:
+            raise CliError(f"只有在岗的管理员可以修改低保标准（#{args.as_operator} 不是）")
+    urban = args.urban if args.urban is not None else args.amount
+    rural = args.rural if args.rural is not None else args.amount
+    if urban is None or rural is None:
+        raise CliError("请给出 --amount（城乡统一标准），或分别给出 --urban 和 --rural")
+    try:
+        row = DibaoRow(effective_from=parse_from(args.from_), urban=urban, rural=rural, source=args.source)
+        config = _config_path(os.environ, args.config)
+        log_dir = Path(settings.log_dir)
+        added = add_row(
+            config,
+            row,
+            f"operator:{operator.id}",
+            log_dir if log_dir.is_absolute() else PROJECT_ROOT / log_dir,
+        )
+    except DibaoEditError as exc:
+        raise CliError(str(exc)) from exc
+    except ValidationError as exc:
+        raise CliError(f"低保标准有误：{exc.errors()[0]['msg']}") from exc
+    print(
+        f"已添加：自{row.effective_from.isoformat()}起 城镇{row.urban:g}元 农村{row.rural:g}元"
+        f"（来源：{row.source}）\n  配置文件 {added.config_path}（重启网关、对话动作服务和调度器后生效）"
+        f"\n  审计记录 {added.audit_path}"
+    )
+    return 0
+
+
+def cmd_dibao_list(args: argparse.Namespace) -> int:
+    from hotline.eligibility.dibao import stale_warning
+    from hotline.settings import today_in
+
+    settings = _settings(args)
+    for row in settings.eligibility.means_test.dibao:
+        print(f"{row.effective_from.isoformat()}  城镇{row.urban:g}  农村{row.rural:g}  {row.source}")
+    warning = stale_warning(settings.eligibility, today_in(settings), settings.reports.dibao_stale_months)
+    if warning:
+        print(warning)
     return 0
 
 
@@ -821,6 +878,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_reviews_parser(sub)
     _add_privacy_parser(sub)
+    _add_dibao_parser(sub)
 
     sc = sub.add_parser("scheduler", help="运行报告调度器 / run the report scheduler")
     sc.add_argument(
@@ -844,6 +902,31 @@ def _add_reviews_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     cl.add_argument("outcome", help="回访结果 / outcome, e.g. 已电话回访，群众表示理解")
     cl.add_argument("--as-operator", type=int, required=True, help="办结的监督人员编号 / supervisor id")
     cl.set_defaults(func=cmd_reviews_close)
+
+
+def _add_dibao_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db = sub.add_parser(
+        "dibao", help="低保标准（经济困难审查）/ the 低保 table of the means test"
+    ).add_subparsers(dest="action", required=True)
+    ls = db.add_parser("list", help="列出低保标准 / list the rows (and warn when out of date)")
+    ls.set_defaults(func=cmd_dibao_list)
+    add = db.add_parser(
+        "add",
+        help="添加一条低保标准 / add a row (admin only, audited)",
+        description="把一条新的低保标准写入配置文件 eligibility.means_test.dibao（全市统一，分城镇、农村），"
+        "写明来源文件；写入前校验整个配置，审计记录写入 <log_dir>/audit.jsonl。重启各服务后生效。"
+        " / Add a city-wide row (urban and rural) with its source document to the configuration file;"
+        " validated before writing, audited; takes effect when the services restart.",
+    )
+    add.add_argument("--from", dest="from_", required=True, help="起始日期 YYYY-MM[-DD] / effective from")
+    add.add_argument(
+        "--amount", type=float, help="城乡统一标准（元/人/月）/ one standard for urban and rural"
+    )
+    add.add_argument("--urban", type=float, help="城镇标准（元/人/月）/ urban standard")
+    add.add_argument("--rural", type=float, help="农村标准（元/人/月）/ rural standard")
+    add.add_argument("--source", required=True, help="来源文件和文号 / source document")
+    add.add_argument("--as-operator", type=int, required=True, help="管理员编号 / admin operator id")
+    add.set_defaults(func=cmd_dibao_add)
 
 
 def _add_privacy_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -45,7 +45,7 @@ from bot.gateway import Attachment, Gateway, Inbound
 from bot.notify import GatewayNotifier
 from bot.outbox import Undeliverable
 from bot.replies import Reply
-from bot.supervisors import SupervisorCommands
+from bot.supervisors import SupervisorCommands, send_report_file
 from bot.transports import update_journal
 from bot.transports.telegram_edits import edited_message_handler
 from bot.transports.telegram_updates import ChatOrderedProcessor
@@ -212,8 +212,7 @@ class TelegramTransport:
         if path is None:
             await app.bot.send_message(chat_id=int(chat), text=text)
         else:
-            with path.open("rb") as fh:
-                await app.bot.send_document(chat_id=int(chat), document=fh, caption=text[:1024] or None)
+            await send_report_file(app.bot, int(chat), path, text[:1024])
 
     async def _journal_done(self, update: Update) -> None:
         await in_thread(self._sessions, lambda s: update_journal.mark_done(s, update.update_id))

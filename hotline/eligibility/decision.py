@@ -95,6 +95,10 @@ class Decision:
     rules_version: str
     threshold: float | None = None  # the hardship line that applied, yuan per person per month
     extra: dict[str, Any] = field(default_factory=dict)
+    # A decision that grants or refuses cites both what puts the matter in scope (e.g. LAL-31) and the
+    # condition it applied (e.g. LAL-34, AH2016-17); both are also in `articles`. Empty for NEEDS_REVIEW.
+    scope_articles: tuple[str, ...] = ()
+    condition_articles: tuple[str, ...] = ()
 
     @property
     def eligible(self) -> bool:

@@ -128,6 +128,16 @@ def _dedupe(items: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
+def _scope(rules: RuleSet, rule: Rule, env: Env) -> tuple[str, ...]:
+    """The articles that put the matter in scope: the first `scope_bases` entry that holds for the facts
+    (rules with scope_by_matter), else the rule's own `scope`."""
+    if rule.scope_by_matter:
+        for base in rules.scope_bases:
+            if evaluate(base.when, env)[0] is True:
+                return base.articles
+    return rule.scope
+
+
 def decide(
     facts: Facts,
     rules: RuleSet,
@@ -180,7 +190,10 @@ def decide(
         deadline_keys += note.deadlines
 
     line = means.high if outcome is Outcome.MEANS_TEST_FAILED else means.low
-    articles = _dedupe([a for r in reasons for a in r.articles])
+    decides = rule is not None and kind == "outcome" and rule.grants_or_refuses
+    scope = _scope(rules, rule, env) if decides and rule is not None else ()
+    condition = rule.articles if decides and rule is not None else ()
+    articles = _dedupe([*scope, *(a for r in reasons for a in r.articles)])
     ordered_missing = sorted(missing_names, key=lambda n: _ORDER.get(n, len(_ORDER)))
     labels = {**FIELD_LABELS, **VAR_LABELS}
     decision = Decision(
@@ -207,8 +220,11 @@ def decide(
             "dibao_effective_from": means.row.effective_from.isoformat() if means.row else None,
             "dibao_earliest_fallback": means.earliest,
         },
+        scope_articles=scope,
+        condition_articles=condition,
     )
-    return dataclasses.replace(decision, explanation=render(decision, rules.outcomes[outcome]))
+    explanation = render(decision, rules.outcomes[outcome], rules.articles)
+    return dataclasses.replace(decision, explanation=explanation)
 
 
 def replay(

@@ -83,6 +83,18 @@ class RuleSpec(_Spec):
     referrals: list[str] = []
     deadlines: list[str] = []
     objection: bool = False
+    # The article(s) that put the matter in legal aid's scope at all (LAL Art 31, the Anhui Art 13 list,
+    # Art 32, the criminal articles), cited with the condition the rule applied (`articles`) by every
+    # decision that grants or refuses. `scope_by_matter`: taken from `scope_bases` (the first that holds for
+    # the facts), `scope` then only being the fallback.
+    scope: list[str] = []
+    scope_by_matter: bool = False
+
+
+class ScopeSpec(_Spec):
+    id: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    when: Any
+    articles: list[str] = Field(min_length=1)
 
 
 class NoteSpec(_Spec):
@@ -124,6 +136,7 @@ class RulesFileSpec(_Spec):
     deadlines: dict[str, DeadlineSpec]
     objection: str
     city_fallback_reason: str
+    scope_bases: list[ScopeSpec] = []
     rules: list[RuleSpec] = Field(min_length=1)
     notes: list[NoteSpec] = []
     routing: list[RouteSpec] = []
@@ -145,6 +158,22 @@ class Rule:
     referrals: tuple[str, ...]
     deadlines: tuple[str, ...]
     objection: bool
+    scope: tuple[str, ...] = ()
+    scope_by_matter: bool = False
+
+    @property
+    def grants_or_refuses(self) -> bool:
+        """Every outcome but NEEDS_REVIEW decides; such a decision cites its scope and its condition."""
+        return self.outcome is not Outcome.NEEDS_REVIEW
+
+
+@dataclass(frozen=True)
+class ScopeBase:
+    """What puts a matter in scope (e.g. LAL Art 31 for wage arrears), for rules with scope_by_matter."""
+
+    id: str
+    when: Cond
+    articles: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -187,6 +216,7 @@ class RuleSet:
     rules: tuple[Rule, ...]
     notes: tuple[Note, ...]
     routing: tuple[RouteStep, ...]
+    scope_bases: tuple[ScopeBase, ...] = ()
 
 
 _CJK_GAP = re.compile(r"\s+(?=[^\x00-\x7f])|(?<=[^\x00-\x7f])\s+")
@@ -252,6 +282,16 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
     _placeholders(spec.objection, f"{source}: objection", TEMPLATE_NAMES)
 
     seen: set[str] = set()
+    scope_bases: list[ScopeBase] = []
+    for base in spec.scope_bases:
+        where = f"{source}: scope_bases {base.id}"
+        if base.id in seen:
+            raise RuleError(f"{where}: duplicate id")
+        seen.add(base.id)
+        _check_keys(base.articles, spec.articles, "articles", where)
+        scope_bases.append(
+            ScopeBase(base.id, compile_condition(base.when, vocab, f"{where}.when"), tuple(base.articles))
+        )
     rules: list[Rule] = []
     for r in spec.rules:
         where = f"{source}: rule {r.id}"
@@ -259,6 +299,11 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
             raise RuleError(f"{where}: duplicate id")
         seen.add(r.id)
         _check_keys(r.articles, spec.articles, "articles", where)
+        _check_keys(r.scope, spec.articles, "articles", where)
+        if r.outcome is not Outcome.NEEDS_REVIEW and not (r.scope or (r.scope_by_matter and scope_bases)):
+            raise RuleError(
+                f"{where}: a rule that grants or refuses must cite its scope (scope or scope_by_matter)"
+            )
         _check_keys(r.documents, spec.documents, "documents", where)
         _check_keys(r.referrals, spec.referrals, "referrals", where)
         _check_keys(r.deadlines, spec.deadlines, "deadlines", where)
@@ -286,6 +331,8 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
                 referrals=tuple(r.referrals),
                 deadlines=tuple(r.deadlines),
                 objection=r.objection,
+                scope=tuple(r.scope),
+                scope_by_matter=r.scope_by_matter,
             )
         )
     notes: list[Note] = []
@@ -342,6 +389,7 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
         rules=tuple(rules),
         notes=tuple(notes),
         routing=tuple(routing),
+        scope_bases=tuple(scope_bases),
     )
 
 

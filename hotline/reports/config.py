@@ -41,5 +41,14 @@ class ReportsConfig(Strict):
     satisfied_min_score: int = Field(default=4, ge=1, le=5)
     low_rating_max_score: int = Field(default=2, ge=1, le=5)
     complaint_categories: list[str] = ["complaint"]
+    # Warn (start-up, weekly summary, every report) when the newest 低保 row behind the means test is older
+    # than this many months (hotline/eligibility/dibao.py); cities publish a new standard about once a year.
+    dibao_stale_months: int = Field(default=13, ge=1)
+    # The annual draft's 存在的问题 names categories with low satisfaction only when this many ratings back
+    # them (a category with two answers is noise, not a finding).
+    findings_min_ratings: int = Field(default=5, ge=1)
+    # The annual draft's template (docxtpl: Word document with {{ }} tags); empty = the packaged one,
+    # hotline/reports/templates/annual_draft.docx. A bureau points this at its own edited copy.
+    annual_template: str | None = None
     # Where deliveries go; defaults to telegram.supervisors_chat_id, else the outbox directory.
     chat: str | None = None

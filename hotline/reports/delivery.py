@@ -22,6 +22,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Files a chat shows inline as a picture: sent with sendPhoto so a chart is readable on a phone without
+# opening it. Workbooks and the DOCX draft stay documents (a photo is an image only, and is recompressed).
+PHOTO_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
+
+
+def sends_as_photo(path: Path) -> bool:
+    """True for a chart (sent as a photo), False for a workbook, a draft or a text (sent as a document)."""
+    return Path(path).suffix.lower() in PHOTO_SUFFIXES
+
 
 @runtime_checkable
 class Notifier(Protocol):

@@ -310,9 +310,17 @@ def _nearest_rank_hours(session: Session, values: Select[Any], expr: Any, count:
     return round(float(value or 0)) / 3600  # whole seconds: julianday arithmetic is not exact
 
 
-def _durations(q: _Query, done_col: Any, due_col: Any) -> Durations:
+def imported_without_response() -> ColumnElement[bool]:
+    """An imported historical ticket: the old system recorded no first response, the importer stored the
+    creation time in its place. Reports show "—" for it, not a first response after 0.0 hours."""
+    return and_(Ticket.source == "import", Ticket.first_response_at == Ticket.created_at)
+
+
+def _durations(
+    q: _Query, done_col: Any, due_col: Any, exclude: ColumnElement[bool] | None = None
+) -> Durations:
     """Hours from creation to `done_col` for tickets done in the period; nearest-rank median and p90."""
-    in_period = q.within(done_col)
+    in_period = q.within(done_col) if exclude is None else and_(q.within(done_col), ~exclude)
     row = q.session.execute(
         select(
             func.count(),
@@ -447,7 +455,9 @@ def compute_metrics(
     m.kb_review_due = _kb_review_due(period)
     m.closed, m.cases_closed = _closed(q)
     m.backlog = _backlog(q)
-    m.first_response = _durations(q, Ticket.first_response_at, Ticket.first_response_due)
+    m.first_response = _durations(
+        q, Ticket.first_response_at, Ticket.first_response_due, imported_without_response()
+    )
     m.resolution = _durations(q, Ticket.resolved_at, Ticket.resolution_due)
     _add_ratings(q, m)
     m.review_items = _review_items(q)

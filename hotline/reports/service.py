@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from hotline.eligibility.dibao import stale_warning
 from hotline.reports.annual_docx import annual_docx
 from hotline.reports.charts import dashboard_png
 from hotline.reports.delivery import Notifier
@@ -16,7 +18,7 @@ from hotline.reports.metrics import ReportMetrics, compute_metrics
 from hotline.reports.periods import Period
 from hotline.reports.summary_text import summary_text
 from hotline.reports.xlsx import write_workbook
-from hotline.settings import PROJECT_ROOT, Settings
+from hotline.settings import PROJECT_ROOT, Settings, today_in
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,14 @@ def out_dir(settings: Settings, override: str | Path | None = None) -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
+def report_notes(settings: Settings, today: dt.date | None = None) -> list[str]:
+    """Warnings every report carries besides its figures (today: an out-of-date 低保 table)."""
+    warning = stale_warning(
+        settings.eligibility, today or today_in(settings), settings.reports.dibao_stale_months
+    )
+    return [warning] if warning else []
+
+
 def produce_report(
     session: Session,
     settings: Settings,
@@ -46,7 +56,8 @@ def produce_report(
     config = settings.reports
     names = settings.county_names
     m = compute_metrics(session, settings, period, counties, config)
-    text = summary_text(m, names)
+    notes = report_notes(settings)
+    text = "\n".join([summary_text(m, names), *notes])
     folder = out_dir(settings, directory) / period.kind / period.key
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{period.kind}_{period.key}_{m.scope}"
@@ -58,9 +69,9 @@ def produce_report(
     if "png" in formats:
         files.append(dashboard_png(m, folder / f"{stem}.png", names))
     if "xlsx" in formats:
-        files.append(write_workbook(session, m, folder / f"{stem}.xlsx", counties, names))
+        files.append(write_workbook(session, m, folder / f"{stem}.xlsx", counties, names, notes))
     if "docx" in formats and period.kind == "annual":
-        files.append(annual_docx(session, settings, m, folder / f"{stem}_草稿.docx", counties))
+        files.append(annual_docx(session, settings, m, folder / f"{stem}_草稿.docx", counties, notes))
     log.info("报告已生成: %s", ", ".join(str(f) for f in files))
     return ProducedReport(m, text, files)
 

@@ -23,6 +23,11 @@ from hotline.reports.metrics import ReportMetrics
 from hotline.sanitise import neutralise_cell
 
 
+def _hours(value: float | None) -> float | str:
+    """A number cell when there is a figure, "—" when nothing was measured (not an empty cell or 0)."""
+    return T.NONE if value is None else value
+
+
 def summary_rows(m: ReportMetrics, county_names: dict[str, str] | None = None) -> list[tuple[str, Any]]:
     names = county_names or {}
     rows: list[tuple[str, Any]] = [
@@ -45,11 +50,11 @@ def summary_rows(m: ReportMetrics, county_names: dict[str, str] | None = None) -
     rows += [(f"县区：{names.get(k, k)}", v) for k, v in sorted(m.by_county.items())]
     rows += [(f"资格审查：{T.OUTCOMES.get(k, k)}", v) for k, v in sorted(m.by_outcome.items())]
     rows += [
-        ("首次响应中位（小时）", m.first_response.median_hours),
-        ("首次响应P90（小时）", m.first_response.p90_hours),
+        ("首次响应中位（小时）", _hours(m.first_response.median_hours)),
+        ("首次响应P90（小时）", _hours(m.first_response.p90_hours)),
         ("首次响应按时率", T.pct(m.first_response.compliance)),
-        ("办结用时中位（小时）", m.resolution.median_hours),
-        ("办结用时P90（小时）", m.resolution.p90_hours),
+        ("办结用时中位（小时）", _hours(m.resolution.median_hours)),
+        ("办结用时P90（小时）", _hours(m.resolution.p90_hours)),
         ("办结按时率", T.pct(m.resolution.compliance)),
         ("回访发出", m.ratings_requested),
         ("回访回复", m.ratings_answered),
@@ -62,8 +67,8 @@ def summary_rows(m: ReportMetrics, county_names: dict[str, str] | None = None) -
         ("低分复核", m.review_items.get("low_rating", 0)),
         ("低分回访办结率", T.pct(m.review_closure.low_rate)),
         ("本期办结复核", m.review_closure.closed),
-        ("复核办结用时中位（小时）", m.review_closure.median_hours),
-        ("复核办结用时P90（小时）", m.review_closure.p90_hours),
+        ("复核办结用时中位（小时）", _hours(m.review_closure.median_hours)),
+        ("复核办结用时P90（小时）", _hours(m.review_closure.p90_hours)),
         ("机器人独立办结率", T.pct(m.rate("bot_only"))),
         ("转人工率", T.pct(m.rate("handoff"))),
         ("兜底回复率", T.pct(m.rate("fallback"))),
@@ -122,7 +127,7 @@ def ticket_rows(
             yes[bool(t.minor)],
             yes[bool(t.elderly)],
             yes[bool(t.women)],
-            local(t.first_response_at),
+            T.NONE if _imported_without_response(t) else local(t.first_response_at),
             local(t.resolved_at),
             local(t.first_response_due),
             local(t.resolution_due),
@@ -131,6 +136,11 @@ def ticket_rows(
             yes[bool(t.handoff_requested)],
             score,
         ]
+
+
+def _imported_without_response(t: Ticket) -> bool:
+    """The per-ticket twin of metrics.imported_without_response (placeholder first response of an import)."""
+    return t.source == "import" and t.first_response_at == t.created_at
 
 
 def _safe(row: Sequence[Any]) -> list[Any]:
@@ -143,11 +153,13 @@ def write_workbook(
     path: Path,
     counties: Sequence[str] | None,
     county_names: dict[str, str] | None = None,
+    notes: Sequence[str] = (),
 ) -> Path:
+    """`notes`: warnings the report carries besides its figures (e.g. an out-of-date 低保 table)."""
     wb = Workbook(write_only=True)
     summary = wb.create_sheet(T.XLSX_SUMMARY_SHEET)
     summary.append(["指标", "数值"])
-    for label, value in summary_rows(m, county_names):
+    for label, value in [*summary_rows(m, county_names), *(("说明", note) for note in notes)]:
         summary.append(_safe([label, value]))
     sheet = wb.create_sheet(T.XLSX_TICKETS_SHEET)
     sheet.append(T.XLSX_TICKET_HEADERS)

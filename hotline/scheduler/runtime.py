@@ -58,4 +58,15 @@ def current() -> Runtime:
 
 
 def default_notifier(settings: Settings) -> Notifier:
-    return FileNotifier(out_dir(settings) / "outbox")
+    """Telegram when a bot token is configured (transport telegram), else the file outbox.
+
+    The standalone `python -m hotline scheduler` and `report --deliver` use this; the gateway passes its
+    own notifier (its python-telegram-bot Application) and this one only as the fallback. Chats Telegram
+    cannot address (no supervisors' chat id configured, citizens' conversations) still reach the outbox.
+    """
+    outbox = FileNotifier(out_dir(settings) / "outbox")
+    if settings.transport == "telegram" and settings.telegram_bot_token:
+        from hotline.reports.bot_api import BotApiNotifier
+
+        return BotApiNotifier(settings.telegram_bot_token, settings.telegram.base_url, outbox)
+    return outbox
