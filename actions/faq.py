@@ -18,11 +18,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
 
 from actions.ticketing import open_ticket
+from hotline.db.session import session_scope
 from hotline.knowledge.loader import FAQ_CATEGORIES, packaged_kb
 from hotline.knowledge.outcome import bot_resolved_ticket, mark_bot_resolved
 from hotline.knowledge.search import Retriever, is_personal_story
+from hotline.knowledge.served import served_retriever
+from hotline.runtime import ready_database
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -37,8 +41,18 @@ MATTER_ENDS = frozenset(
 
 
 @lru_cache(maxsize=4)
-def retriever(threshold: float) -> Retriever:
+def file_retriever(threshold: float) -> Retriever:
     return Retriever(packaged_kb(), threshold)
+
+
+def retriever(threshold: float) -> Retriever:
+    """The served base (faq.yaml + approved proposals); faq.yaml alone while the database is unreachable."""
+    try:
+        with session_scope(ready_database(get_settings())) as session:
+            return served_retriever(session, threshold)
+    except SQLAlchemyError:
+        log.warning("approved knowledge-base entries not read (database error); answering from faq.yaml")
+        return file_retriever(threshold)
 
 
 def earlier_texts(tracker: Tracker) -> list[str]:

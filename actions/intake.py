@@ -10,7 +10,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import answers
+from actions import answers, learning
 from hotline import categories, normalise
 from hotline.categories import INTAKE_CATEGORIES
 from hotline.eligibility.facts import SLOT_NAMES
@@ -61,6 +61,9 @@ class ActionStartIntake(Action):
         intent = intent_of(tracker)
         category = intent if intent in INTAKE_CATEGORIES else "other_legal"
         text = tracker.latest_message.get("text") or ""
+        if (clarified := learning.clarified_message(tracker)) is not None:
+            text = clarified[0]  # a tap on a clarification button: the words it clarified, not "/category"
+            learning.record_citizen_choice(tracker, category)
         dispatcher.utter_message(
             response="utter_category_recognised", category_label=categories.label(category)
         )

@@ -139,11 +139,35 @@ DESK_EVENT_KINDS = {
     "unassigned": "退回待认领",
     "reassigned": "改派",
     "county_set": "设定县区",
+    "category_set": "更正类别",
+    "nlu_example_reviewed": "审核学习样本",
     "files_viewed": "查看文件",
     "unclaimed_escalated": "紧急工单超时未认领，已重新推送并报告监督人员",
     "handoff_left": "市民返回机器人",
     "handoff_wait_told": "告知市民等待安排",
+    "kb_proposed": "提议知识库条目",
+    "kb_approved": "批准知识库条目",
+    "kb_rejected": "退回知识库条目",
 }
+# Knowledge-base proposals (issue 10): /kb_propose by operators; /kb_pending, /kb_approve, /kb_reject by
+# supervisors. Refusals from hotline.knowledge.texts are shown as they are.
+DESK_KB_PROPOSE_USAGE = (
+    "用法：/kb_propose <工单号> 问法一；问法二 | 简短答案（300字以内） | 《法律全称》第几条 [| 详细说明]\n"
+    "例如：/kb_propose 滁-20261206-0001 工伤认定去哪里申请；工伤认定找哪个部门 | 向人社局申请…… | "
+    "《工伤保险条例》第十七条"
+)
+DESK_KB_PROPOSED = "📚 已提交知识库提议 #{id}（工单 {number}），等待监督人员审核。"
+DESK_KB_PENDING_NONE = "没有待审核的知识库提议。"
+DESK_KB_PENDING_HEADER = "待审核知识库提议（{count}）："
+DESK_KB_PENDING_LINE = (
+    "#{id} · {category} · 工单 {number} · {proposer}\n问：{questions}\n答：{answer}\n条文：{articles}"
+)
+DESK_KB_PENDING_HINT = "批准：/kb_approve 编号 [备注]；退回：/kb_reject 编号 理由"
+DESK_KB_APPROVE_USAGE = "用法：/kb_approve <编号> [备注]"
+DESK_KB_APPROVED = "✅ 知识库提议 #{id} 已批准，条目 {entry} 即起由机器人使用，复核日期 {due}。"
+DESK_KB_REJECT_USAGE = "用法：/kb_reject <编号> <理由>"
+DESK_KB_REJECTED = "↩️ 知识库提议 #{id} 已退回：{reason}"
+DESK_KB_NO_ARTICLES = "（无）"
 # Lifecycle commands (issue 12); refusals from hotline.tickets.texts are shown as they are.
 DESK_CARD_COUNTY_UNKNOWN = (
     "⚠️ 县区未知：目前只有全市监督人员能处理。问清市民所在县区后发送 /county {number} 县区，"
@@ -170,6 +194,8 @@ DESK_ASSIGN_USAGE = "用法：/assign <工单号> <工作人员姓名或 #编号
 DESK_ASSIGNED = "👤 工单 {number} 已改派给{name}。"
 DESK_COUNTY_USAGE = "用法：/county <工单号> <县区>"
 DESK_COUNTY_SET = "📍 工单 {number} 已归{county}，请{county}工作人员认领。"
+DESK_CATEGORY_USAGE = "用法：/category <工单号> <类别>（如 欠薪、工伤、婚姻家庭）"
+DESK_CATEGORY_SET = "🏷 工单 {number} 的类别已更正为{category}（原为{previous}），已记入待审核学习样本。"
 # for the gateway's handoff path (hotline.tickets.lifecycle.citizen_replied), posted under the card
 DESK_CITIZEN_LEFT_HANDOFF = (
     "↩️ 工单 {number} 的市民已返回机器人对话。工单仍未办结，请继续处理；"

@@ -372,6 +372,239 @@ def cmd_reviews_close(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- nlu inbox (issue 11: learning from operators) ---------------------------------------------------
+def cmd_nlu_review(args: argparse.Namespace) -> int:
+    """List pending examples; with --approve/--reject, review them as a supervisor (audited)."""
+    from hotline import categories
+    from hotline.learning import inbox, texts
+
+    settings = _settings(args)
+    with _session(settings) as session:
+        if args.approve or args.reject:
+            operator = _supervisor(session, args.as_operator)
+            if operator is None:
+                raise CliError("审核需要 --as-operator（监督人员编号）")
+            done: list[str] = []
+            try:
+                for example_id, approve in [(i, True) for i in args.approve] + [
+                    (i, False) for i in args.reject
+                ]:
+                    example = inbox.review(session, example_id, approve, operator)
+                    done.append(
+                        texts.REVIEWED.format(
+                            id=example_id, status=texts.STATUSES[example.status], name=operator.name
+                        )
+                    )
+            except inbox.InboxError as exc:
+                raise CliError(str(exc)) from exc
+            session.commit()
+            print("\n".join(done))
+            return 0
+        examples = inbox.pending(session, limit=args.limit)
+        ids = {e.ticket_id for e in examples if e.ticket_id}
+        numbers = {t.id: t.number for t in session.scalars(select(Ticket).where(Ticket.id.in_(ids)))}
+        for e in examples:
+            print(
+                texts.PENDING_LINE.format(
+                    id=e.id,
+                    source=texts.SOURCES.get(e.source, e.source),
+                    intent=categories.label(e.intent),
+                    previous=categories.label(e.previous_intent) if e.previous_intent else "—",
+                    ticket=numbers.get(e.ticket_id, "—") if e.ticket_id else "—",
+                    text=e.text,
+                )
+            )
+        print(texts.PENDING_TOTAL.format(count=len(inbox.pending(session))))
+    return 0
+
+
+def cmd_nlu_export(args: argparse.Namespace) -> int:
+    from hotline.learning import inbox, texts
+    from hotline.learning.training_data import LEARNED_FILE, known_examples
+
+    settings = _settings(args)
+    path = Path(args.out) if args.out else LEARNED_FILE
+    with _session(settings) as session:
+        result = inbox.export(session, path, known_examples(skip=path))
+    if not result.written:
+        print(texts.NOTHING_TO_EXPORT)
+        return 0
+    print(texts.EXPORTED.format(count=result.written, path=path, skipped=result.skipped))
+    return 0
+
+
+def _add_nlu_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    nl = sub.add_parser("nlu", help="学习样本（来自更正与市民选择）/ NLU inbox").add_subparsers(
+        dest="action", required=True
+    )
+    rv = nl.add_parser(
+        "review", help="列出待审核样本，或采纳/驳回 / list pending, approve or reject (audited)"
+    )
+    rv.add_argument("--approve", type=int, nargs="+", default=[], metavar="ID", help="采纳 / approve")
+    rv.add_argument("--reject", type=int, nargs="+", default=[], metavar="ID", help="驳回 / reject")
+    rv.add_argument("--as-operator", type=int, help="审核的监督人员编号 / supervisor id")
+    rv.add_argument("--limit", type=int, default=50)
+    rv.set_defaults(func=cmd_nlu_review)
+    ex = nl.add_parser("export", help="导出已采纳样本为训练文件 / write approved examples for training")
+    ex.add_argument("--out", help="输出文件 / file (默认 nlu/learned/examples.yml)")
+    ex.set_defaults(func=cmd_nlu_export)
+
+
+# --- kb (知识库提议) -------------------------------------------------------------------------------------
+def _active_operator(session: Session, operator_id: int) -> Operator:
+    from hotline.knowledge import texts
+
+    operator = session.get(Operator, operator_id)
+    if operator is None or not operator.active:
+        raise CliError(texts.CLI_OPERATOR_REQUIRED.format(id=operator_id))
+    return operator
+
+
+def cmd_kb_propose(args: argparse.Namespace) -> int:
+    from hotline.knowledge import proposals, texts
+    from hotline.tickets.service import TicketError, get_by_number
+
+    settings = _settings(args)
+    with _session(settings) as session, session.begin():
+        operator = _active_operator(session, args.operator)
+        ticket = get_by_number(session, args.number)
+        if ticket is None:
+            raise CliError(texts.CLI_UNKNOWN_TICKET.format(number=args.number))
+        try:
+            draft = proposals.Draft(
+                questions=tuple(q for text in args.question for q in proposals.split_questions(text)),
+                answer=args.answer,
+                articles=proposals.parse_articles(args.articles or ""),
+                details=args.details or "",
+                category=args.category,
+            )
+            proposal = proposals.propose(session, ticket, operator, draft, settings.county_names)
+        except TicketError as exc:
+            raise CliError(str(exc)) from exc
+        print(texts.CLI_PROPOSED.format(id=proposal.id, number=ticket.number))
+    return 0
+
+
+def cmd_kb_pending(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from hotline.knowledge import proposals, texts
+    from hotline.reports.texts import category_label
+    from hotline.tickets.access import Viewer
+
+    settings = _settings(args)
+    tz = ZoneInfo(settings.city.timezone)
+    with _session(settings) as session:
+        operator = _supervisor(session, args.as_operator)
+        waiting = proposals.pending(session, Viewer.of(operator) if operator else None, limit=args.limit)
+        for p, t, proposer in waiting:
+            proposed = p.proposed_at.replace(tzinfo=dt.UTC).astimezone(tz)
+            print(
+                texts.CLI_PENDING_LINE.format(
+                    id=p.id,
+                    category=category_label(p.category),
+                    number=t.number,
+                    proposer=proposer.name,
+                    proposed=f"{proposed:%Y-%m-%d %H:%M}",
+                    question="；".join(p.questions),
+                )
+            )
+            print(f"\t{p.answer}\n\t{proposals.citations(p) or '—'}")
+        print(texts.CLI_PENDING_COUNT.format(count=len(waiting)))
+    return 0
+
+
+def cmd_kb_decide(args: argparse.Namespace) -> int:
+    from hotline.knowledge import proposals, texts
+    from hotline.settings import today_in
+    from hotline.tickets.service import TicketError
+
+    settings = _settings(args)
+    with _session(settings) as session, session.begin():
+        operator = _active_operator(session, args.as_operator)
+        try:
+            if args.action == "approve":
+                p = proposals.approve(
+                    session,
+                    args.id,
+                    operator,
+                    settings.county_names,
+                    review_days=settings.knowledge.review_days,
+                    today=today_in(settings),
+                    note=args.note or "",
+                )
+                done = texts.CLI_APPROVED.format(id=p.id, entry=p.entry_id, due=p.review_due)
+            else:
+                p = proposals.reject(session, args.id, operator, args.reason, settings.county_names)
+                done = texts.CLI_REJECTED.format(id=p.id, note=p.decision_note)
+        except TicketError as exc:
+            raise CliError(str(exc)) from exc
+    print(done)
+    return 0
+
+
+def cmd_kb_export(args: argparse.Namespace) -> int:
+    from hotline.knowledge import proposals, texts
+
+    settings = _settings(args)
+    with _session(settings) as session:
+        text, count = proposals.export_yaml(session)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(texts.CLI_EXPORTED.format(count=count, out=args.out))
+    else:
+        print(text, end="")
+    return 0
+
+
+def _add_kb_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    kb = sub.add_parser(
+        "kb",
+        help="知识库提议：提出、审核、导出 / knowledge-base proposals",
+        description="知识库提议：话务员据工单的答复提议常见问题条目，监督人员批准后机器人即起使用（复核日期按"
+        " knowledge.review_days），每一步记入工单审计；export 导出为 faq.yaml 格式，供并入文件。"
+        " / Operators propose entries from a ticket's answer; approved ones are served by the bot.",
+    ).add_subparsers(dest="action", required=True)
+    pr = kb.add_parser(
+        "propose",
+        help="据工单的答复提议常见问题条目 / propose an entry from a ticket's answer",
+        description="话务员只能据本人县区的工单提议；提议经监督人员批准后机器人即起使用（记入工单审计）。",
+    )
+    pr.add_argument("number", help="工单号 / source ticket number")
+    pr.add_argument(
+        "--question",
+        action="append",
+        required=True,
+        help="问法（至少两种；可重复本参数或用“；”分隔）/ phrasings, at least two",
+    )
+    pr.add_argument("--answer", required=True, help="简短答案，300字以内 / short answer (≤ 300 chars)")
+    pr.add_argument("--articles", help="条文，如 《中华人民共和国劳动法》第四十四条；… / articles")
+    pr.add_argument("--details", help="详细说明（市民追问时）/ details")
+    pr.add_argument("--category", help="类别代码（默认取工单类别）/ category code (default: the ticket's)")
+    pr.add_argument("--operator", type=int, required=True, help="提议的工作人员编号 / proposing operator id")
+    pr.set_defaults(func=cmd_kb_propose)
+    pd = kb.add_parser("pending", help="待审核的提议 / pending proposals, oldest first")
+    pd.add_argument("--as-operator", type=int, help="按该监督人员的可见范围 / as seen by supervisor id")
+    pd.add_argument("--limit", type=int, default=50)
+    pd.set_defaults(func=cmd_kb_pending)
+    ap = kb.add_parser("approve", help="批准提议（监督人员，记入审计）/ approve (supervisor, audited)")
+    ap.add_argument("id", type=int, help="提议编号 / proposal id")
+    ap.add_argument("--note", help="备注 / note")
+    ap.add_argument("--as-operator", type=int, required=True, help="批准的监督人员编号 / supervisor id")
+    ap.set_defaults(func=cmd_kb_decide)
+    rj = kb.add_parser("reject", help="退回提议（须写理由，记入审计）/ reject with a reason (audited)")
+    rj.add_argument("id", type=int, help="提议编号 / proposal id")
+    rj.add_argument("reason", help="理由 / reason")
+    rj.add_argument("--as-operator", type=int, required=True, help="退回的监督人员编号 / supervisor id")
+    rj.set_defaults(func=cmd_kb_decide)
+    ex = kb.add_parser(
+        "export",
+        help="导出已批准、尚未并入 faq.yaml 的条目（faq.yaml 格式）/ approved entries as faq.yaml YAML",
+    )
+    ex.add_argument("--out", help="输出文件（默认打印）/ output file (default: stdout)")
+    ex.set_defaults(func=cmd_kb_export)
+
+
 # --- privacy (PIPL) ------------------------------------------------------------------------------
 def _tracker_note(n: int | None) -> str:
     return "未找到对话引擎的 SQL 存储（跳过）" if n is None else f"{n} 条"
@@ -618,6 +851,16 @@ def _set_county(
     return texts.CLI_COUNTY_SET.format(number=t.number, county=settings.county_names[code])
 
 
+def _set_category(
+    session: Session, settings: Settings, op: Operator, t: Ticket, args: argparse.Namespace
+) -> str:
+    from hotline import categories
+    from hotline.tickets import lifecycle, texts
+
+    lifecycle.set_category(session, t, op, args.category, settings.county_names)
+    return texts.CLI_CATEGORY_SET.format(number=t.number, category=categories.label(t.category))
+
+
 LIFECYCLE_ACTIONS: dict[str, LifecycleAction] = {
     "wait": _wait,
     "close": _close,
@@ -627,6 +870,7 @@ LIFECYCLE_ACTIONS: dict[str, LifecycleAction] = {
     "unclaim": _unclaim,
     "assign": _assign,
     "county": _set_county,
+    "category": _set_category,
 }
 
 
@@ -768,6 +1012,11 @@ def _add_lifecycle_parsers(tk: Any) -> None:
     action("unclaim", "退回待认领 / unclaim")
     action("assign", "改派 / reassign").add_argument("to", help="工作人员姓名或 #编号")
     action("county", "设定县区 / set the county").add_argument("county", help="县区名称或代码")
+    action(
+        "category", "更正类别（记入学习样本）/ correct the category (kept for the NLU inbox)"
+    ).add_argument(
+        "category", help="类别：" + "、".join(categories.label(c) for c in categories.INTAKE_CATEGORIES)
+    )
 
     hf = tk.add_parser("handoffs", help="等待人工答复的工单及市民留言 / conversations waiting for a person")
     hf.add_argument("--as-operator", type=int, help="按该工作人员的可见范围 / as seen by operator id")
@@ -877,7 +1126,9 @@ def build_parser() -> argparse.ArgumentParser:
     rm.set_defaults(func=cmd_operators_remove)
 
     _add_reviews_parser(sub)
+    _add_kb_parser(sub)
     _add_privacy_parser(sub)
+    _add_nlu_parser(sub)
     _add_dibao_parser(sub)
 
     sc = sub.add_parser("scheduler", help="运行报告调度器 / run the report scheduler")

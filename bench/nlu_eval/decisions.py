@@ -14,7 +14,7 @@ import yaml
 from sklearn.metrics import accuracy_score
 
 from bench.nlu_eval.data import CATEGORY_INTENTS, Example
-from bench.nlu_eval.scoring import macro_f1
+from bench.nlu_eval.scoring import macro_f1, macro_recall
 from bench.nlu_eval.systems import NO_INTENT
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -87,6 +87,11 @@ class View:
     macro_f1: float
     accuracy: float
     fallbacks: int
+    # Issue 11's figures: mean recall over all eval intents and over the legal categories (a fallback is
+    # a miss unless the view credits the buttons), and the share of messages that fell back.
+    macro_recall: float = 0.0
+    macro_recall_categories: float = 0.0
+    fallback_rate: float = 0.0
 
 
 def decision_views(
@@ -114,6 +119,7 @@ def decision_views(
             g if (d[0] == FALLBACK_INTENT and g in d[1]) else d[0] for g, d in zip(gold, decided, strict=True)
         ]
         n_fallback = sum(d == FALLBACK_INTENT for d in deployed)
+        categories = [i for i in eval_intents if i in OFFERED_CATEGORIES]
         for name, labels, falls in (
             ("top-1 (no fallback step)", top1, 0),
             ("as deployed (fallback = wrong)", deployed, n_fallback),
@@ -127,6 +133,9 @@ def decision_views(
                     macro_f1(gold, labels, eval_intents),
                     float(accuracy_score(gold, labels)),
                     falls,
+                    macro_recall(gold, labels, eval_intents),
+                    macro_recall(gold, labels, categories) if categories else 0.0,
+                    falls / len(gold) if gold else 0.0,
                 )
             )
     return views

@@ -122,6 +122,12 @@ def print_sweep(rows: list[dict[str, float]], ambiguity: float) -> None:
 
 def print_views(views: list[View], threshold: float, ambiguity: float) -> None:
     print(f"\nDecision views (fallback rule from config: threshold {threshold}, ambiguity {ambiguity}):")
-    print(f"  {'system':9s} {'view':34s} {'macro-F1':>8s} {'accuracy':>8s} {'fallbacks':>9s}")
+    print(
+        f"  {'system':9s} {'view':34s} {'macro-F1':>8s} {'accuracy':>8s} {'macro-R':>8s} "
+        f"{'macro-R legal':>13s} {'fallbacks':>9s} {'rate':>6s}"
+    )
     for v in views:
-        print(f"  {v.system:9s} {v.view:34s} {v.macro_f1:8.3f} {v.accuracy:8.3f} {v.fallbacks:9d}")
+        print(
+            f"  {v.system:9s} {v.view:34s} {v.macro_f1:8.3f} {v.accuracy:8.3f} {v.macro_recall:8.3f} "
+            f"{v.macro_recall_categories:13.3f} {v.fallbacks:9d} {v.fallback_rate:6.1%}"
+        )

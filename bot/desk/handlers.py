@@ -54,13 +54,16 @@ from bot.notify import rating_buttons
 from bot.replies import Reply
 from bot.textsplit import split_text
 from hotline import attachments
+from hotline.categories import label
 from hotline.db.models import Citizen, Operator, Ticket
 from hotline.followup.service import request_rating
+from hotline.knowledge import proposals
 from hotline.logging_setup import mask_pii
 from hotline.messages import log_outbound
-from hotline.settings import Settings
+from hotline.settings import Settings, today_in
 from hotline.sla.clock import SlaClock
 from hotline.tickets import lifecycle
+from hotline.tickets.access import Viewer
 from hotline.tickets.queries import operator_names, ticket_history
 from hotline.tickets.search import find_tickets, parse_words
 from hotline.tickets.service import TicketError, get_by_number, record_event
@@ -151,6 +154,7 @@ class Desk:
         self.urgent_claim_minutes = f"{settings.sla.urgent_claim_minutes:g}"
         self.cards_per_tick = settings.telegram.desk_cards_per_tick
         self._sync_seconds = settings.telegram.desk_sync_seconds
+        self._settings = settings  # knowledge.review_days and the city's day for /kb_approve
         self._app = application
         self._send = send_to_citizen
 
@@ -201,7 +205,12 @@ class Desk:
             CommandHandler("unclaim", self._on_unclaim, filters=group),
             CommandHandler("assign", self._on_assign, filters=group),
             CommandHandler("county", self._on_county, filters=group),
+            CommandHandler("category", self._on_category, filters=group),
             CommandHandler("find", self._on_find, filters=group),
+            CommandHandler("kb_propose", self._on_kb_propose, filters=group),
+            CommandHandler("kb_pending", self._on_kb_pending, filters=group),
+            CommandHandler("kb_approve", self._on_kb_approve, filters=group),
+            CommandHandler("kb_reject", self._on_kb_reject, filters=group),
             MessageHandler(group & filters.REPLY & filters.TEXT & ~filters.COMMAND, self._on_reply),
             MessageHandler(group, self._ignore),
         ]
@@ -718,6 +727,23 @@ class Desk:
         )
 
     @group_command
+    async def _on_category(self, message: Message, user: User, args: list[str]) -> None:
+        """/category 工单号 类别: corrects the category (audited); the citizen's words go to the NLU inbox."""
+        with self.sessions.begin() as session:
+            operator, ticket, rest = self._named_ticket(
+                session, user.id, message, args, strings.DESK_CATEGORY_USAGE, check=False
+            )
+            if not rest:
+                raise DeskRefusal(strings.DESK_CATEGORY_USAGE)
+            previous = lifecycle.set_category(session, ticket, operator, " ".join(rest), self.county_names)
+            ticket_id, number, now = ticket.id, ticket.number, ticket.category
+        await self._after(
+            message,
+            ticket_id,
+            strings.DESK_CATEGORY_SET.format(number=number, category=label(now), previous=label(previous)),
+        )
+
+    @group_command
     async def _on_find(self, message: Message, user: User, args: list[str]) -> None:
         """/find 条件…: search among the tickets this operator may see."""
         criteria = parse_words(args, self.county_specs)
@@ -740,6 +766,87 @@ class Desk:
                 empty=strings.DESK_FIND_NONE,
             )
         await message.reply_text(text)
+
+    # ---- knowledge-base proposals (hotline.knowledge.proposals; refusals are its Chinese reasons) ---------
+
+    @group_command
+    async def _on_kb_propose(self, message: Message, user: User, args: list[str]) -> None:
+        """/kb_propose 工单号 问法；问法 | 答案 | 条文 [| 详细说明]: an entry from a ticket's answer."""
+        if len(args) < 2:
+            raise DeskRefusal(strings.DESK_KB_PROPOSE_USAGE)
+        draft = proposals.parse_draft(" ".join(args[1:]))
+        with self.sessions.begin() as session:
+            operator, ticket = self._command_ticket(
+                session, message, user.id, args, strings.DESK_KB_PROPOSE_USAGE
+            )
+            proposal = proposals.propose(session, ticket, operator, draft, self.county_names)
+            done = strings.DESK_KB_PROPOSED.format(id=proposal.id, number=ticket.number)
+        await message.reply_text(done)
+
+    @group_command
+    async def _on_kb_pending(self, message: Message, user: User, args: list[str]) -> None:
+        """/kb_pending: the proposals waiting for a supervisor, oldest first (supervisors only)."""
+        from hotline.reports.texts import category_label
+
+        with self.sessions.begin() as session:
+            operator = service.operator_for(session, user.id)
+            proposals.require_supervisor(operator)
+            waiting = proposals.pending(session, Viewer.of(operator), limit=LIST_LIMIT)
+            lines = [
+                strings.DESK_KB_PENDING_LINE.format(
+                    id=p.id,
+                    category=category_label(p.category),
+                    number=t.number,
+                    proposer=proposer.name,
+                    questions="；".join(p.questions),
+                    answer=p.answer,
+                    articles=proposals.citations(p) or strings.DESK_KB_NO_ARTICLES,
+                )
+                for p, t, proposer in waiting
+            ]
+        if not lines:
+            await message.reply_text(strings.DESK_KB_PENDING_NONE)
+            return
+        text = "\n\n".join(
+            [strings.DESK_KB_PENDING_HEADER.format(count=len(lines)), *lines, strings.DESK_KB_PENDING_HINT]
+        )
+        for part in split_text(text):
+            await message.reply_text(part)
+
+    @group_command
+    async def _on_kb_approve(self, message: Message, user: User, args: list[str]) -> None:
+        """/kb_approve 编号 [备注]: the entry is served from now on, checked by this supervisor."""
+        if not args or not args[0].lstrip("#").isdigit():
+            raise DeskRefusal(strings.DESK_KB_APPROVE_USAGE)
+        with self.sessions.begin() as session:
+            operator = service.operator_for(session, user.id)
+            proposal = proposals.approve(
+                session,
+                int(args[0].lstrip("#")),
+                operator,
+                self.county_names,
+                review_days=self._settings.knowledge.review_days,
+                today=today_in(self._settings),
+                note=" ".join(args[1:]),
+            )
+            done = strings.DESK_KB_APPROVED.format(
+                id=proposal.id, entry=proposal.entry_id, due=proposal.review_due
+            )
+        await message.reply_text(done)
+
+    @group_command
+    async def _on_kb_reject(self, message: Message, user: User, args: list[str]) -> None:
+        """/kb_reject 编号 理由: sent back with the reason (audited on the source ticket)."""
+        if len(args) < 2 or not args[0].lstrip("#").isdigit():
+            raise DeskRefusal(strings.DESK_KB_REJECT_USAGE)
+        with self.sessions.begin() as session:
+            operator = service.operator_for(session, user.id)
+            reason = " ".join(args[1:])
+            proposal = proposals.reject(
+                session, int(args[0].lstrip("#")), operator, reason, self.county_names
+            )
+            done = strings.DESK_KB_REJECTED.format(id=proposal.id, reason=proposal.decision_note)
+        await message.reply_text(done)
 
     async def _ignore(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return None

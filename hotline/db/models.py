@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -352,3 +353,56 @@ class DeskMessage(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # card | citizen | operator | notice | view
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class NluExample(Base):
+    """A labelled message learned from people (hotline.learning): an operator's category correction or the
+    category a citizen picked from the clarification buttons. Text is PII-masked before it is stored; a
+    supervisor approves it before it can be exported to the training data (nlu/learned/)."""
+
+    __tablename__ = "nlu_example"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str] = mapped_column(String(32))  # a hotline.categories intake category
+    previous_intent: Mapped[str | None] = mapped_column(String(32))  # what the bot had made of it
+    source: Mapped[str] = mapped_column(String(24))  # operator_correction | citizen_choice
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending", index=True
+    )  # pending|approved|rejected
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(96))
+    created_by: Mapped[str] = mapped_column(String(64))  # "operator:12", "citizen"
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("operator.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class KbProposal(Base):
+    """A knowledge-base entry an operator proposed from a ticket's answer (hotline.knowledge.proposals).
+
+    Pending until a supervisor approves or rejects it; approved ones are served by the bot next to
+    faq.yaml (with checked_by = the approver, review_due from `knowledge.review_days`) until the bureau
+    folds them into the file (`python -m hotline kb export`). Each step is also audited on the ticket."""
+
+    __tablename__ = "kb_proposal"
+    __table_args__ = (Index("ix_kb_proposal_status", "status", "decided_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    questions: Mapped[list[Any]] = mapped_column(JSON, default=list)  # the phrasings, at least two
+    answer: Mapped[str] = mapped_column(Text)
+    details: Mapped[str] = mapped_column(Text, default="")
+    articles: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{"law": …, "article": "第…条"}]
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | rejected
+    proposed_by: Mapped[int] = mapped_column(ForeignKey("operator.id"))
+    proposed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("operator.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    # Set on approval: the entry's id and review fields as served (FaqEntry).
+    entry_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    checked_by: Mapped[str | None] = mapped_column(String(96))
+    last_checked: Mapped[dt.date | None] = mapped_column(Date)
+    review_due: Mapped[dt.date | None] = mapped_column(Date)

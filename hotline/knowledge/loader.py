@@ -8,6 +8,8 @@ without its law all stop the start, with the entry's id (or index) and key in th
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -18,6 +20,8 @@ from pydantic import Field, ValidationError, field_validator
 
 from hotline.categories import BY_CODE
 from hotline.config_model import Strict, key_path
+
+log = logging.getLogger(__name__)
 
 MAX_ANSWER_CHARS = 300
 # Intake categories a general question can belong to (complaint and handoff are not legal topics).
@@ -112,24 +116,43 @@ def parse_kb(text: str, source: str = "<faq>") -> KnowledgeBase:
         raise KnowledgeError(f"{source}: {problems}") from exc
     defaults = {k: v for k, v in spec.defaults.model_dump().items() if v is not None}
     entries: list[FaqEntry] = []
-    seen_ids: set[str] = set()
-    seen_questions: dict[str, str] = {}
     for index, raw_entry in enumerate(spec.entries):
         name = str(raw_entry.get("id") or f"entries.{index}") if isinstance(raw_entry, dict) else f"#{index}"
-        try:
-            entry = FaqEntry.model_validate({**defaults, **raw_entry})
-        except ValidationError as exc:
-            problems = "; ".join(f"{key_path(e['loc'])}: {e['msg']}" for e in exc.errors())
-            raise KnowledgeError(f"{source}: entry {name}: {problems}") from exc
-        if entry.id in seen_ids:
-            raise KnowledgeError(f"{source}: entry {entry.id}: duplicate id")
-        seen_ids.add(entry.id)
-        for question in entry.questions:
-            if (other := seen_questions.get(question)) is not None:
-                raise KnowledgeError(f"{source}: entry {entry.id}: questions: {question!r} also in {other}")
-            seen_questions[question] = entry.id
-        entries.append(entry)
+        entries.append(_checked(entries, {**defaults, **raw_entry}, f"{source}: entry {name}"))
     return KnowledgeBase(tuple(entries), source)
+
+
+def validate_entry(raw: dict[str, Any], name: str, others: Iterable[FaqEntry] = ()) -> FaqEntry:
+    """One entry checked as in the file, also against `others` (duplicate id or phrasing)."""
+    return _checked(list(others), raw, name)
+
+
+def _checked(earlier: list[FaqEntry], raw: dict[str, Any], name: str) -> FaqEntry:
+    try:
+        entry = FaqEntry.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{key_path(e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise KnowledgeError(f"{name}: {problems}") from exc
+    if any(other.id == entry.id for other in earlier):
+        raise KnowledgeError(f"{name}: duplicate id")
+    owners = {q: other.id for other in reversed(earlier) for q in other.questions}  # the first owner wins
+    for question in entry.questions:
+        if (owner := owners.get(question)) is not None:
+            raise KnowledgeError(f"{name}: questions: {question!r} also in {owner}")
+    return entry
+
+
+def with_extra(base: KnowledgeBase, extra: Iterable[tuple[str, dict[str, Any]]]) -> KnowledgeBase:
+    """The base plus entries kept outside the file (approved proposals in the database: (name, raw)),
+    each checked like a file entry. One that fails is skipped with a warning instead of stopping the
+    bot: the file is the curated, strict part; a bad row must not take the whole knowledge base down."""
+    entries = list(base.entries)
+    for name, raw in extra:
+        try:
+            entries.append(_checked(entries, raw, name))
+        except KnowledgeError as exc:
+            log.warning("knowledge-base entry skipped: %s", exc)
+    return KnowledgeBase(tuple(entries), base.source)
 
 
 def load_kb(path: str | Path) -> KnowledgeBase:

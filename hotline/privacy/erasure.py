@@ -22,13 +22,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, or_, select
+from sqlalchemy import ColumnElement, Engine, delete, or_, select
 from sqlalchemy.orm import Session
 
 from hotline.db.models import (
     Citizen,
     MessageLog,
     MessageState,
+    NluExample,
     Operator,
     OperatorRole,
     Rating,
@@ -191,6 +192,12 @@ def erase_citizen(
             message.state = MessageState.FAILED
     for ticket in tickets:
         _erase_ticket(session, ticket, citizen, result)
+    # The NLU inbox's examples of this citizen (hotline.learning): their words, masked but still theirs.
+    learned: list[ColumnElement[bool]] = [NluExample.ticket_id.in_(ticket_ids)] if ticket_ids else []
+    if conversation is not None:
+        learned.append(NluExample.conversation_id == conversation)
+    if learned:
+        session.execute(delete(NluExample).where(or_(*learned)))
     if citizen is not None:
         citizen.external_id = erased_id(citizen.id)
         citizen.conversation_id = erased_id(citizen.id)

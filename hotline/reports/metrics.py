@@ -21,8 +21,9 @@ Definitions (they decide what a supervisor reads, so they are spelled out):
   rate = share of new tickets whose conversation hit the fallback at least once (facts["fallbacks"] > 0).
 - 机器人独立办结率 (bot-resolved rate): inquiries the bot resolved by itself with a knowledge-base answer the
   citizen confirmed (tickets created in the period with facts["faq_id"], hotline.knowledge.outcome) / all
-  inquiries (new tickets). Knowledge-base entries whose review date has come by the period end are counted
-  (kb_review_due) so the weekly report flags them.
+  inquiries (new tickets). Knowledge-base entries (faq.yaml and the approved proposals the bot serves) whose
+  review date has come by the period end are counted (kb_review_due, ids in kb_review_due_ids) so the weekly
+  report flags them.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ from sqlalchemy import ColumnElement, Integer, Select, and_, case, func, literal
 from sqlalchemy.orm import Session
 
 from hotline.db.models import CaseType, Rating, ReviewItem, Target, Ticket, TicketStatus
-from hotline.knowledge.loader import packaged_kb
 from hotline.knowledge.outcome import FAQ_FACT
+from hotline.knowledge.proposals import served_kb
 from hotline.reports.config import ReportsConfig
 from hotline.reports.periods import Period
 from hotline.settings import Settings
@@ -116,6 +117,7 @@ class ReportMetrics:
     fallbacks_total: int = 0
     bot_resolved: int = 0
     kb_review_due: int = 0
+    kb_review_due_ids: list[str] = field(default_factory=list)
     calendar_fallback_years: list[int] = field(default_factory=list)
     previous: ReportMetrics | None = None
 
@@ -270,9 +272,9 @@ def _bot_resolved(q: _Query) -> int:
     )
 
 
-def _kb_review_due(period: Period) -> int:
-    """Knowledge-base entries whose review date has come by the period's last day."""
-    return len(packaged_kb().overdue(period.end - dt.timedelta(days=1)))
+def _kb_review_due(session: Session, period: Period) -> list[str]:
+    """Ids of the served knowledge-base entries whose review date has come by the period's last day."""
+    return [e.id for e in served_kb(session).overdue(period.end - dt.timedelta(days=1))]
 
 
 def _closed(q: _Query) -> tuple[int, int]:
@@ -452,7 +454,8 @@ def compute_metrics(
     m = ReportMetrics(period=period, scope=scope_key, scope_name=scope_name)
     _add_new_tickets(q, m)
     m.bot_resolved = _bot_resolved(q)
-    m.kb_review_due = _kb_review_due(period)
+    m.kb_review_due_ids = _kb_review_due(session, period)
+    m.kb_review_due = len(m.kb_review_due_ids)
     m.closed, m.cases_closed = _closed(q)
     m.backlog = _backlog(q)
     m.first_response = _durations(

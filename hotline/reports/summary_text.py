@@ -58,7 +58,7 @@ def summary_text(m: ReportMetrics, county_names: dict[str, str] | None = None) -
         f"兜底回复率{T.pct(m.rate('fallback'))}。"
     )
     if m.kb_review_due:
-        lines.append(T.KB_REVIEW_DUE.format(count=m.kb_review_due))
+        lines.append(T.KB_REVIEW_DUE.format(count=m.kb_review_due, ids="、".join(m.kb_review_due_ids)))
     if m.calendar_fallback_years:
         lines.append(T.CALENDAR_FALLBACK.format(years="、".join(map(str, m.calendar_fallback_years))))
     return "\n".join(lines)

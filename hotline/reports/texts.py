@@ -38,7 +38,8 @@ CALENDAR_FALLBACK = (
     "注意：节假日库暂无 {years} 年数据，时限按周一至周五并叠加配置中的节假日/调休计算，请核对后更新配置。"
 )
 
-KB_REVIEW_DUE = "知识库：{count}条常见问题答案已到复核日期，请法律顾问复核。"
+KB_REVIEW_DUE = "知识库：{count}条常见问题答案已到复核日期，请法律顾问复核：{ids}。"
+
 
 CHART_TITLES = {
     "category": "{scope}{period} 工单类别分布",

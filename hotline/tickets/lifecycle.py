@@ -1,10 +1,10 @@
 """The operator's lifecycle actions on a ticket, shared by the desk (bot/desk) and the CLI.
 
 Wait for the citizen, resume on the citizen's reply, close with an outcome, reopen, cancel, refer to another
-agency, unclaim, reassign, set the county. Each function checks the operator's county access, moves the
-status only along `service.TRANSITIONS` (refusing anything else with a Chinese reason), writes the audit
-event in the caller's transaction and recomputes the SLA due times when a clock is given. Outcomes, cancel
-reasons and agencies (with the citizen's referral message) are data in `lifecycle.yaml`.
+agency, unclaim, reassign, set the county, correct the category. Each function checks the operator's county
+access, moves the status only along `service.TRANSITIONS` (refusing anything else with a Chinese reason),
+writes the audit event in the caller's transaction and recomputes the SLA due times when a clock is given.
+Outcomes, cancel reasons and agencies (with the citizen's referral message) are data in `lifecycle.yaml`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import yaml
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from hotline import categories
 from hotline.db.models import (
     OPEN_TICKET_STATUSES,
     DeskCard,
@@ -491,4 +492,54 @@ def set_county(
         ticket.assigned_operator_id = None
         if TicketStatus(ticket.status) is S.ASSIGNED:
             _move(session, ticket, S.NEW, "county", actor(operator), at, None)
+    return previous
+
+
+def category_code(text: str) -> str:
+    """A legal category from its code, its label or a part of its label (“欠薪”, “工伤”); else TicketError."""
+    word = text.strip()
+    legal = [categories.BY_CODE[code] for code in categories.INTAKE_CATEGORIES]
+    exact = [c.code for c in legal if word in (c.code, c.label)]
+    partial = [c.code for c in legal if len(word) >= 2 and word in c.label]
+    found = exact or partial
+    if len(found) != 1:
+        raise TicketError(texts.UNKNOWN_CATEGORY.format(text=word, choices="、".join(c.label for c in legal)))
+    return found[0]
+
+
+def set_category(
+    session: Session,
+    ticket: Ticket,
+    operator: Operator,
+    category: str,
+    county_names: Mapping[str, str],
+    *,
+    now: dt.datetime | None = None,
+) -> str:
+    """更正类别: the operator's reading of the matter replaces the bot's (any status: reports count the
+    corrected category). The citizen's opening words become a labelled example for the NLU inbox
+    (hotline.learning). `category` is a code, label or part of a label; returns the previous code."""
+    from hotline.learning.inbox import OPERATOR_CORRECTION, record_example
+
+    check_access(operator, ticket, county_names)
+    code = category_code(category)
+    previous = ticket.category
+    if previous == code:
+        raise TicketError(texts.SAME_CATEGORY.format(number=ticket.number, category=categories.label(code)))
+    at = now or utcnow()
+    who = actor(operator)
+    record_event(session, ticket, "category_set", actor=who, data={"from": previous, "to": code}, now=at)
+    if ticket.case_type == categories.case_type(previous):  # the old category's default: follow the new one
+        ticket.case_type = categories.case_type(code)
+    ticket.category = code
+    record_example(
+        session,
+        ticket.description,
+        code,
+        OPERATOR_CORRECTION,
+        actor=who,
+        previous_intent=previous,
+        ticket=ticket,
+        now=at,
+    )
     return previous

@@ -16,6 +16,7 @@ ACTIONS = {
     "unclaim": "退回待认领",
     "assign": "改派",
     "county": "设定县区",
+    "category": "更正类别",
 }
 NOT_YOUR_COUNTY = "工单 {number} 属于{county}，您无权处理。"
 NO_COUNTY = "未定县区"
@@ -32,6 +33,8 @@ TARGET_NOT_ALLOWED = "{name}无权处理{county}的工单，不能改派给他/�
 ALREADY_ASSIGNED = "工单 {number} 已由{name}承办"
 SAME_COUNTY = "工单 {number} 已在{county}"
 COUNTY_ONLY_OWN = "您只能把工单设到本人负责的县区"
+UNKNOWN_CATEGORY = "未知类别：{text}（可选：{choices}）"
+SAME_CATEGORY = "工单 {number} 的类别已是{category}"
 BAD_DATE = "日期格式应为 YYYY-MM-DD 或 YYYY-MM-DD..YYYY-MM-DD：{text}"
 BAD_PHONE_TAIL = "电话尾号应为 4 位以上数字：{text}"
 
@@ -51,6 +54,7 @@ CLI_REFERRED = "工单 {number} 已转{agency}。请告知市民：\n{message}"
 CLI_UNCLAIMED = "工单 {number} 已退回待认领。"
 CLI_ASSIGNED = "工单 {number} 已改派给{name}。"
 CLI_COUNTY_SET = "工单 {number} 已归{county}。"
+CLI_CATEGORY_SET = "工单 {number} 的类别已更正为{category}，已记入待审核学习样本。"
 CLI_FOUND = "共 {count} 件"
 
 # Supervisors' alert (scheduler, hotline/sla/unclaimed.py): an urgent ticket nobody claimed in time

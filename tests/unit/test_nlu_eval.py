@@ -11,7 +11,7 @@ import pytest
 
 from bench.nlu_eval import cli
 from bench.nlu_eval.data import Example, LoadReport, load_nlu_dir
-from bench.nlu_eval.decisions import FALLBACK_INTENT, decide, paired_bootstrap
+from bench.nlu_eval.decisions import FALLBACK_INTENT, decide, decision_views, paired_bootstrap
 from bench.nlu_eval.scoring import score
 from bench.nlu_eval.systems import Predictions
 
@@ -124,3 +124,22 @@ def test_requested_rasa_run_without_predictions_exits_1(
     assert (
         cli.main(["--train-dir", str(train), "--eval-dir", str(held_out), "--rasa-url", "http://stub"]) == 1
     )
+
+
+def test_decision_views_report_macro_recall_and_fallback_rate() -> None:
+    """Issue 11's figures: a fallback is a miss as deployed and a hit after the buttons when offered."""
+    eval_set = [Example("a", "wage_arrears", "x"), Example("b", "minors", "x"), Example("c", "greet", "x")]
+    rankings = [
+        [["wage_arrears", 0.9], ["minors", 0.1]],
+        [["elderly", 0.40], ["minors", 0.38]],  # ambiguous: falls back, buttons elderly + minors
+        [["greet", 0.8], ["thanks", 0.2]],
+    ]
+    views = decision_views(eval_set, {"rasa": rankings}, ["wage_arrears", "minors", "greet"], 0.15, 0.05)
+    by_view = {v.view: v for v in views}
+    deployed = by_view["as deployed (fallback = wrong)"]
+    clarified = by_view["after clarification buttons"]
+    assert deployed.macro_recall == pytest.approx(2 / 3)
+    assert deployed.macro_recall_categories == pytest.approx(0.5)
+    assert deployed.fallback_rate == pytest.approx(1 / 3)
+    assert clarified.macro_recall == pytest.approx(1.0)
+    assert by_view["top-1 (no fallback step)"].fallback_rate == 0.0
