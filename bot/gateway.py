@@ -29,12 +29,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import strings
+from bot import appointments, strings
 from bot.engine import DialogEngine, EngineUnavailable, TurnLookup
 from bot.notify import parse_rating
 from bot.outbox import Deliver, flush_outbox
 from bot.replies import Button, Reply, from_rasa
 from hotline import attachments, observability
+from hotline.appointments import payloads
 from hotline.db.models import Citizen, MessageLog, MessageState, utcnow
 from hotline.db.session import get_sessionmaker, in_thread
 from hotline.followup.service import FollowupError, record_rating
@@ -56,6 +57,7 @@ from hotline.messages import (
     release,
 )
 from hotline.sanitise import DEFAULT_MAX_CHARS, sanitise_text
+from hotline.settings import Settings
 from hotline.tickets.lifecycle import citizen_left_handoff
 from hotline.tickets.service import get_by_number
 
@@ -135,12 +137,13 @@ class Gateway:
         timezone: str = "Asia/Shanghai",
         claim_ttl: dt.timedelta = CLAIM_TTL,
         db_retry_delays: tuple[float, ...] = DB_RETRY_DELAYS,
+        settings: Settings | None = None,
     ) -> None:
         """`database`: a session factory (or, for older call sites, a database URL).
 
         `max_attempts` is the engine retry budget after which a handoff ticket is opened (the messages
         stay queued for the engine); `ticket_prefix` numbers that ticket (default: the city's, from the
-        settings).
+        settings). `settings` configures appointments (default: the deployment's, read when first needed).
         """
         self._engine = engine
         self._sessions = get_sessionmaker(database) if isinstance(database, str) else database
@@ -155,6 +158,8 @@ class Gateway:
         self._token = uuid.uuid4().hex  # this replica's name on its claims
         self._sender: Deliver | None = None
         self._locks: dict[int, asyncio.Lock] = {}
+        self._settings = settings
+        self._appointments: appointments.CitizenAppointments | None = None
 
     def set_handoff_sink(self, sink: HandoffSink | None) -> None:
         """Where messages of tickets in human handoff go; it must raise when the message was not posted."""
@@ -234,8 +239,13 @@ class Gateway:
             log.info("duplicate delivery of message %s ignored", inbound.message_id)
             return []
         rating = parse_rating(inbound.button_payload)
+        booking = (
+            None if inbound.attachment else appointments.command_of(inbound.button_payload, inbound.text)
+        )
         if rating is not None:
             replies = await self._rate(message_id, citizen_id, *rating, queued=queued)
+        elif booking is not None:  # appointment buttons and commands never reach the engine
+            replies = await self._appointment(message_id, citizen_id, booking, queued=queued)
         else:
             async with self._lock(citizen_id):
                 first = await self._file(message_id, inbound.attachment, queued) if inbound.attachment else []
@@ -352,9 +362,9 @@ class Gateway:
                 elif desk is not None:
                     said = desk
                 elif not engine_blocked:
-                    answer = from_rasa(await self._to_engine(item, conversation_id)) or [
-                        Reply(strings.EMPTY_REPLY)
-                    ]
+                    answer = await self._answer(
+                        await self._to_engine(item, conversation_id), conversation_id
+                    ) or [Reply(strings.EMPTY_REPLY)]
                     if retrying and item.failed_before and not engine_answered:
                         answer = [Reply(strings.ENGINE_BACK), *answer]
                     engine_answered = True
@@ -524,6 +534,53 @@ class Gateway:
         except EngineUnavailable as exc:  # the dialog then goes on where it was: still answered
             log.warning("engine not reset after a handoff ended: %s", exc)
         return [Reply(strings.HANDOFF_LEFT.format(number=number))]
+
+    # ---- appointments (bot/appointments.py) -------------------------------------------------------------
+
+    def _booking(self) -> appointments.CitizenAppointments:
+        if self._appointments is None:
+            if self._settings is None:
+                from hotline.settings import get_settings
+
+                self._settings = get_settings()
+            self._appointments = appointments.CitizenAppointments(self._settings)
+        return self._appointments
+
+    async def _answer(self, messages: list[dict[str, Any]], conversation_id: str) -> list[Reply]:
+        """The engine's answer as replies, an appointment offer in it rendered as slot buttons in place.
+
+        A failure to render the offer must not cost the citizen the engine's answer: it is left out."""
+        if not appointments.has_offer(messages):
+            return from_rasa(messages)
+
+        def render(session: Session) -> list[Reply]:
+            replies: list[Reply] = []
+            for message in messages:
+                replies += from_rasa([message])
+                custom = message.get("custom")
+                if isinstance(custom, dict):
+                    replies += self._booking().render(session, conversation_id, custom)
+            return replies
+
+        try:
+            return await self._db(render)
+        except Exception:
+            log.exception("appointment offer not rendered")
+            return from_rasa(messages)
+
+    async def _appointment(
+        self, message_id: int, citizen_id: int, command: payloads.Command, *, queued: bool
+    ) -> list[Reply]:
+        """An `appt:` button or an appointment text command: answered here, in one unit of work."""
+
+        def work(session: Session) -> list[Reply]:
+            mark(session.get_one(MessageLog, message_id), MessageState.PROCESSED)
+            conversation_id = session.get_one(Citizen, citizen_id).conversation_id
+            replies = self._booking().handle(session, conversation_id, command)
+            self._say(session, citizen_id, replies, queued)
+            return replies
+
+        return await self._db(work)
 
     # ---- ratings and files -----------------------------------------------------------------------------
 

@@ -245,3 +245,48 @@ DANGER_NOW = {
         "如有人身危险请拨打110，妇女维权热线12338。您也可以继续告诉我们情况。"
     ),
 }
+
+# Appointments at the centre (预约; bot/appointments.py renders them, hotline/appointments decides).
+APPT_TEXT_COMMANDS = ("/yuyue", "我的预约", "预约")  # what a citizen types to see or make appointments
+APPT_SLOT = "{month}月{day}日（{weekday}）{hour:02d}:{minute:02d}"
+APPT_OFFER = "如需到{centre}当面办理，可以在这里预约（地址：{address}）。请选择时间："
+APPT_REBOOK_PICK = "请选择新的时间（原预约 {when} 会自动取消）："
+APPT_NO_SLOTS = "{centre}近期的预约已满。您可以直接在办公时间前往，或拨打 {phone} 咨询。"
+APPT_CONFIRMED = (
+    "✅ 预约成功：{when}，{centre}（{address}，电话 {phone}），工单 {number}。\n"
+    "请带上：\n{documents}\n前一天会提醒您。不能来的话请点“取消预约”或“改约”。"
+)
+APPT_REBOOKED = "✅ 已改约到 {when}，{centre}（{address}），工单 {number}。\n请带上：\n{documents}"
+APPT_CANCELLED = "预约（{when}，{centre}）已取消。需要时可以重新预约。"
+APPT_LIST_HEADER = "您的预约："
+APPT_LIST_LINE = "{when} · {centre} · 工单 {number}"
+APPT_NONE = "您目前没有预约。"
+APPT_NO_TICKET = "预约需要先登记工单：请简单说说您遇到的问题。"
+APPT_BUTTON_CANCEL = "取消预约"
+APPT_BUTTON_REBOOK = "改约"
+APPT_BUTTON_AGAIN = "重新预约"
+APPT_BUTTON_LIST = "我的预约"
+APPT_ERRORS = {  # hotline.appointments.service.AppointmentError codes, as the citizen reads them
+    "slot_invalid": "这个时间已经不能预约了，请重新选择。",
+    "slot_full": "这个时间刚刚约满了，请选择其他时间。",
+    "not_found": "没有找到这个预约。",
+    "not_yours": "没有找到这个预约。",
+    "not_booked": "这个预约已经取消或改约了。",
+    "not_started": "这个预约还没开始。",
+    "no_centre": "暂时无法预约这个法律援助中心，请拨打12348咨询。",
+    "has_booking": "这个工单已经有预约了。",
+}
+DESK_EVENT_KINDS.update(
+    {
+        "appointment_booked": "预约",
+        "appointment_cancelled": "取消预约",
+        "appointment_rebooked": "改约",
+        "appointment_attended": "已到场",
+        "appointment_no_show": "未到场",
+        "appointment_reminded": "预约提醒",
+    }
+)
+DESK_APPOINTMENTS_USAGE = (
+    "用法：/appointments [县区] [日期]（日期如 2026-12-07、12-07、今天、明天；默认今天）"
+)
+DESK_NOSHOW_USAGE = "用法：/noshow <预约编号>（/appointments 列表中的 #编号）"

@@ -372,6 +372,56 @@ def cmd_reviews_close(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- appointments at the centres (hotline/appointments; the same functions as the desk) -------------------
+def _viewer(session: Session, operator_id: int | None) -> tuple[Operator | None, Any]:
+    from hotline.tickets import texts
+    from hotline.tickets.access import Viewer
+
+    if operator_id is None:
+        return None, None
+    operator = session.get(Operator, operator_id)
+    if operator is None or not operator.active:
+        raise CliError(texts.CLI_OPERATOR_REQUIRED.format(id=operator_id))
+    return operator, Viewer.of(operator)
+
+
+def cmd_appointments_list(args: argparse.Namespace) -> int:
+    from hotline.appointments import operators
+    from hotline.appointments.service import AppointmentError
+    from hotline.settings import today_in
+
+    settings = _settings(args)
+    words = [w for w in (args.county, args.date) if w]
+    try:
+        county, day = operators.parse_args(settings, words, today_in(settings))
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    with _session(settings) as session:
+        _, viewer = _viewer(session, args.operator)
+        try:
+            print(operators.day_text(session, settings, viewer, county, day))
+        except AppointmentError as exc:
+            raise CliError(str(exc)) from exc
+    return 0
+
+
+def cmd_appointments_noshow(args: argparse.Namespace) -> int:
+    from hotline.appointments import operators
+    from hotline.appointments.service import AppointmentError
+
+    settings = _settings(args)
+    with _session(settings) as session:
+        operator, viewer = _viewer(session, args.operator)
+        assert operator is not None  # required by the parser
+        try:
+            done = operators.no_show(session, settings, viewer, args.id, actor=f"operator:{operator.id}")
+        except AppointmentError as exc:
+            raise CliError(str(exc)) from exc
+        session.commit()
+    print(done)
+    return 0
+
+
 # --- nlu inbox (issue 11: learning from operators) ---------------------------------------------------
 def cmd_nlu_review(args: argparse.Namespace) -> int:
     """List pending examples; with --approve/--reject, review them as a supervisor (audited)."""
@@ -541,6 +591,21 @@ def cmd_kb_decide(args: argparse.Namespace) -> int:
             raise CliError(str(exc)) from exc
     print(done)
     return 0
+
+
+def _add_appointments_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ap = sub.add_parser("appointments", help="法律援助中心预约 / appointments at the centres").add_subparsers(
+        dest="action", required=True
+    )
+    ls = ap.add_parser("list", help="某日各中心的预约 / a day's appointments per centre")
+    ls.add_argument("--county", help="县区（名称、简称或代码）/ county")
+    ls.add_argument("--date", help="日期：2026-12-07、12-07、今天、明天（默认今天）/ day (default today)")
+    ls.add_argument("--operator", type=int, help="按该工作人员的县区范围 / as seen by operator id")
+    ls.set_defaults(func=cmd_appointments_list)
+    ns = ap.add_parser("noshow", help="登记未到场（记入工单处理记录）/ mark a no-show (audited)")
+    ns.add_argument("id", type=int, help="预约编号（list 中的 #编号）/ appointment id")
+    ns.add_argument("--operator", type=int, required=True, help="登记的工作人员编号 / operator id")
+    ns.set_defaults(func=cmd_appointments_noshow)
 
 
 def cmd_kb_export(args: argparse.Namespace) -> int:
@@ -1128,6 +1193,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reviews_parser(sub)
     _add_kb_parser(sub)
     _add_privacy_parser(sub)
+    _add_appointments_parser(sub)
     _add_nlu_parser(sub)
     _add_dibao_parser(sub)
 

@@ -32,6 +32,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from hotline.appointments.config import AppointmentsConfig
 from hotline.config_model import ConfigError, Strict, format_errors
 from hotline.eligibility.config import EligibilityConfig
 from hotline.knowledge.config import KnowledgeConfig
@@ -201,6 +202,7 @@ class Settings(BaseSettings):
     backup: BackupSettings = BackupSettings()
     metrics: MetricsSettings = MetricsSettings()
     knowledge: KnowledgeConfig = KnowledgeConfig()
+    appointments: AppointmentsConfig = AppointmentsConfig()
 
     @classmethod
     def settings_customise_sources(
@@ -257,6 +259,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 "telegram.county_chats 需要同时设置 telegram.operators_chat_id（全市共用工作群）"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _appointment_centres_known(self) -> Settings:
+        unknown = sorted(set(self.appointments.centres) - set(self.county_names))
+        if unknown:
+            raise ValueError(f"appointments.centres 中的县区代码不在 counties 中: {', '.join(unknown)}")
         return self
 
     @model_validator(mode="after")

@@ -34,6 +34,7 @@ from telegram.ext import (
 )
 
 from bot import strings
+from bot.desk import appointments as desk_appointments
 from bot.desk import relay, service
 from bot.desk.cards import (
     PREFIX,
@@ -150,6 +151,7 @@ class Desk:
         self.counties = list(settings.county_names.items())
         self.county_names = settings.county_names
         self.county_specs = list(settings.counties)
+        self.settings = settings
         self.ctx = DeskContext(self.county_names, SlaClock(settings.sla))
         self.urgent_claim_minutes = f"{settings.sla.urgent_claim_minutes:g}"
         self.cards_per_tick = settings.telegram.desk_cards_per_tick
@@ -207,6 +209,8 @@ class Desk:
             CommandHandler("county", self._on_county, filters=group),
             CommandHandler("category", self._on_category, filters=group),
             CommandHandler("find", self._on_find, filters=group),
+            CommandHandler("appointments", self._on_appointments, filters=group),
+            CommandHandler("noshow", self._on_noshow, filters=group),
             CommandHandler("kb_propose", self._on_kb_propose, filters=group),
             CommandHandler("kb_pending", self._on_kb_pending, filters=group),
             CommandHandler("kb_approve", self._on_kb_approve, filters=group),
@@ -764,6 +768,23 @@ class Desk:
                 limit=LIST_LIMIT,
                 header=strings.DESK_FIND_HEADER,
                 empty=strings.DESK_FIND_NONE,
+            )
+        await message.reply_text(text)
+
+    @group_command
+    async def _on_appointments(self, message: Message, user: User, args: list[str]) -> None:
+        """/appointments [县区] [日期]: the day's appointments per centre the operator may see."""
+        with self.sessions.begin() as session:
+            text = desk_appointments.day(session, self.settings, service.operator_for(session, user.id), args)
+        for piece in split_text(text):
+            await message.reply_text(piece)
+
+    @group_command
+    async def _on_noshow(self, message: Message, user: User, args: list[str]) -> None:
+        """/noshow 编号: the citizen did not come (audited on the ticket)."""
+        with self.sessions.begin() as session:
+            text = desk_appointments.no_show(
+                session, self.settings, service.operator_for(session, user.id), args
             )
         await message.reply_text(text)
 

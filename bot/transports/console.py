@@ -38,13 +38,17 @@ class ConsoleChat:
         self._buttons: tuple[Button, ...] = ()
 
     def _print(self, replies: list[Reply]) -> None:
+        """Buttons of one batch are numbered on from each other (several appointments, each with its own
+        取消/改约), so every button shown can be chosen by its number."""
+        shown: tuple[Button, ...] = ()
         for reply in replies:
             if reply.text:
                 print(f"{strings.CONSOLE_BOT}{reply.text}", file=self._out)
-            for index, button in enumerate(reply.buttons, start=1):
+            for index, button in enumerate(reply.buttons, start=len(shown) + 1):
                 print(strings.BUTTON_LINE.format(index=index, title=button.title), file=self._out)
-            if reply.buttons:
-                self._buttons = reply.buttons
+            shown += reply.buttons
+        if shown:
+            self._buttons = shown
         self._out.flush()
 
     def _to_inbound(self, line: str) -> Inbound:

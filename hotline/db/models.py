@@ -355,6 +355,45 @@ class DeskMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class AppointmentStatus(enum.StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    REBOOKED = "rebooked"  # replaced by another appointment of the same ticket
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
+class Appointment(Base):
+    """A citizen's visit to a county centre in one slot (hotline.appointments).
+
+    No double booking is a database guarantee, not a read-then-write check: a live booking holds one of the
+    slot's `capacity` seats and (county, start, seat) is unique, so two concurrent requests cannot take the
+    same seat; `active_ticket_id` (unique, NULL once the booking ends) gives a ticket one live booking.
+    Cancelling frees the seat (seat NULL; NULLs never collide in a unique constraint).
+    """
+
+    __tablename__ = "appointment"
+    __table_args__ = (
+        UniqueConstraint("county_code", "starts_at", "seat"),
+        Index("ix_appointment_county_starts", "county_code", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(96), index=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime)  # naive UTC
+    ends_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    seat: Mapped[int | None] = mapped_column(Integer)
+    active_ticket_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    status: Mapped[AppointmentStatus] = mapped_column(
+        Enum(AppointmentStatus, native_enum=False, length=16), default=AppointmentStatus.BOOKED
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
 class NluExample(Base):
     """A labelled message learned from people (hotline.learning): an operator's category correction or the
     category a citizen picked from the clarification buttons. Text is PII-masked before it is stored; a

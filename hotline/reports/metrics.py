@@ -24,6 +24,11 @@ Definitions (they decide what a supervisor reads, so they are spelled out):
   inquiries (new tickets). Knowledge-base entries (faq.yaml and the approved proposals the bot serves) whose
   review date has come by the period end are counted (kb_review_due, ids in kb_review_due_ids) so the weekly
   report flags them.
+- appointments (预约, by the centre's county, hotline.appointments): bookings = appointments made in the
+  period (a rebooking counts once, at its latest slot); cancelled = cancelled in the period; due =
+  appointments whose slot began in the period (not cancelled or moved); no-shows = those marked 未到场;
+  attended = marked 到场, or past and not marked a no-show (centres mark the exceptions);
+  no-show rate = no-shows / (attended + no-shows).
 """
 
 from __future__ import annotations
@@ -38,7 +43,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from hotline.db.models import CaseType, Rating, ReviewItem, Target, Ticket, TicketStatus
+from hotline.db.models import (
+    Appointment,
+    AppointmentStatus,
+    CaseType,
+    Rating,
+    ReviewItem,
+    Target,
+    Ticket,
+    TicketStatus,
+    utcnow,
+)
 from hotline.knowledge.outcome import FAQ_FACT
 from hotline.knowledge.proposals import served_kb
 from hotline.reports.config import ReportsConfig
@@ -83,6 +98,21 @@ class ReviewClosure:
 
 
 @dataclass
+class AppointmentFigures:
+    """Appointments at the centres in the period (definitions in the module docstring)."""
+
+    booked: int = 0
+    cancelled: int = 0
+    due: int = 0
+    attended: int = 0
+    no_shows: int = 0
+
+    @property
+    def no_show_rate(self) -> float | None:
+        return share(self.no_shows, self.attended + self.no_shows)
+
+
+@dataclass
 class ReportMetrics:
     period: Period
     scope: str  # "city" or a county code
@@ -117,6 +147,7 @@ class ReportMetrics:
     fallbacks_total: int = 0
     bot_resolved: int = 0
     kb_review_due: int = 0
+    appointments: AppointmentFigures = field(default_factory=AppointmentFigures)
     kb_review_due_ids: list[str] = field(default_factory=list)
     calendar_fallback_years: list[int] = field(default_factory=list)
     previous: ReportMetrics | None = None
@@ -401,6 +432,52 @@ def _review_closure(q: _Query) -> ReviewClosure:
     return result
 
 
+def _appointments(
+    session: Session, period: Period, counties: Sequence[str] | None, now: dt.datetime | None = None
+) -> AppointmentFigures:
+    """Bookings, cancellations, attendance and no-shows at the centres in scope (one GROUP BY each)."""
+    at = now or utcnow()
+    scope = Appointment.county_code.in_(list(counties)) if counties else literal(True)
+
+    def within(column: Any) -> ColumnElement[bool]:
+        return and_(column >= period.start_utc, column < period.end_utc, scope)
+
+    result = AppointmentFigures()
+    result.booked = (
+        session.scalar(
+            select(func.count()).where(
+                within(Appointment.created_at), Appointment.status != AppointmentStatus.REBOOKED
+            )
+        )
+        or 0
+    )
+    result.cancelled = (
+        session.scalar(
+            select(func.count()).where(
+                within(Appointment.updated_at), Appointment.status == AppointmentStatus.CANCELLED
+            )
+        )
+        or 0
+    )
+    past = func.sum(case((Appointment.ends_at <= at, 1), else_=0))
+    for status, n_past, n in session.execute(
+        select(Appointment.status, past, func.count())
+        .where(
+            within(Appointment.starts_at),
+            Appointment.status.not_in((AppointmentStatus.CANCELLED, AppointmentStatus.REBOOKED)),
+        )
+        .group_by(Appointment.status)
+    ):
+        result.due += n
+        if status == AppointmentStatus.NO_SHOW:
+            result.no_shows += n
+        elif status == AppointmentStatus.ATTENDED:
+            result.attended += n
+        else:  # booked: past and not marked a no-show counts as attended
+            result.attended += n_past or 0
+    return result
+
+
 def _calendar_fallback_years(period: Period) -> list[int]:
     """Years of the period the holiday calendar does not cover (business days are then estimated)."""
     calendar = BusinessCalendar()
@@ -466,6 +543,7 @@ def compute_metrics(
     m.review_items = _review_items(q)
     m.review_closure = _review_closure(q)
     m.target, m.target_year = prorated_target(session, settings, period, counties)
+    m.appointments = _appointments(session, period, counties)
     m.calendar_fallback_years = _calendar_fallback_years(period)
     if with_previous:
         m.previous = compute_metrics(

@@ -168,3 +168,15 @@ def daily_backup() -> str:
     result = backup_now(rt.settings)
     log.info("数据库已备份：%s（%d 字节，删除旧备份 %d 个）", result.path, result.size, len(result.removed))
     return str(result.path)
+
+
+def appointment_reminders() -> int:
+    """The day-before reminder of each appointment, queued in the citizens' outbox for the gateway to
+    deliver (hotline.appointments.reminders); runs every `appointments.reminder_poll_minutes`."""
+    from hotline.appointments.reminders import queue_reminders
+
+    rt = current()
+    if not rt.settings.appointments.enabled:  # switched off after the job was stored
+        return 0
+    with rt.sessions() as session, session.begin():
+        return queue_reminders(session, rt.settings)

@@ -90,6 +90,16 @@ def job_specs(rt: Runtime) -> list[JobSpec]:
             {},
         )
     )
+    appointments = rt.settings.appointments
+    if appointments.enabled:
+        specs.append(
+            JobSpec(
+                "appointment_reminders",
+                "hotline.scheduler.jobs:appointment_reminders",
+                IntervalTrigger(minutes=appointments.reminder_poll_minutes, timezone=tz),
+                {},
+            )
+        )
     privacy = rt.settings.privacy
     if privacy.retention_enabled:
         specs.append(

@@ -43,6 +43,9 @@ async def test_wage_arrears_conversation_creates_one_ticket(stack: Stack) -> Non
         assert button is not None, [r.text for r in replies]
         replies = await gateway.handle(inbound(user, button.title, button.payload))
     reply = " ".join(r.text for r in replies)
+    # The action's text-free appointment offer came through the engine and became slot buttons.
+    slots = [b for r in replies for b in r.buttons if b.payload.startswith("appt:b:")]
+    assert slots and all("341125" in b.payload for b in slots), [r.text for r in replies]
     with session_scope(stack.db_url) as s:
         tickets = s.scalars(select(Ticket).where(Ticket.conversation_id == f"console-{user}")).all()
         assert len(tickets) == 1

@@ -16,6 +16,7 @@ from actions.survey import ActionRecordRating, ValidateRatingForm
 from actions.ticketing import ActionCreateTicket
 from hotline.db.models import Rating, ReviewItem, Ticket
 from hotline.db.session import session_scope
+from hotline.settings import get_settings
 from tests.unit.test_actions_intake import responses, run, slot_events, tracker
 
 WAGE = {
@@ -35,8 +36,20 @@ pytestmark = pytest.mark.usefixtures("env_settings")  # conftest: actions read g
 def make_ticket(slots: dict[str, Any]) -> str:
     events, dispatcher = run(ActionCreateTicket(), tracker(slots, "对", "affirm", loop=None))
     number = slot_events(events)["ticket_number"]
-    assert responses(dispatcher) == ["utter_ticket_created"]
+    assert responses(dispatcher)[0] == "utter_ticket_created"
     return str(number)
+
+
+def test_ticket_carries_an_appointment_offer_without_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the eligibility answer: a structured offer for the competent centre that the gateway renders."""
+    events, dispatcher = run(ActionCreateTicket(), tracker(WAGE, "对", "affirm", loop=None))
+    number = slot_events(events)["ticket_number"]
+    offers = [m["custom"] for m in dispatcher.messages if m.get("custom")]
+    assert offers == [{"appointment_offer": {"ticket": number, "county": "341125"}}]
+    monkeypatch.setenv("HOTLINE_APPOINTMENTS__ENABLED", "false")
+    get_settings.cache_clear()
+    _, off = run(ActionCreateTicket(), tracker({**WAGE, "county": "琅琊区"}, "好", "affirm", loop=None))
+    assert [m.get("response") for m in off.messages] == ["utter_ticket_created"]
 
 
 def test_eligibility_answer_and_ticket_with_decision(db_url: str) -> None:
