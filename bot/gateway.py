@@ -34,7 +34,7 @@ from bot import appointments, strings
 from bot.engine import DialogEngine, EngineUnavailable, TurnLookup
 from bot.notify import parse_rating
 from bot.outbox import ClaimedReplies, Deliver, claim_outbox, deliver_claimed
-from bot.replies import Reply, from_rasa
+from bot.replies import Button, Reply, from_rasa
 from hotline import attachments, observability
 from hotline.appointments import payloads
 from hotline.db.models import Citizen, MessageLog, MessageState, utcnow
@@ -60,6 +60,7 @@ from hotline.messages import (
 )
 from hotline.sanitise import DEFAULT_MAX_CHARS, sanitise_text
 from hotline.settings import Settings
+from hotline.tickets.lifecycle import citizen_left_handoff
 from hotline.tickets.service import get_by_number
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,20 @@ T = TypeVar("T")
 # Pauses before running a unit of work again while the database cannot be reached (~62 s in all): long
 # enough for a PostgreSQL restart or a failover, short enough not to hold a citizen's turn forever.
 DB_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 15.0, 15.0)
+# Handoff both ways: the button under "forwarded to staff" (handled here, never sent to the engine), and what
+# the engine is sent when the citizen comes back, so the dialog starts afresh instead of resuming wherever
+# it was when the person took over: Rasa's built-in `restart` intent (RulePolicy's default rule runs
+# action_restart; domain.yml has no utter_restart, so it says nothing).
+LEAVE_HANDOFF_PAYLOAD = "#handoff:leave"
+ENGINE_RESET = "/restart"
+FORWARDED = Reply(
+    strings.FORWARDED_TO_OPERATOR, (Button(strings.LEAVE_HANDOFF_BUTTON, LEAVE_HANDOFF_PAYLOAD),)
+)
+
+
+def is_leave_request(engine_text: str) -> bool:
+    """The citizen's "返回机器人" (typed, or the button's payload)."""
+    return engine_text == LEAVE_HANDOFF_PAYLOAD or engine_text.strip() in strings.LEAVE_HANDOFF_WORDS
 
 
 @dataclass(frozen=True)
@@ -311,6 +326,19 @@ class Gateway:
             await self._flush_outbox(citizen_id, deliver)
         return answered
 
+    async def deliver_queued(self, channel: str, user_id: str, deliver: Deliver) -> int:
+        """Deliver one citizen's queued messages now: what an operator answered from the CLI or the
+        scheduler said (`tickets reply`, handoff_wait) reaches a console chat without waiting for a turn."""
+
+        def citizen(session: Session) -> int | None:
+            found = session.scalar(
+                select(Citizen.id).where(Citizen.channel == channel, Citizen.external_id == user_id)
+            )
+            return None if found is None or found not in outbox_citizens(session) else found
+
+        citizen_id = await self._db(citizen)
+        return 0 if citizen_id is None else await self._flush_outbox(citizen_id, deliver)
+
     async def _flush_outbox(self, citizen_id: int, deliver: Deliver) -> int:
         """Claim this citizen's queued replies (one commit), deliver them, record the outcome (one)."""
         batch = await self._db(
@@ -368,8 +396,11 @@ class Gateway:
             answer: list[Reply] | None = None
             stop = False
             try:
-                desk = await self._to_desk(item, conversation_id)
-                if desk is not None:
+                left = await self._leave_handoff(item, conversation_id)
+                desk = await self._to_desk(item, conversation_id) if left is None else None
+                if left is not None:
+                    said = left
+                elif desk is not None:
                     said = desk
                 elif not engine_blocked:
                     answer = await self._answer(
@@ -449,7 +480,9 @@ class Gateway:
                 m.attempts > 0,
                 handoff,
             )
-            if mark_dispatch and handoff is None and m.dispatched_at is None:
+            # Not for "返回机器人" (answered here, `_leave_handoff`, never sent to the engine as such).
+            engine_bound = handoff is None and not is_leave_request(item.engine_text)
+            if mark_dispatch and engine_bound and m.dispatched_at is None:
                 m.dispatched_at = utcnow()
                 item = replace(item, dispatch_marked=True)
             return item
@@ -541,7 +574,44 @@ class Gateway:
         if item.escalated:
             return None
         await self._db(lambda session: mark(session.get_one(MessageLog, item.id), MessageState.FORWARDED))
-        return [Reply(strings.FORWARDED_TO_OPERATOR)]
+        return [FORWARDED]
+
+    async def _leave_handoff(self, item: _Pending, conversation_id: str) -> list[Reply] | None:
+        """ "返回机器人" in a handoff: the conversation goes back to the bot (audited; the ticket stays open
+        for the operators, who are told under its card), and the engine starts the dialog afresh.
+
+        None when the message is not such a request, or is typed words outside a handoff (the engine
+        answers those as usual)."""
+        if not is_leave_request(item.engine_text):
+            return None
+
+        def leave(session: Session) -> tuple[bool, str | None]:
+            ticket = active_handoff_ticket(session, conversation_id)
+            if ticket is None and item.engine_text != LEAVE_HANDOFF_PAYLOAD:
+                return False, None  # typed outside a handoff: the engine's to answer
+            message = session.get_one(MessageLog, item.id)
+            mark(message, MessageState.PROCESSED)
+            if ticket is None:
+                return True, None
+            message.ticket_id = ticket.id
+            citizen_left_handoff(session, ticket)
+            return True, ticket.number
+
+        handled, number = await self._db(leave)
+        if not handled:
+            return None
+        if number is None:  # the button pressed again after leaving
+            return [Reply(strings.HANDOFF_NOT_ACTIVE)]
+        if self._on_handoff_message is not None:
+            try:  # the desk hears it under the card; recorded on the ticket either way
+                await self._on_handoff_message(number, conversation_id, strings.LEAVE_HANDOFF_BUTTON)
+            except Exception:
+                log.exception("ticket %s: the desk was not told the citizen went back to the bot", number)
+        try:
+            await self._engine.send(conversation_id, ENGINE_RESET)
+        except EngineUnavailable as exc:  # the dialog then goes on where it was: still answered
+            log.warning("engine not reset after a handoff ended: %s", exc)
+        return [Reply(strings.HANDOFF_LEFT.format(number=number))]
 
     # ---- appointments (bot/appointments.py) -------------------------------------------------------------
 

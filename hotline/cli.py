@@ -983,6 +983,67 @@ def cmd_tickets_find(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tickets_handoffs(args: argparse.Namespace) -> int:
+    """`tickets handoffs`: conversations waiting for a person, with what the citizen wrote since."""
+    from hotline.logging_setup import mask_pii
+    from hotline.reports.texts import STATUS, category_label
+    from hotline.tickets import texts
+    from hotline.tickets.access import Viewer
+    from hotline.tickets.handoffs import waiting_handoffs
+
+    settings = _settings(args)
+    with _session(settings) as session:
+        viewer = None
+        if args.as_operator:
+            operator = session.get(Operator, args.as_operator)
+            if operator is None or not operator.active:
+                raise CliError(texts.CLI_OPERATOR_REQUIRED.format(id=args.as_operator))
+            viewer = Viewer.of(operator)
+        found = waiting_handoffs(session, viewer)
+    if not found:
+        print(texts.CLI_NO_HANDOFFS)
+    names = settings.county_names
+    for item in found:
+        print(
+            texts.CLI_HANDOFF_LINE.format(
+                number=item.number,
+                county=names.get(item.county_code or "", texts.NO_COUNTY),
+                category=category_label(item.category),
+                status=STATUS.get(str(item.status), str(item.status)),
+                since=f"{item.since:%Y-%m-%d %H:%M} UTC",
+            )
+        )
+        for text in item.messages[-args.last :]:
+            print(texts.CLI_HANDOFF_MESSAGE.format(text=mask_pii(text)))
+    return 0
+
+
+def cmd_tickets_reply(args: argparse.Namespace) -> int:
+    """`tickets reply 工单号 文本`: the answer is queued for the citizen; the running gateway delivers it."""
+    from hotline.tickets import texts
+    from hotline.tickets.handoffs import operator_reply
+    from hotline.tickets.service import TicketError, get_by_number
+
+    settings = _settings(args)
+    with _session(settings) as session:
+        operator = None
+        if args.operator is not None:
+            operator = session.get(Operator, args.operator)
+            if operator is None or not operator.active:
+                raise CliError(texts.CLI_OPERATOR_REQUIRED.format(id=args.operator))
+        ticket = get_by_number(session, args.number)
+        if ticket is None:
+            raise CliError(f"找不到工单：{args.number}")
+        try:
+            operator_reply(session, ticket, operator, args.text, settings.county_names, sla=_clock(settings))
+        except TicketError as exc:
+            raise CliError(str(exc)) from exc
+        session.commit()
+        number = ticket.number
+    print(texts.CLI_REPLY_QUEUED.format(number=number))
+    return 0
+
+
 def _add_lifecycle_parsers(tk: Any) -> None:
     """`tickets wait|close|reopen|cancel|refer|unclaim|assign|county|find`."""
     from hotline import categories
@@ -1021,6 +1082,22 @@ def _add_lifecycle_parsers(tk: Any) -> None:
     ).add_argument(
         "category", help="类别：" + "、".join(categories.label(c) for c in categories.INTAKE_CATEGORIES)
     )
+
+    hf = tk.add_parser("handoffs", help="等待人工答复的工单及市民留言 / conversations waiting for a person")
+    hf.add_argument("--as-operator", type=int, help="按该工作人员的可见范围 / as seen by operator id")
+    hf.add_argument(
+        "--last", type=int, default=5, help="每件显示最近几条市民消息 / messages shown per ticket"
+    )
+    hf.set_defaults(func=cmd_tickets_handoffs)
+    rp = tk.add_parser(
+        "reply", help="答复市民（由运行中的网关送达）/ answer the citizen (the gateway delivers)"
+    )
+    rp.add_argument("number", help="工单号 / ticket number")
+    rp.add_argument("text", help="答复内容 / the answer")
+    rp.add_argument(
+        "--operator", type=int, help="答复的工作人员编号（按其县区权限；本地对话窗口可省略）/ operator id"
+    )
+    rp.set_defaults(func=cmd_tickets_reply)
 
     fd = tk.add_parser("find", help="查找工单 / search tickets")
     fd.add_argument("--number", help="工单号片段 / number fragment")
