@@ -248,6 +248,7 @@ class TicketEvent(Base):
     """Audit trail: one row per change, written in the same transaction as the change."""
 
     __tablename__ = "ticket_event"
+    __table_args__ = (Index("ix_ticket_event_kind", "kind", "ticket_id"),)  # reports: events of one kind
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)

@@ -17,7 +17,8 @@ Definitions (they decide what a supervisor reads, so they are spelled out):
   low-rating review items opened in the period (so a report reads the same whenever it is regenerated);
   time to close: wall-clock hours from opening to closing of the review items (any reason) closed in the
   period, median and p90 nearest-rank.
-- bot: bot-only share = handled_by_bot_only / new; handoff rate = handoff_requested / new; fallback
+- bot: bot-only share = handled_by_bot_only / new; handoff rate = (handoff_requested, or a handoff the
+  citizen left) / new; fallback
   rate = share of new tickets whose conversation hit the fallback at least once (facts["fallbacks"] > 0).
 - 机器人独立办结率 (bot-resolved rate): inquiries the bot resolved by itself with a knowledge-base answer the
   citizen confirmed (tickets created in the period with facts["faq_id"], hotline.knowledge.outcome) / all
@@ -51,6 +52,7 @@ from hotline.db.models import (
     ReviewItem,
     Target,
     Ticket,
+    TicketEvent,
     TicketStatus,
     utcnow,
 )
@@ -288,6 +290,21 @@ def _add_new_tickets(q: _Query, m: ReportMetrics) -> None:
     m.groups, m.case_groups, m.cases_by_county = dict(groups), dict(case_groups), dict(cases_by_county)
     m.consultations = by_type.get(CaseType.CONSULTATION.value, 0)
     m.cases = m.new - m.consultations
+
+
+def _add_left_handoffs(q: _Query, m: ReportMetrics) -> None:
+    """Handoffs the citizen later left (返回机器人 clears the ticket's flag so the bot speaks again): they
+    still asked for a person. Read from the audit trail's `handoff_left` events (ix_ticket_event_kind)."""
+    left = q.session.scalar(
+        select(func.count(func.distinct(TicketEvent.ticket_id)))
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(
+            TicketEvent.kind == "handoff_left",
+            Ticket.handoff_requested.is_(False),
+            q.within(Ticket.created_at),
+        )
+    )
+    m.handoffs += left or 0
 
 
 def _add_facts(q: _Query, m: ReportMetrics) -> None:
@@ -607,6 +624,7 @@ def compute_metrics(
     scope_key, scope_name = _scope_names(settings, counties)
     m = ReportMetrics(period=period, scope=scope_key, scope_name=scope_name)
     _add_new_tickets(q, m)
+    _add_left_handoffs(q, m)
     _add_facts(q, m)
     m.kb_review_due_ids = _kb_review_due(session, period)
     m.kb_review_due = len(m.kb_review_due_ids)
