@@ -16,9 +16,10 @@ from hotline import categories
 from hotline.attachments import link_unlinked
 from hotline.db.models import Ticket
 from hotline.db.session import session_scope
+from hotline.eligibility import Decision
 from hotline.intake.decision_record import record_decision, ticket_facts, ticket_flags
 from hotline.runtime import ready_database
-from hotline.settings import get_settings
+from hotline.settings import Settings, get_settings
 from hotline.tickets.service import NewTicket, create_ticket
 
 log = logging.getLogger(__name__)
@@ -95,4 +96,26 @@ class ActionCreateTicket(Action):
             say_answer(dispatcher, decision, None)
             return []
         say_answer(dispatcher, decision, number)
+        offer = appointment_offer(settings, decision, number, county.code if county else None)
+        if offer is not None:  # the gateway renders it as the next free slots (bot/appointments.py)
+            dispatcher.utter_message(json_message=offer)
         return [SlotSet("ticket_number", number)]
+
+
+def appointment_offer(
+    settings: Settings, decision: Decision, ticket_number: str, county_code: str | None
+) -> dict[str, Any] | None:
+    """{"appointment_offer": {"ticket", "county"}} for the competent centre (the decision's routing, else the
+    citizen's county), when appointments are on and the outcome calls for a visit; no text in it."""
+    cfg = settings.appointments
+    if not cfg.enabled or decision.outcome.value not in cfg.offer_outcomes:
+        return None
+    routed = (
+        settings.county_by_name(decision.centre.county)
+        if decision.centre and decision.centre.county
+        else None
+    )
+    code = routed.code if routed else county_code
+    if code is None:
+        return None
+    return {"appointment_offer": {"ticket": ticket_number, "county": code}}

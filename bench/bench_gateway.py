@@ -5,6 +5,9 @@ this script start one on free ports). Prints latency percentiles for sequential 
 several concurrency levels, for both paths, so the gateway's own overhead is visible.
 
     .venv/bin/python bench/bench_gateway.py --start --turns 200 --concurrency 1,8,16
+
+With --start it also prints the footprint: cold start of the stack to a ready engine, and the resident
+memory (RSS) of each process idle (just ready) and after the load (the gateway runs in this process).
 """
 
 from __future__ import annotations
@@ -40,6 +43,60 @@ MESSAGES = ["你好", "老板拖欠我三个月工资", "谢谢", "定远县", "
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process (Linux /proc; 0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def stack_processes(root: int) -> dict[str, int]:
+    """name -> pid of `python -m stack` and its descendants (each child runs in its own session)."""
+    parents: dict[int, int] = {}
+    commands: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        commands[int(entry.name)] = " ".join(a.decode(errors="replace") for a in argv)
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    found: dict[str, int] = {}
+    for pid in sorted(tree):
+        text = commands.get(pid, "")
+        name = (
+            "engine (rasa run)"
+            if "rasa" in text and " run " in text
+            else "action server"
+            if "-m actions" in text
+            else "stack supervisor"
+            if "-m stack" in text
+            else text[:40]
+        )
+        found[name if name not in found else f"{name} {pid}"] = pid
+    return found
+
+
+def footprint(title: str, session_id: int | None) -> None:
+    rows = {"gateway + benchmark (this process)": os.getpid()}
+    if session_id is not None:
+        rows.update(stack_processes(session_id))
+    for name, pid in sorted(rows.items()):
+        print(f"| {title} | {name} | {rss_mb(pid):.0f} |")
 
 
 def free_port() -> int:
@@ -105,6 +162,7 @@ def main() -> int:
     upgrade(db_url)
     proc = None
     rasa_url = args.rasa_url
+    ready = None
     if args.start:
         rasa_port, action_port = free_port(), free_port()
         rasa_url = f"http://127.0.0.1:{rasa_port}"
@@ -114,7 +172,15 @@ def main() -> int:
         ready = wait_engine_ready(rasa_url, proc, token=env["RASA_AUTH_TOKEN"])
         print(f"stack ready in {ready:.1f} s", file=sys.stderr)
     try:
+        if proc is not None:
+            print(f"cold start (python -m stack --no-gateway) to a ready engine: {ready:.1f} s\n")
+            print("| when | process | RSS MB |\n|---|---|---:|")
+            footprint("idle (ready)", proc.pid)
+            print()
         asyncio.run(run(rasa_url, db_url, args.turns, [int(x) for x in args.concurrency.split(",")]))
+        if proc is not None:
+            print("\n| when | process | RSS MB |\n|---|---|---:|")
+            footprint("after the load", proc.pid)
     finally:
         if proc is not None:
             os.killpg(proc.pid, signal.SIGINT)

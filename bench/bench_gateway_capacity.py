@@ -202,12 +202,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(sequential: bool, args: argparse.Namespace) -> Run:
+def measure(sequential: bool, args: argparse.Namespace, root: Path = ROOT) -> Run:
     engine = StubEngine(args.engine_ms / 1000).start()
     with FakeBotApi(token=TOKEN) as api, tempfile.TemporaryDirectory(dir=args.db_dir) as tmp:
         cmd = [
             sys.executable,
-            __file__,
+            str(root / "bench" / Path(__file__).name),
             "--serve-gateway",
             "--api",
             api.base_url,
@@ -219,7 +219,7 @@ def measure(sequential: bool, args: argparse.Namespace) -> Run:
             str(args.max_concurrent),
         ] + (["--sequential"] if sequential else [])
         env = {**os.environ, "HOTLINE_LOG_DIR": str(Path(tmp) / "log")}
-        child = subprocess.Popen(cmd, env=env, cwd=ROOT)
+        child = subprocess.Popen(cmd, env=env, cwd=root)
         try:
             api.wait_for_poll(120)
             # Warm-up: one citizen, one turn (connections, the first insert, PTB's handlers).
@@ -258,6 +258,12 @@ def main() -> None:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--sequential", action="store_true", help="only the BEFORE configuration")
     which.add_argument("--concurrent", action="store_true", help="only the concurrent configuration")
+    parser.add_argument(
+        "--baseline-root",
+        type=Path,
+        help="another checkout (e.g. `git archive main | tar -x -C /tmp/before`): its gateway is measured "
+        "too, concurrent, in the same run (a before/after table)",
+    )
     parser.add_argument("--serve-gateway", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--api", help=argparse.SUPPRESS)
     parser.add_argument("--engine", help=argparse.SUPPRESS)
@@ -280,6 +286,9 @@ def main() -> None:
         "| gateway CPU ms/turn |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    if args.baseline_root is not None:
+        name = f"baseline {args.baseline_root.name} concurrent"
+        print(row(name, measure(False, args, args.baseline_root.resolve())), flush=True)
     for name, sequential in configs:
         print(row(name, measure(sequential, args)), flush=True)
 

@@ -2,7 +2,9 @@
 
     python bench/bench_reports.py --sizes 10k,100k,1M [--pg-url postgresql://user@127.0.0.1:5433/bench]
 
-PostgreSQL is skipped without --pg-url (or BENCH_PG_URL). The PostgreSQL database is wiped (schema public).
+PostgreSQL is skipped without --pg-url (or BENCH_PG_URL), or --start-pg (a throwaway cluster through
+tests/integration/services.py). The PostgreSQL database is wiped (schema public); after the load it is
+VACUUM ANALYZEd, as autovacuum would do (index-only scans need the visibility map).
 Tickets are spread over 2026 and generated with executemany (SQLite) or COPY (PostgreSQL).
 Columns: bare = one GROUP BY over the year; annual metrics = every figure of the annual report (incl. the
 previous year); weekly full = metrics + text + PNG + XLSX (one row per ticket) for one ISO week.
@@ -177,7 +179,22 @@ def main() -> int:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL"))
     parser.add_argument("--workdir", default=tempfile.gettempdir())
+    parser.add_argument("--start-pg", action="store_true", help="start a throwaway PostgreSQL cluster")
     args = parser.parse_args()
+    pg = None
+    if args.start_pg:
+        from tests.integration.services import Postgres
+
+        pg = Postgres().start()
+        args.pg_url = pg.create_database("bench")
+    try:
+        return run(args)
+    finally:
+        if pg is not None:
+            pg.stop()
+
+
+def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     year, week = parse_period("annual", "2026"), parse_period("weekly", "2026-W26")
     workdir = Path(args.workdir)
@@ -192,8 +209,8 @@ def main() -> int:
             engine = fresh_engine(backend, args.pg_url, workdir, n)
             t0 = time.perf_counter()
             (load_sqlite if backend == "sqlite" else load_postgres)(engine, n)
-            with engine.begin() as conn:
-                conn.execute(text("ANALYZE"))
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("ANALYZE" if backend == "sqlite" else "VACUUM ANALYZE"))
             load_s = time.perf_counter() - t0
             with Session(engine) as session:
                 bare = timed(partial(bare_aggregate, session, year))

@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         ticket_prefix=settings.city.ticket_prefix,
         timezone=settings.city.timezone,
         claim_ttl=dt.timedelta(seconds=settings.gateway.claim_ttl_seconds),
+        settings=settings,
     )
     if transport == "telegram":
         from bot.transports.telegram import TelegramTransport

@@ -79,7 +79,10 @@ def answer_from_tracker(
     for e in later:
         if e.get("event") == "bot":
             data = e.get("data") or {}
-            answer.append({"text": e.get("text"), "buttons": data.get("buttons") or []})
+            message = {"text": e.get("text"), "buttons": data.get("buttons") or []}
+            if data.get("custom"):  # e.g. an appointment offer (bot/appointments.py)
+                message["custom"] = data["custom"]
+            answer.append(message)
     return answer
 
 

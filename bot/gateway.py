@@ -23,17 +23,20 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import strings
+from bot import appointments, strings
 from bot.engine import DialogEngine, EngineUnavailable, TurnLookup
 from bot.notify import parse_rating
-from bot.outbox import Deliver, flush_outbox
-from bot.replies import Reply, from_rasa
+from bot.outbox import ClaimedReplies, Deliver, claim_outbox, deliver_claimed
+from bot.replies import Button, Reply, from_rasa
 from hotline import attachments, observability
+from hotline.appointments import payloads
 from hotline.db.models import Citizen, MessageLog, MessageState, utcnow
 from hotline.db.session import get_sessionmaker, in_thread
 from hotline.followup.service import FollowupError, record_rating
@@ -49,12 +52,15 @@ from hotline.messages import (
     log_inbound,
     log_outbound,
     mark,
+    mark_done,
     outbox_citizens,
     pending_for,
     previous_answer_at,
     release,
 )
 from hotline.sanitise import DEFAULT_MAX_CHARS, sanitise_text
+from hotline.settings import Settings
+from hotline.tickets.lifecycle import citizen_left_handoff
 from hotline.tickets.service import get_by_number
 
 log = logging.getLogger(__name__)
@@ -62,6 +68,20 @@ T = TypeVar("T")
 # Pauses before running a unit of work again while the database cannot be reached (~62 s in all): long
 # enough for a PostgreSQL restart or a failover, short enough not to hold a citizen's turn forever.
 DB_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 15.0, 15.0)
+# Handoff both ways: the button under "forwarded to staff" (handled here, never sent to the engine), and what
+# the engine is sent when the citizen comes back, so the dialog starts afresh instead of resuming wherever
+# it was when the person took over: Rasa's built-in `restart` intent (RulePolicy's default rule runs
+# action_restart; domain.yml has no utter_restart, so it says nothing).
+LEAVE_HANDOFF_PAYLOAD = "#handoff:leave"
+ENGINE_RESET = "/restart"
+FORWARDED = Reply(
+    strings.FORWARDED_TO_OPERATOR, (Button(strings.LEAVE_HANDOFF_BUTTON, LEAVE_HANDOFF_PAYLOAD),)
+)
+
+
+def is_leave_request(engine_text: str) -> bool:
+    """The citizen's "返回机器人" (typed, or the button's payload)."""
+    return engine_text == LEAVE_HANDOFF_PAYLOAD or engine_text.strip() in strings.LEAVE_HANDOFF_WORDS
 
 
 @dataclass(frozen=True)
@@ -94,10 +114,25 @@ class Inbound:
 class _Pending:
     id: int
     engine_text: str
-    dispatched_at: dt.datetime | None
+    dispatched_at: dt.datetime | None  # as it was before this attempt (a resend looks the turn up)
     relayed: bool
     escalated: bool
     failed_before: bool  # the citizen was told the system is busy (or the desk down) for it
+    handoff: tuple[int, str] | None = None  # (ticket id, number) of the open handoff ticket, if any
+    dispatch_marked: bool = False  # dispatched_at was set in the claim's commit (no handoff, first send)
+
+
+@dataclass(frozen=True)
+class _Queue:
+    """A citizen's pending inbound messages (ids, oldest first) as read after persisting a message.
+
+    Read in the persist commit to save a transaction; it may be stale once the citizen's lock is held
+    (another task answered some meanwhile), so each message is re-read fresh when it is claimed and one
+    already done is skipped.
+    """
+
+    ids: list[int]
+    conversation_id: str
 
 
 HandoffSink = Callable[[str, str, str], Awaitable[None]]  # (ticket number, conversation id, text)
@@ -119,12 +154,13 @@ class Gateway:
         timezone: str = "Asia/Shanghai",
         claim_ttl: dt.timedelta = CLAIM_TTL,
         db_retry_delays: tuple[float, ...] = DB_RETRY_DELAYS,
+        settings: Settings | None = None,
     ) -> None:
         """`database`: a session factory (or, for older call sites, a database URL).
 
         `max_attempts` is the engine retry budget after which a handoff ticket is opened (the messages
         stay queued for the engine); `ticket_prefix` numbers that ticket (default: the city's, from the
-        settings).
+        settings). `settings` configures appointments (default: the deployment's, read when first needed).
         """
         self._engine = engine
         self._sessions = get_sessionmaker(database) if isinstance(database, str) else database
@@ -139,6 +175,8 @@ class Gateway:
         self._token = uuid.uuid4().hex  # this replica's name on its claims
         self._sender: Deliver | None = None
         self._locks: dict[int, asyncio.Lock] = {}
+        self._settings = settings
+        self._appointments: appointments.CitizenAppointments | None = None
 
     def set_handoff_sink(self, sink: HandoffSink | None) -> None:
         """Where messages of tickets in human handoff go; it must raise when the message was not posted."""
@@ -189,7 +227,7 @@ class Gateway:
         inbound = replace(inbound, text=clean.text, button_payload=button)
         queued = self._sender is not None
 
-        def persist(session: Session) -> tuple[int, bool, int, list[Reply]]:
+        def persist(session: Session) -> tuple[int, bool, int, list[Reply], _Queue]:
             citizen = get_or_create_citizen(session, inbound.channel, inbound.user_id, inbound.display_name)
             payload: dict[str, Any] | None = None
             if inbound.button_payload:
@@ -210,24 +248,35 @@ class Gateway:
                 notes.append(Reply(strings.DANGER_NOW[danger.kind]))
             if new and clean.truncated:
                 notes.append(Reply(strings.MESSAGE_TOO_LONG.format(max_chars=DEFAULT_MAX_CHARS)))
-            self._say(session, citizen.id, notes, queued=queued)
-            return citizen.id, (not new and message.state not in PENDING), message.id, notes
+            self._say(session, citizen.id, notes, queued=queued, citizen=citizen)
+            waiting = _Queue([m.id for m in pending_for(session, citizen.id)], citizen.conversation_id)
+            return citizen.id, (not new and message.state not in PENDING), message.id, notes, waiting
 
-        citizen_id, duplicate_done, message_id, notes = await self._db(persist)
+        citizen_id, duplicate_done, message_id, notes, waiting = await self._db(persist)
         if duplicate_done:
             log.info("duplicate delivery of message %s ignored", inbound.message_id)
             return []
         rating = parse_rating(inbound.button_payload)
+        claimed: ClaimedReplies | None = None
+        booking = (
+            None if inbound.attachment else appointments.command_of(inbound.button_payload, inbound.text)
+        )
         if rating is not None:
             replies = await self._rate(message_id, citizen_id, *rating, queued=queued)
+        elif booking is not None:  # appointment buttons and commands never reach the engine
+            replies = await self._appointment(message_id, citizen_id, booking, queued=queued)
         else:
             async with self._lock(citizen_id):
                 first = await self._file(message_id, inbound.attachment, queued) if inbound.attachment else []
-                replies, _ = await self._drain(citizen_id, queued=queued)
+                snapshot = None if inbound.attachment else waiting  # the file step changed the queue
+                replies, _, claimed = await self._drain(citizen_id, queued=queued, snapshot=snapshot)
             replies = first + replies
         if self._sender is None:
             return notes + replies
-        await self._flush_outbox(citizen_id, self._sender)
+        if claimed is not None:  # the replies were claimed in the commit that logged them
+            await deliver_claimed(claimed, self._sender, self._db, self._token, self._claim_ttl)
+        else:
+            await self._flush_outbox(citizen_id, self._sender)
         return []
 
     async def handle_edit(self, inbound: Inbound) -> list[Reply]:
@@ -268,61 +317,95 @@ class Gateway:
         answered = 0
         for citizen_id in citizen_ids:
             async with self._lock(citizen_id):
-                _, engine_answered = await self._drain(citizen_id, queued=True, retrying=True)
+                _, engine_answered, claimed = await self._drain(citizen_id, queued=True, retrying=True)
+            if claimed is not None:
+                await deliver_claimed(claimed, deliver, self._db, self._token, self._claim_ttl)
             answered += engine_answered
         waiting = await self._db(outbox_citizens)
         for citizen_id in waiting:
             await self._flush_outbox(citizen_id, deliver)
         return answered
 
-    async def _flush_outbox(self, citizen_id: int, deliver: Deliver) -> int:
-        return await flush_outbox(self._sessions, citizen_id, deliver, self._token, self._claim_ttl)
+    async def deliver_queued(self, channel: str, user_id: str, deliver: Deliver) -> int:
+        """Deliver one citizen's queued messages now: what an operator answered from the CLI or the
+        scheduler said (`tickets reply`, handoff_wait) reaches a console chat without waiting for a turn."""
 
-    def _say(self, session: Session, citizen_id: int, replies: list[Reply], queued: bool) -> None:
-        citizen = session.get_one(Citizen, citizen_id)
+        def citizen(session: Session) -> int | None:
+            found = session.scalar(
+                select(Citizen.id).where(Citizen.channel == channel, Citizen.external_id == user_id)
+            )
+            return None if found is None or found not in outbox_citizens(session) else found
+
+        citizen_id = await self._db(citizen)
+        return 0 if citizen_id is None else await self._flush_outbox(citizen_id, deliver)
+
+    async def _flush_outbox(self, citizen_id: int, deliver: Deliver) -> int:
+        """Claim this citizen's queued replies (one commit), deliver them, record the outcome (one)."""
+        batch = await self._db(
+            partial(claim_outbox, citizen_id=citizen_id, token=self._token, ttl=self._claim_ttl)
+        )
+        return await deliver_claimed(batch, deliver, self._db, self._token, self._claim_ttl)
+
+    def _say(
+        self,
+        session: Session,
+        citizen_id: int,
+        replies: list[Reply],
+        queued: bool,
+        citizen: Citizen | None = None,
+    ) -> None:
+        if not replies:
+            return
+        citizen = citizen or session.get_one(Citizen, citizen_id)
         for reply in replies:
             log_outbound(session, citizen, reply.text, reply.as_payload(), queued=queued)
 
     # ---- inbound queue ---------------------------------------------------------------------------------
 
     async def _drain(
-        self, citizen_id: int, *, queued: bool, retrying: bool = False
-    ) -> tuple[list[Reply], bool]:
+        self, citizen_id: int, *, queued: bool, retrying: bool = False, snapshot: _Queue | None = None
+    ) -> tuple[list[Reply], bool, ClaimedReplies | None]:
         """Take this citizen's pending messages in order: to the desk if a human has the conversation,
         else to the engine. Once the engine failed, later engine-bound messages wait (order), while
-        messages for the desk still go."""
+        messages for the desk still go.
+
+        Three commits per message in the common case: the claim (with the handoff check and the dispatch
+        mark), the engine's answer with its replies, and (`snapshot` given: from the persist commit) no
+        separate read of the queue. With the outbox, the last message's commit also claims the citizen's
+        queued replies, returned for delivery (None when they were not claimed here).
+        """
         replies: list[Reply] = []
         engine_answered = engine_blocked = False
+        claimed: ClaimedReplies | None = None
 
-        def queue(session: Session) -> tuple[list[_Pending], str]:
-            pending = [
-                _Pending(
-                    m.id,
-                    (m.payload or {}).get("button") or m.text,
-                    m.dispatched_at,
-                    m.relayed_at is not None,
-                    m.escalated,
-                    m.attempts > 0,
-                )
-                for m in pending_for(session, citizen_id)
-            ]
-            return pending, session.get_one(Citizen, citizen_id).conversation_id
+        def queue(session: Session) -> _Queue:
+            ids = [m.id for m in pending_for(session, citizen_id)]
+            return _Queue(ids, session.get_one(Citizen, citizen_id).conversation_id)
 
-        pending, conversation_id = await self._db(queue)
-        for item in pending:
-            if not await self._claim(item.id):
-                break  # done meanwhile, or another replica is on this citizen and keeps the order
+        waiting = snapshot if snapshot is not None else await self._db(queue)
+        conversation_id = waiting.conversation_id
+        for position, message_id in enumerate(waiting.ids):
+            taken = await self._take(message_id, conversation_id, mark_dispatch=not engine_blocked)
+            if isinstance(taken, _Done):
+                continue  # answered meanwhile by another task (the snapshot was stale)
+            if taken is None:
+                break  # another replica is on this citizen and keeps the order
+            item = taken
+            last = position == len(waiting.ids) - 1
             said: list[Reply] = []
             answer: list[Reply] | None = None
             stop = False
             try:
-                desk = await self._to_desk(item, conversation_id)
-                if desk is not None:
+                left = await self._leave_handoff(item, conversation_id)
+                desk = await self._to_desk(item, conversation_id) if left is None else None
+                if left is not None:
+                    said = left
+                elif desk is not None:
                     said = desk
                 elif not engine_blocked:
-                    answer = from_rasa(await self._to_engine(item, conversation_id)) or [
-                        Reply(strings.EMPTY_REPLY)
-                    ]
+                    answer = await self._answer(
+                        await self._to_engine(item, conversation_id), conversation_id
+                    ) or [Reply(strings.EMPTY_REPLY)]
                     if retrying and item.failed_before and not engine_answered:
                         answer = [Reply(strings.ENGINE_BACK), *answer]
                     engine_answered = True
@@ -343,27 +426,68 @@ class Gateway:
                 engine_blocked = True
             said = answer if answer is not None else said
 
+            claim_replies = queued and (last or stop)
+
             def settle(
                 session: Session,
                 i: int = item.id,
                 answered: bool = answer is not None,
                 said: list[Reply] = said,
-            ) -> None:  # answered and its replies logged in one commit; the claim ends
-                message = session.get_one(MessageLog, i)
+                claim_replies: bool = claim_replies,
+            ) -> ClaimedReplies | None:  # answered and its replies logged in one commit; the claim ends
                 if answered:
-                    mark(message, MessageState.PROCESSED)
+                    mark_done(session, [i], MessageState.PROCESSED)
                 else:
-                    release(message)
-                self._say(session, citizen_id, said, queued)
+                    release(session.get_one(MessageLog, i))
+                citizen = session.get_one(Citizen, citizen_id)
+                self._say(session, citizen_id, said, queued, citizen=citizen)
+                if not claim_replies:
+                    return None
+                session.flush()
+                return claim_outbox(
+                    session, citizen_id, self._token, self._claim_ttl, user_id=citizen.external_id
+                )
 
-            await self._db(settle)
+            claimed = await self._db(settle)
             replies.extend(said)
             if stop:
                 break
-        return replies, engine_answered
+        return replies, engine_answered, claimed
 
-    async def _claim(self, message_id: int) -> bool:
-        return await self._db(lambda session: claim(session, message_id, self._token, ttl=self._claim_ttl))
+    async def _take(
+        self, message_id: int, conversation_id: str, *, mark_dispatch: bool
+    ) -> _Pending | _Done | None:
+        """Claim one pending message and read it fresh, in one commit with the handoff check and (no
+        handoff, never sent, `mark_dispatch`) the dispatch mark. None: another replica holds it; _DONE:
+        it is no longer pending."""
+
+        def take(session: Session) -> _Pending | _Done | None:
+            if not claim(session, message_id, self._token, ttl=self._claim_ttl):
+                state = session.scalar(select(MessageLog.state).where(MessageLog.id == message_id))
+                return None if state in PENDING else _DONE
+            m = session.get_one(MessageLog, message_id)
+            if m.state not in PENDING:  # an outbound id cannot be here; kept as a guard
+                release(m)
+                return _DONE
+            ticket = active_handoff_ticket(session, conversation_id)
+            handoff = None if ticket is None else (ticket.id, ticket.number)
+            item = _Pending(
+                m.id,
+                (m.payload or {}).get("button") or m.text,
+                m.dispatched_at,
+                m.relayed_at is not None,
+                m.escalated,
+                m.attempts > 0,
+                handoff,
+            )
+            # Not for "返回机器人" (answered here, `_leave_handoff`, never sent to the engine as such).
+            engine_bound = handoff is None and not is_leave_request(item.engine_text)
+            if mark_dispatch and engine_bound and m.dispatched_at is None:
+                m.dispatched_at = utcnow()
+                item = replace(item, dispatch_marked=True)
+            return item
+
+        return await self._db(take)
 
     async def _to_engine(self, item: _Pending, conversation_id: str) -> list[dict[str, Any]]:
         """The engine's answer to one turn, sent at most once if the engine can tell us it has it."""
@@ -384,7 +508,8 @@ class Gateway:
 
             return work
 
-        await self._db(dispatched(utcnow()))
+        if not item.dispatch_marked:  # else marked in the claim's commit
+            await self._db(dispatched(utcnow()))
         try:
             return await self._engine.send(conversation_id, item.engine_text)
         except EngineUnavailable as exc:
@@ -431,14 +556,9 @@ class Gateway:
         handoff (it is relayed to the desk first). Raises _DeskDown when the desk did not take it.
         """
 
-        def handoff(session: Session) -> tuple[int, str] | None:
-            ticket = active_handoff_ticket(session, conversation_id)
-            return None if ticket is None else (ticket.id, ticket.number)
-
-        found = await self._db(handoff)
-        if found is None:
+        if item.handoff is None:  # looked up in the claim's commit
             return None
-        ticket_id, number = found
+        ticket_id, number = item.handoff
         if not item.relayed:
             if self._on_handoff_message is not None:
                 try:
@@ -454,7 +574,91 @@ class Gateway:
         if item.escalated:
             return None
         await self._db(lambda session: mark(session.get_one(MessageLog, item.id), MessageState.FORWARDED))
-        return [Reply(strings.FORWARDED_TO_OPERATOR)]
+        return [FORWARDED]
+
+    async def _leave_handoff(self, item: _Pending, conversation_id: str) -> list[Reply] | None:
+        """ "返回机器人" in a handoff: the conversation goes back to the bot (audited; the ticket stays open
+        for the operators, who are told under its card), and the engine starts the dialog afresh.
+
+        None when the message is not such a request, or is typed words outside a handoff (the engine
+        answers those as usual)."""
+        if not is_leave_request(item.engine_text):
+            return None
+
+        def leave(session: Session) -> tuple[bool, str | None]:
+            ticket = active_handoff_ticket(session, conversation_id)
+            if ticket is None and item.engine_text != LEAVE_HANDOFF_PAYLOAD:
+                return False, None  # typed outside a handoff: the engine's to answer
+            message = session.get_one(MessageLog, item.id)
+            mark(message, MessageState.PROCESSED)
+            if ticket is None:
+                return True, None
+            message.ticket_id = ticket.id
+            citizen_left_handoff(session, ticket)
+            return True, ticket.number
+
+        handled, number = await self._db(leave)
+        if not handled:
+            return None
+        if number is None:  # the button pressed again after leaving
+            return [Reply(strings.HANDOFF_NOT_ACTIVE)]
+        if self._on_handoff_message is not None:
+            try:  # the desk hears it under the card; recorded on the ticket either way
+                await self._on_handoff_message(number, conversation_id, strings.LEAVE_HANDOFF_BUTTON)
+            except Exception:
+                log.exception("ticket %s: the desk was not told the citizen went back to the bot", number)
+        try:
+            await self._engine.send(conversation_id, ENGINE_RESET)
+        except EngineUnavailable as exc:  # the dialog then goes on where it was: still answered
+            log.warning("engine not reset after a handoff ended: %s", exc)
+        return [Reply(strings.HANDOFF_LEFT.format(number=number))]
+
+    # ---- appointments (bot/appointments.py) -------------------------------------------------------------
+
+    def _booking(self) -> appointments.CitizenAppointments:
+        if self._appointments is None:
+            if self._settings is None:
+                from hotline.settings import get_settings
+
+                self._settings = get_settings()
+            self._appointments = appointments.CitizenAppointments(self._settings)
+        return self._appointments
+
+    async def _answer(self, messages: list[dict[str, Any]], conversation_id: str) -> list[Reply]:
+        """The engine's answer as replies, an appointment offer in it rendered as slot buttons in place.
+
+        A failure to render the offer must not cost the citizen the engine's answer: it is left out."""
+        if not appointments.has_offer(messages):
+            return from_rasa(messages)
+
+        def render(session: Session) -> list[Reply]:
+            replies: list[Reply] = []
+            for message in messages:
+                replies += from_rasa([message])
+                custom = message.get("custom")
+                if isinstance(custom, dict):
+                    replies += self._booking().render(session, conversation_id, custom)
+            return replies
+
+        try:
+            return await self._db(render)
+        except Exception:
+            log.exception("appointment offer not rendered")
+            return from_rasa(messages)
+
+    async def _appointment(
+        self, message_id: int, citizen_id: int, command: payloads.Command, *, queued: bool
+    ) -> list[Reply]:
+        """An `appt:` button or an appointment text command: answered here, in one unit of work."""
+
+        def work(session: Session) -> list[Reply]:
+            mark(session.get_one(MessageLog, message_id), MessageState.PROCESSED)
+            conversation_id = session.get_one(Citizen, citizen_id).conversation_id
+            replies = self._booking().handle(session, conversation_id, command)
+            self._say(session, citizen_id, replies, queued)
+            return replies
+
+        return await self._db(work)
 
     # ---- ratings and files -----------------------------------------------------------------------------
 
@@ -517,6 +721,13 @@ class Gateway:
             except Exception:  # kept and linked in the database either way; staff see it with the ticket
                 log.exception("attachment of ticket %s not announced to the operators' group", number)
         return [Reply(text)]
+
+
+class _Done:
+    """A queued message found answered when claimed (skipped, not an obstacle to the order)."""
+
+
+_DONE = _Done()
 
 
 class _DeskDown(Exception):

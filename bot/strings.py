@@ -1,8 +1,18 @@
 """Every sentence the gateway itself says (the dialog's own sentences live in domain.yml)."""
 
+from hotline.tickets.texts import TO_CITIZEN
+
 ENGINE_DOWN = "抱歉，系统正忙，您的消息已经收到并保存，我们恢复后会马上回复您。急事请拨打12348。"
 ENGINE_BACK = "系统已恢复，下面是对您之前消息的回复："
 FORWARDED_TO_OPERATOR = "您的消息已转给工作人员，请耐心等待回复。"
+# Handoff both ways (issue 12): a citizen in a handoff may go back to the bot by typing or pressing this.
+LEAVE_HANDOFF_BUTTON = "返回机器人"
+LEAVE_HANDOFF_WORDS = ("返回机器人", "回到机器人", "返回智能助手", "找机器人")
+HANDOFF_LEFT = (
+    "好的，已回到智能助手，您可以接着问我法律问题。工单 {number} 仍然保留，工作人员仍会处理，需要时会联系您；"
+    "想再找工作人员，随时说“转人工”。"
+)
+HANDOFF_NOT_ACTIVE = "您现在就在和智能助手对话，请直接说说您的问题。"
 EMPTY_REPLY = "收到。"
 # The engine stayed down past the retry budget: a handoff ticket now exists and the saved messages are
 # relayed to the operators' group; the engine still answers them once it is back. Every clause is true.
@@ -71,13 +81,22 @@ DESK_FILES_USAGE = "用法：/files <工单号>"
 DESK_FILES_NONE = "工单 {number} 没有市民发来的文件。"
 DESK_FILES_SENT = "已私聊发送工单 {number} 的 {count} 个文件。"
 DESK_FILES_START_BOT = "无法私聊您：请先在私聊中给机器人发送 /start，再发送 /files {number}。"
+# an urgent ticket nobody claimed in time (hotline/sla/unclaimed.py): its card posted again, on top
+DESK_REPOSTED = "⏰ 紧急工单超过{minutes}分钟（工作时间）无人认领，请尽快认领："
+DESK_CARD_REPOSTED = "⏰ 工单 {number} 超时无人认领，卡片已重新推送，请在最新卡片上操作。"
+# the card's old message when the ticket moved to another county's group (转办, /county)
+DESK_CARD_MOVED = "↪️ 工单 {number} 已转至{county}，卡片已移到该县区工作群。"
 DESK_TRANSFER_NOTICE = "↪️ 工单 {number} 已由{operator}从{source}转办至{target}，请{target}工作人员认领。"
-DESK_TO_CITIZEN = "【12348工作人员】{text}"
+DESK_TO_CITIZEN = (
+    TO_CITIZEN  # "【12348工作人员】{text}", the same words from the CLI (hotline/tickets/texts.py)
+)
 DESK_RESOLVED_NOTICE = "✅ 工单 {number} 已由{operator}办结，已向市民发送满意度回访。"
 DESK_RESOLVED_UNREACHABLE = "✅ 工单 {number} 已由{operator}办结。该市民无法通过 Telegram 联系，请电话回访。"
 # answerCallbackQuery texts (short; shown as an alert to the operator who pressed)
 DESK_NOT_OPERATOR = "您不是已登记的工作人员，无法操作工单。请联系管理员登记。"
 DESK_NOT_YOUR_COUNTY = "工单 {number} 属于{county}，您无权处理。"
+# county desks (telegram.county_chats): a county's group acts on that county's tickets only
+DESK_OTHER_DESK = "工单 {number} 属于{county}，请在{county}的工作群或全市工作群处理。"
 DESK_CLAIMED = "已认领工单 {number}"
 DESK_ALREADY_YOURS = "工单 {number} 已由您认领"
 DESK_CLAIMED_BY_OTHER = "工单 {number} 已由{name}认领"
@@ -123,6 +142,9 @@ DESK_EVENT_KINDS = {
     "category_set": "更正类别",
     "nlu_example_reviewed": "审核学习样本",
     "files_viewed": "查看文件",
+    "unclaimed_escalated": "紧急工单超时未认领，已重新推送并报告监督人员",
+    "handoff_left": "市民返回机器人",
+    "handoff_wait_told": "告知市民等待安排",
     "kb_proposed": "提议知识库条目",
     "kb_approved": "批准知识库条目",
     "kb_rejected": "退回知识库条目",
@@ -175,6 +197,10 @@ DESK_COUNTY_SET = "📍 工单 {number} 已归{county}，请{county}工作人员
 DESK_CATEGORY_USAGE = "用法：/category <工单号> <类别>（如 欠薪、工伤、婚姻家庭）"
 DESK_CATEGORY_SET = "🏷 工单 {number} 的类别已更正为{category}（原为{previous}），已记入待审核学习样本。"
 # for the gateway's handoff path (hotline.tickets.lifecycle.citizen_replied), posted under the card
+DESK_CITIZEN_LEFT_HANDOFF = (
+    "↩️ 工单 {number} 的市民已返回机器人对话。工单仍未办结，请继续处理；"
+    "回复本消息仍可联系市民（其后的消息将转回本群）。"
+)
 DESK_RESUMED_NOTICE = "▶️ 市民已回复，工单 {number} 恢复处理，时限继续计时。"
 DESK_COUNTY_FROM_CITIZEN = (
     "📍 市民说明所在县区为{county}，工单 {number} 已归{county}，请{county}工作人员认领。"
@@ -193,6 +219,7 @@ DESK_ACTORS = {
     "gateway": "系统",
     "system:scheduler": "调度器",
     "import": "导入",
+    "cli": "命令行",
 }
 REPORT_USAGE = "用法：/report 周报|月报|年报 [期间，如 2026-W47、2026-11、2026] [县区]"
 REPORT_NOT_ALLOWED = "只有登记的监督人员可以调取报告。"
@@ -218,3 +245,48 @@ DANGER_NOW = {
         "如有人身危险请拨打110，妇女维权热线12338。您也可以继续告诉我们情况。"
     ),
 }
+
+# Appointments at the centre (预约; bot/appointments.py renders them, hotline/appointments decides).
+APPT_TEXT_COMMANDS = ("/yuyue", "我的预约", "预约")  # what a citizen types to see or make appointments
+APPT_SLOT = "{month}月{day}日（{weekday}）{hour:02d}:{minute:02d}"
+APPT_OFFER = "如需到{centre}当面办理，可以在这里预约（地址：{address}）。请选择时间："
+APPT_REBOOK_PICK = "请选择新的时间（原预约 {when} 会自动取消）："
+APPT_NO_SLOTS = "{centre}近期的预约已满。您可以直接在办公时间前往，或拨打 {phone} 咨询。"
+APPT_CONFIRMED = (
+    "✅ 预约成功：{when}，{centre}（{address}，电话 {phone}），工单 {number}。\n"
+    "请带上：\n{documents}\n前一天会提醒您。不能来的话请点“取消预约”或“改约”。"
+)
+APPT_REBOOKED = "✅ 已改约到 {when}，{centre}（{address}），工单 {number}。\n请带上：\n{documents}"
+APPT_CANCELLED = "预约（{when}，{centre}）已取消。需要时可以重新预约。"
+APPT_LIST_HEADER = "您的预约："
+APPT_LIST_LINE = "{when} · {centre} · 工单 {number}"
+APPT_NONE = "您目前没有预约。"
+APPT_NO_TICKET = "预约需要先登记工单：请简单说说您遇到的问题。"
+APPT_BUTTON_CANCEL = "取消预约"
+APPT_BUTTON_REBOOK = "改约"
+APPT_BUTTON_AGAIN = "重新预约"
+APPT_BUTTON_LIST = "我的预约"
+APPT_ERRORS = {  # hotline.appointments.service.AppointmentError codes, as the citizen reads them
+    "slot_invalid": "这个时间已经不能预约了，请重新选择。",
+    "slot_full": "这个时间刚刚约满了，请选择其他时间。",
+    "not_found": "没有找到这个预约。",
+    "not_yours": "没有找到这个预约。",
+    "not_booked": "这个预约已经取消或改约了。",
+    "not_started": "这个预约还没开始。",
+    "no_centre": "暂时无法预约这个法律援助中心，请拨打12348咨询。",
+    "has_booking": "这个工单已经有预约了。",
+}
+DESK_EVENT_KINDS.update(
+    {
+        "appointment_booked": "预约",
+        "appointment_cancelled": "取消预约",
+        "appointment_rebooked": "改约",
+        "appointment_attended": "已到场",
+        "appointment_no_show": "未到场",
+        "appointment_reminded": "预约提醒",
+    }
+)
+DESK_APPOINTMENTS_USAGE = (
+    "用法：/appointments [县区] [日期]（日期如 2026-12-07、12-07、今天、明天；默认今天）"
+)
+DESK_NOSHOW_USAGE = "用法：/noshow <预约编号>（/appointments 列表中的 #编号）"

@@ -372,6 +372,56 @@ def cmd_reviews_close(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- appointments at the centres (hotline/appointments; the same functions as the desk) -------------------
+def _viewer(session: Session, operator_id: int | None) -> tuple[Operator | None, Any]:
+    from hotline.tickets import texts
+    from hotline.tickets.access import Viewer
+
+    if operator_id is None:
+        return None, None
+    operator = session.get(Operator, operator_id)
+    if operator is None or not operator.active:
+        raise CliError(texts.CLI_OPERATOR_REQUIRED.format(id=operator_id))
+    return operator, Viewer.of(operator)
+
+
+def cmd_appointments_list(args: argparse.Namespace) -> int:
+    from hotline.appointments import operators
+    from hotline.appointments.service import AppointmentError
+    from hotline.settings import today_in
+
+    settings = _settings(args)
+    words = [w for w in (args.county, args.date) if w]
+    try:
+        county, day = operators.parse_args(settings, words, today_in(settings))
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    with _session(settings) as session:
+        _, viewer = _viewer(session, args.operator)
+        try:
+            print(operators.day_text(session, settings, viewer, county, day))
+        except AppointmentError as exc:
+            raise CliError(str(exc)) from exc
+    return 0
+
+
+def cmd_appointments_noshow(args: argparse.Namespace) -> int:
+    from hotline.appointments import operators
+    from hotline.appointments.service import AppointmentError
+
+    settings = _settings(args)
+    with _session(settings) as session:
+        operator, viewer = _viewer(session, args.operator)
+        assert operator is not None  # required by the parser
+        try:
+            done = operators.no_show(session, settings, viewer, args.id, actor=f"operator:{operator.id}")
+        except AppointmentError as exc:
+            raise CliError(str(exc)) from exc
+        session.commit()
+    print(done)
+    return 0
+
+
 # --- nlu inbox (issue 11: learning from operators) ---------------------------------------------------
 def cmd_nlu_review(args: argparse.Namespace) -> int:
     """List pending examples; with --approve/--reject, review them as a supervisor (audited)."""
@@ -541,6 +591,21 @@ def cmd_kb_decide(args: argparse.Namespace) -> int:
             raise CliError(str(exc)) from exc
     print(done)
     return 0
+
+
+def _add_appointments_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ap = sub.add_parser("appointments", help="法律援助中心预约 / appointments at the centres").add_subparsers(
+        dest="action", required=True
+    )
+    ls = ap.add_parser("list", help="某日各中心的预约 / a day's appointments per centre")
+    ls.add_argument("--county", help="县区（名称、简称或代码）/ county")
+    ls.add_argument("--date", help="日期：2026-12-07、12-07、今天、明天（默认今天）/ day (default today)")
+    ls.add_argument("--operator", type=int, help="按该工作人员的县区范围 / as seen by operator id")
+    ls.set_defaults(func=cmd_appointments_list)
+    ns = ap.add_parser("noshow", help="登记未到场（记入工单处理记录）/ mark a no-show (audited)")
+    ns.add_argument("id", type=int, help="预约编号（list 中的 #编号）/ appointment id")
+    ns.add_argument("--operator", type=int, required=True, help="登记的工作人员编号 / operator id")
+    ns.set_defaults(func=cmd_appointments_noshow)
 
 
 def cmd_kb_export(args: argparse.Namespace) -> int:
@@ -918,6 +983,67 @@ def cmd_tickets_find(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tickets_handoffs(args: argparse.Namespace) -> int:
+    """`tickets handoffs`: conversations waiting for a person, with what the citizen wrote since."""
+    from hotline.logging_setup import mask_pii
+    from hotline.reports.texts import STATUS, category_label
+    from hotline.tickets import texts
+    from hotline.tickets.access import Viewer
+    from hotline.tickets.handoffs import waiting_handoffs
+
+    settings = _settings(args)
+    with _session(settings) as session:
+        viewer = None
+        if args.as_operator:
+            operator = session.get(Operator, args.as_operator)
+            if operator is None or not operator.active:
+                raise CliError(texts.CLI_OPERATOR_REQUIRED.format(id=args.as_operator))
+            viewer = Viewer.of(operator)
+        found = waiting_handoffs(session, viewer)
+    if not found:
+        print(texts.CLI_NO_HANDOFFS)
+    names = settings.county_names
+    for item in found:
+        print(
+            texts.CLI_HANDOFF_LINE.format(
+                number=item.number,
+                county=names.get(item.county_code or "", texts.NO_COUNTY),
+                category=category_label(item.category),
+                status=STATUS.get(str(item.status), str(item.status)),
+                since=f"{item.since:%Y-%m-%d %H:%M} UTC",
+            )
+        )
+        for text in item.messages[-args.last :]:
+            print(texts.CLI_HANDOFF_MESSAGE.format(text=mask_pii(text)))
+    return 0
+
+
+def cmd_tickets_reply(args: argparse.Namespace) -> int:
+    """`tickets reply 工单号 文本`: the answer is queued for the citizen; the running gateway delivers it."""
+    from hotline.tickets import texts
+    from hotline.tickets.handoffs import operator_reply
+    from hotline.tickets.service import TicketError, get_by_number
+
+    settings = _settings(args)
+    with _session(settings) as session:
+        operator = None
+        if args.operator is not None:
+            operator = session.get(Operator, args.operator)
+            if operator is None or not operator.active:
+                raise CliError(texts.CLI_OPERATOR_REQUIRED.format(id=args.operator))
+        ticket = get_by_number(session, args.number)
+        if ticket is None:
+            raise CliError(f"找不到工单：{args.number}")
+        try:
+            operator_reply(session, ticket, operator, args.text, settings.county_names, sla=_clock(settings))
+        except TicketError as exc:
+            raise CliError(str(exc)) from exc
+        session.commit()
+        number = ticket.number
+    print(texts.CLI_REPLY_QUEUED.format(number=number))
+    return 0
+
+
 def _add_lifecycle_parsers(tk: Any) -> None:
     """`tickets wait|close|reopen|cancel|refer|unclaim|assign|county|find`."""
     from hotline import categories
@@ -956,6 +1082,22 @@ def _add_lifecycle_parsers(tk: Any) -> None:
     ).add_argument(
         "category", help="类别：" + "、".join(categories.label(c) for c in categories.INTAKE_CATEGORIES)
     )
+
+    hf = tk.add_parser("handoffs", help="等待人工答复的工单及市民留言 / conversations waiting for a person")
+    hf.add_argument("--as-operator", type=int, help="按该工作人员的可见范围 / as seen by operator id")
+    hf.add_argument(
+        "--last", type=int, default=5, help="每件显示最近几条市民消息 / messages shown per ticket"
+    )
+    hf.set_defaults(func=cmd_tickets_handoffs)
+    rp = tk.add_parser(
+        "reply", help="答复市民（由运行中的网关送达）/ answer the citizen (the gateway delivers)"
+    )
+    rp.add_argument("number", help="工单号 / ticket number")
+    rp.add_argument("text", help="答复内容 / the answer")
+    rp.add_argument(
+        "--operator", type=int, help="答复的工作人员编号（按其县区权限；本地对话窗口可省略）/ operator id"
+    )
+    rp.set_defaults(func=cmd_tickets_reply)
 
     fd = tk.add_parser("find", help="查找工单 / search tickets")
     fd.add_argument("--number", help="工单号片段 / number fragment")
@@ -1051,6 +1193,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reviews_parser(sub)
     _add_kb_parser(sub)
     _add_privacy_parser(sub)
+    _add_appointments_parser(sub)
     _add_nlu_parser(sub)
     _add_dibao_parser(sub)
 

@@ -277,6 +277,20 @@ def mark(
         message.processed_at = now or utcnow()
 
 
+def mark_done(
+    session: Session, message_ids: list[int], state: MessageState, now: dt.datetime | None = None
+) -> None:
+    """`mark(…, state)` for messages that leave the queue (PROCESSED, SENT, …) as one UPDATE, no load."""
+    if not message_ids:
+        return
+    session.execute(
+        update(MessageLog)
+        .where(MessageLog.id.in_(message_ids))
+        .values(state=state, claim_token=None, claimed_until=None, processed_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
 def active_handoff_ticket(session: Session, conversation_id: str) -> Ticket | None:
     """The open handoff ticket of this citizen, claimed or not, if any (the bot stays silent).
 

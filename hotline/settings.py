@@ -32,6 +32,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from hotline.appointments.config import AppointmentsConfig
 from hotline.config_model import ConfigError, Strict, format_errors
 from hotline.eligibility.config import EligibilityConfig
 from hotline.knowledge.config import KnowledgeConfig
@@ -93,6 +94,11 @@ class TelegramSettings(Strict):
     base_url: str = "https://api.telegram.org/bot"
     operators_chat_id: int | None = None
     supervisors_chat_id: int | None = None
+    # County desks: county code → that county's operators' group. Its tickets' cards, citizen messages and
+    # notices go there (and move when the ticket moves to another county); operators there act on that
+    # county's tickets only. Counties not listed, and county-less tickets, stay in operators_chat_id, the
+    # shared group, where city supervisors see and act on every ticket.
+    county_chats: dict[str, int] = {}
     # The operators' desk: cards posted per sync tick (Telegram allows a bot ~20 messages a minute in a
     # group) and seconds between ticks (tickets are created by the action server, so the desk polls).
     desk_cards_per_tick: int = Field(default=3, ge=1)
@@ -196,6 +202,7 @@ class Settings(BaseSettings):
     backup: BackupSettings = BackupSettings()
     metrics: MetricsSettings = MetricsSettings()
     knowledge: KnowledgeConfig = KnowledgeConfig()
+    appointments: AppointmentsConfig = AppointmentsConfig()
 
     @classmethod
     def settings_customise_sources(
@@ -241,6 +248,25 @@ class Settings(BaseSettings):
                     raise ValueError(f"县区代码/名称/别名重复: {key}")
                 seen.add(key)
         return counties
+
+    @model_validator(mode="after")
+    def _county_chats_known(self) -> Settings:
+        chats = self.telegram.county_chats
+        unknown = sorted(set(chats) - {c.code for c in self.counties})
+        if unknown:
+            raise ValueError(f"telegram.county_chats 含未配置的县区代码: {'、'.join(unknown)}")
+        if chats and self.telegram.operators_chat_id is None:
+            raise ValueError(
+                "telegram.county_chats 需要同时设置 telegram.operators_chat_id（全市共用工作群）"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _appointment_centres_known(self) -> Settings:
+        unknown = sorted(set(self.appointments.centres) - set(self.county_names))
+        if unknown:
+            raise ValueError(f"appointments.centres 中的县区代码不在 counties 中: {', '.join(unknown)}")
+        return self
 
     @model_validator(mode="after")
     def _telegram_needs_token(self) -> Settings:

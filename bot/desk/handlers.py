@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ParamSpec
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +34,7 @@ from telegram.ext import (
 )
 
 from bot import strings
+from bot.desk import appointments as desk_appointments
 from bot.desk import relay, service
 from bot.desk.cards import (
     PREFIX,
@@ -48,7 +49,7 @@ from bot.desk.cards import (
     transfer_keyboard,
 )
 from bot.desk.service import DeskContext, DeskRefusal
-from bot.desk.sync import sync_once
+from bot.desk.sync import move_card, sync_once
 from bot.gateway import Attachment
 from bot.notify import rating_buttons
 from bot.replies import Reply
@@ -142,13 +143,17 @@ class Desk:
     ) -> None:
         chat_id = settings.telegram.operators_chat_id
         assert chat_id is not None, "the transport only builds a desk when the chat is configured"
-        self.chat_id: int = chat_id
+        self.chat_id: int = chat_id  # the shared group: city-wide, and every county without its own desk
+        self.county_chats = dict(settings.telegram.county_chats)
+        self.chats = sorted({chat_id, *self.county_chats.values()})
         self.sessions = sessions
         self.timezone = settings.city.timezone
         self.counties = list(settings.county_names.items())
         self.county_names = settings.county_names
         self.county_specs = list(settings.counties)
+        self.settings = settings
         self.ctx = DeskContext(self.county_names, SlaClock(settings.sla))
+        self.urgent_claim_minutes = f"{settings.sla.urgent_claim_minutes:g}"
         self.cards_per_tick = settings.telegram.desk_cards_per_tick
         self._sync_seconds = settings.telegram.desk_sync_seconds
         self._settings = settings  # knowledge.review_days and the city's day for /kb_approve
@@ -159,9 +164,22 @@ class Desk:
     def bot(self) -> Any:
         return self._app.bot
 
+    # ---- county desks (telegram.county_chats) ----------------------------------------------------------
+
+    def chat_for(self, county_code: str | None) -> int:
+        """The group where a ticket of this county is worked: its county desk, else the shared group."""
+        return self.county_chats.get(county_code or "", self.chat_id)
+
+    def ctx_for(self, chat_id: int) -> DeskContext:
+        """Access from this group: a county desk acts on its counties' tickets only, the shared one on all."""
+        if chat_id == self.chat_id:
+            return self.ctx
+        desk = tuple(code for code, chat in self.county_chats.items() if chat == chat_id)
+        return replace(self.ctx, desk_counties=desk)
+
     def handlers(self) -> list[BaseHandler[Any, Any, Any]]:
         """Register these before the citizen handlers: the first match in a handler group wins."""
-        group = filters.Chat(chat_id=self.chat_id)
+        group = filters.Chat(chat_id=self.chats)
         # Callback data is `desk:<action>:<ticket id>`; only "to" carries an argument (the county code).
         actions: dict[str, ButtonAction] = {
             "claim": self._claim,
@@ -191,6 +209,8 @@ class Desk:
             CommandHandler("county", self._on_county, filters=group),
             CommandHandler("category", self._on_category, filters=group),
             CommandHandler("find", self._on_find, filters=group),
+            CommandHandler("appointments", self._on_appointments, filters=group),
+            CommandHandler("noshow", self._on_noshow, filters=group),
             CommandHandler("kb_propose", self._on_kb_propose, filters=group),
             CommandHandler("kb_pending", self._on_kb_pending, filters=group),
             CommandHandler("kb_approve", self._on_kb_approve, filters=group),
@@ -217,7 +237,10 @@ class Desk:
         )
 
     async def refresh_card(self, ticket_id: int, fallback: Message | None = None) -> None:
-        """Edit the ticket's card to its current state (buttons disappear once it is no longer open)."""
+        """Edit the ticket's card to its current state (buttons disappear once it is no longer open); a
+        ticket now of another county desk gets its card there instead (sync.move_card)."""
+        if await move_card(self, ticket_id):
+            return
         with self.sessions.begin() as session:
             ticket = session.get_one(Ticket, ticket_id)
             card = relay.card_of(session, ticket_id)
@@ -242,14 +265,20 @@ class Desk:
         except BadRequest as exc:
             log.info("keyboard not edited: %s", exc)
 
-    async def _say(self, text: str, reply_to: int | None = None, ticket_id: int | None = None) -> None:
-        """Post in the group; mapped to the ticket when given, so operators can reply to it."""
+    def where(self, session: Session, ticket: Ticket) -> tuple[int, int | None]:
+        """(group, card message) for posts about a ticket: under its card, else in its county's group."""
+        card = relay.card_of(session, ticket.id)
+        return (card.chat_id, card.message_id) if card else (self.chat_for(ticket.county_code), None)
+
+    async def _say(self, text: str, ticket_id: int, kind: str = "notice") -> None:
+        """Post under the ticket's card, mapped to the ticket so operators can reply to it."""
+        with self.sessions.begin() as session:
+            chat, reply_to = self.where(session, session.get_one(Ticket, ticket_id))
         message = await self.bot.send_message(
-            self.chat_id, text, reply_to_message_id=reply_to, allow_sending_without_reply=True
+            chat, text, reply_to_message_id=reply_to, allow_sending_without_reply=True
         )
-        if ticket_id is not None:
-            with self.sessions.begin() as session:
-                relay.map_message(session, self.chat_id, message.message_id, ticket_id, "notice")
+        with self.sessions.begin() as session:
+            relay.map_message(session, chat, message.message_id, ticket_id, kind)
 
     # ---- citizen → group -------------------------------------------------------------------------------
 
@@ -261,13 +290,7 @@ class Desk:
                 log.warning("citizen message for unknown ticket %s dropped", number)
                 return
             ticket_id = ticket.id
-            card = relay.card_of(session, ticket_id)
-            reply_to = card.message_id if card else None
-        message = await self.bot.send_message(
-            self.chat_id, text, reply_to_message_id=reply_to, allow_sending_without_reply=True
-        )
-        with self.sessions.begin() as session:
-            relay.map_message(session, self.chat_id, message.message_id, ticket_id, "citizen")
+        await self._say(text, ticket_id, "citizen")
 
     async def on_citizen_message(self, number: str, text: str) -> None:
         """After a citizen's handoff message reached the group: a ticket waiting for them resumes (SLA clock
@@ -280,8 +303,10 @@ class Desk:
             reply = lifecycle.citizen_replied(
                 session, ticket, text, counties=self.county_specs, sla=self.ctx.sla
             )
+            # the gateway's "返回机器人" (Gateway._leave_handoff): the ticket stays here, the bot answers
+            left = text == strings.LEAVE_HANDOFF_BUTTON and not ticket.handoff_requested
             ticket_id = ticket.id
-        notices = []
+        notices = [strings.DESK_CITIZEN_LEFT_HANDOFF.format(number=number)] if left else []
         if reply.resumed:
             notices.append(strings.DESK_RESUMED_NOTICE.format(number=number))
         if reply.county is not None:
@@ -289,12 +314,9 @@ class Desk:
             notices.append(strings.DESK_COUNTY_FROM_CITIZEN.format(number=number, county=county))
         if not notices:
             return
-        with self.sessions.begin() as session:
-            card = relay.card_of(session, ticket_id)
-            reply_to = card.message_id if card else None
+        await self.refresh_card(ticket_id)  # first: a county named by the citizen may move the card
         for notice in notices:
-            await self._say(notice, reply_to=reply_to, ticket_id=ticket_id)
-        await self.refresh_card(ticket_id)
+            await self._say(notice, ticket_id)
 
     async def on_handoff_attachment(
         self, number: str, conversation_id: str, attachment: Attachment, caption: str
@@ -308,14 +330,14 @@ class Desk:
         await self._post_for_citizen(number, text)
 
     def _command_ticket(
-        self, session: Session, user_id: int, args: list[str], usage: str
+        self, session: Session, message: Message, user_id: int, args: list[str], usage: str
     ) -> tuple[Operator, Ticket]:
-        """The ticket a command names, if the operator may see it; else a DeskRefusal saying why."""
+        """The ticket a command names, if the operator may see it (from this group); else a DeskRefusal."""
         operator = service.operator_for(session, user_id)
         ticket = get_by_number(session, args[0]) if args else None
         if ticket is None:
             raise DeskRefusal(strings.DESK_UNKNOWN_TICKET.format(number=args[0]) if args else usage)
-        service.check_access(operator, ticket, self.ctx)
+        service.check_access(operator, ticket, self.ctx_for(message.chat_id))
         return operator, ticket
 
     @group_command
@@ -323,7 +345,7 @@ class Desk:
         """/files 工单号: the ticket's files, sent privately to an operator allowed to see the ticket."""
         sources: list[tuple[int, int]] = []
         with self.sessions.begin() as session:
-            operator, ticket = self._command_ticket(session, user.id, args, strings.DESK_FILES_USAGE)
+            operator, ticket = self._command_ticket(session, message, user.id, args, strings.DESK_FILES_USAGE)
             number = ticket.number
             for _, attachment in attachments.files_of(session, ticket.id):
                 chat, _, msg = str(attachment.get("source") or "").partition(":")
@@ -359,13 +381,13 @@ class Desk:
                 return
             parsed = parse_callback(query.data)  # always parses: the handler's pattern matched
             chat = query.message.chat.id if query.message is not None else None
-            if parsed is None or chat != self.chat_id:
+            if parsed is None or chat not in self.chats:
                 raise DeskRefusal(strings.DESK_STALE_BUTTON)
             _, ticket_id, arg = parsed
             with self.sessions.begin() as session:
                 operator = service.operator_for(session, user.id)
                 ticket = service.ticket_or_refuse(session, ticket_id)
-                service.check_access(operator, ticket, self.ctx)
+                service.check_access(operator, ticket, self.ctx_for(chat))
                 number = ticket.number
                 pressed = action(session, operator, ticket, arg)
             await query.answer(pressed.answer or None)
@@ -382,8 +404,7 @@ class Desk:
                 except TelegramError:  # the scheduler's single reminder will ask again
                     log.exception("rating request for %s not delivered", number)
             if pressed.notice is not None:
-                card = query.message.message_id if query.message is not None else None
-                await self._say(pressed.notice, reply_to=card, ticket_id=ticket_id)
+                await self._say(pressed.notice, ticket_id)
 
         return on_press
 
@@ -447,13 +468,14 @@ class Desk:
         user = update.effective_user
         if message is None or user is None or not message.text or message.reply_to_message is None:
             return
+        chat = message.chat_id
         with self.sessions.begin() as session:
-            ticket = relay.ticket_for_message(session, self.chat_id, message.reply_to_message.message_id)
+            ticket = relay.ticket_for_message(session, chat, message.reply_to_message.message_id)
             if ticket is None:
                 return  # operators talking among themselves
             ticket_id, number = ticket.id, ticket.number
             operator = service.operator_for(session, user.id)
-            service.check_reply(ticket, operator, self.ctx)
+            service.check_reply(ticket, operator, self.ctx_for(chat))
             operator_id, target = operator.id, citizen_chat(ticket.conversation_id)
         if target is None:
             await message.reply_text(strings.DESK_CITIZEN_UNREACHABLE.format(number=number))
@@ -468,11 +490,11 @@ class Desk:
             ticket = session.get_one(Ticket, ticket_id)
             operator = session.get_one(Operator, operator_id)
             _, claimed = service.record_reply(session, ticket, operator, text, self.ctx)
-            relay.map_message(session, self.chat_id, message.message_id, ticket_id, "operator")
+            relay.map_message(session, chat, message.message_id, ticket_id, "operator")
         if claimed:
             await self.refresh_card(ticket_id)
         try:
-            await self.bot.set_message_reaction(self.chat_id, message.message_id, "👍")
+            await self.bot.set_message_reaction(chat, message.message_id, "👍")
         except TelegramError:
             log.debug("reaction not set", exc_info=True)
 
@@ -487,11 +509,13 @@ class Desk:
             if ticket is not None:
                 args = args[1:]
             elif message.reply_to_message is not None:
-                ticket = relay.ticket_for_message(session, self.chat_id, message.reply_to_message.message_id)
+                ticket = relay.ticket_for_message(
+                    session, message.chat_id, message.reply_to_message.message_id
+                )
             text = " ".join(args).strip()
             if ticket is None or not text:
                 raise DeskRefusal(strings.DESK_NOTE_USAGE)
-            service.note(session, ticket, operator, text, self.ctx)
+            service.note(session, ticket, operator, text, self.ctx_for(message.chat_id))
             number = ticket.number
         await message.reply_text(strings.DESK_NOTE_SAVED.format(number=number))
 
@@ -500,7 +524,9 @@ class Desk:
         """/tickets: the open tickets this operator may handle, urgent first."""
         with self.sessions.begin() as session:
             operator = service.operator_for(session, user.id)
-            tickets = service.open_tickets_for(session, operator, limit=LIST_LIMIT + 1)
+            tickets = service.open_tickets_for(
+                session, operator, limit=LIST_LIMIT + 1, ctx=self.ctx_for(message.chat_id)
+            )
             text = render_list(tickets, county_names=self.county_names, limit=LIST_LIMIT)
         await message.reply_text(text)
 
@@ -508,7 +534,7 @@ class Desk:
     async def _on_ticket(self, message: Message, user: User, args: list[str]) -> None:
         """/ticket 工单号: the card and its whole history; replying to this view reaches the citizen."""
         with self.sessions.begin() as session:
-            _, ticket = self._command_ticket(session, user.id, args, strings.DESK_TICKET_USAGE)
+            _, ticket = self._command_ticket(session, message, user.id, args, strings.DESK_TICKET_USAGE)
             events = ticket_history(session, ticket)
             history = render_events(
                 events,
@@ -521,7 +547,7 @@ class Desk:
         for part in split_text(text):  # the whole history; long ones in several messages
             sent = await message.reply_text(part)
             with self.sessions.begin() as session:
-                relay.map_message(session, self.chat_id, sent.message_id, ticket_id, "view")
+                relay.map_message(session, message.chat_id, sent.message_id, ticket_id, "view")
 
     # ---- lifecycle commands (hotline.tickets.lifecycle; refusals are its Chinese reasons) ----------------
 
@@ -541,13 +567,13 @@ class Desk:
         ticket = get_by_number(session, args[0]) if args else None
         rest = args[1:]
         if ticket is None and message.reply_to_message is not None:
-            ticket = relay.ticket_for_message(session, self.chat_id, message.reply_to_message.message_id)
+            ticket = relay.ticket_for_message(session, message.chat_id, message.reply_to_message.message_id)
             rest = args
         if ticket is None:
             looks_numbered = bool(args) and "-" in args[0]
             raise DeskRefusal(strings.DESK_UNKNOWN_TICKET.format(number=args[0]) if looks_numbered else usage)
         if check:
-            service.check_access(operator, ticket, self.ctx)
+            service.check_access(operator, ticket, self.ctx_for(message.chat_id))
         return operator, ticket, rest
 
     async def _after(self, message: Message, ticket_id: int, text: str) -> None:
@@ -693,6 +719,11 @@ class Desk:
             )
             if found is None:
                 raise DeskRefusal(strings.DESK_COUNTY_USAGE)
+            desk = self.ctx_for(message.chat_id)
+            if ticket.county_code:
+                service.check_access(operator, ticket, desk)
+            elif desk.desk_counties is not None and found.code not in desk.desk_counties:
+                raise DeskRefusal(strings.DESK_OTHER_DESK.format(number=ticket.number, county=found.name))
             lifecycle.set_county(session, ticket, operator, found.code, self.county_names)
             ticket_id, number = ticket.id, ticket.number
         await self._after(
@@ -725,7 +756,11 @@ class Desk:
         with self.sessions.begin() as session:
             operator = service.operator_for(session, user.id)
             found = find_tickets(
-                session, criteria, viewer=Viewer.of(operator), timezone=self.timezone, limit=LIST_LIMIT + 1
+                session,
+                criteria,
+                viewer=self.ctx_for(message.chat_id).viewer(operator),
+                timezone=self.timezone,
+                limit=LIST_LIMIT + 1,
             )
             text = render_list(
                 found,
@@ -733,6 +768,23 @@ class Desk:
                 limit=LIST_LIMIT,
                 header=strings.DESK_FIND_HEADER,
                 empty=strings.DESK_FIND_NONE,
+            )
+        await message.reply_text(text)
+
+    @group_command
+    async def _on_appointments(self, message: Message, user: User, args: list[str]) -> None:
+        """/appointments [县区] [日期]: the day's appointments per centre the operator may see."""
+        with self.sessions.begin() as session:
+            text = desk_appointments.day(session, self.settings, service.operator_for(session, user.id), args)
+        for piece in split_text(text):
+            await message.reply_text(piece)
+
+    @group_command
+    async def _on_noshow(self, message: Message, user: User, args: list[str]) -> None:
+        """/noshow 编号: the citizen did not come (audited on the ticket)."""
+        with self.sessions.begin() as session:
+            text = desk_appointments.no_show(
+                session, self.settings, service.operator_for(session, user.id), args
             )
         await message.reply_text(text)
 
@@ -745,7 +797,9 @@ class Desk:
             raise DeskRefusal(strings.DESK_KB_PROPOSE_USAGE)
         draft = proposals.parse_draft(" ".join(args[1:]))
         with self.sessions.begin() as session:
-            operator, ticket = self._command_ticket(session, user.id, args, strings.DESK_KB_PROPOSE_USAGE)
+            operator, ticket = self._command_ticket(
+                session, message, user.id, args, strings.DESK_KB_PROPOSE_USAGE
+            )
             proposal = proposals.propose(session, ticket, operator, draft, self.county_names)
             done = strings.DESK_KB_PROPOSED.format(id=proposal.id, number=ticket.number)
         await message.reply_text(done)

@@ -12,14 +12,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import strings
 from bot.textsplit import TELEGRAM_LIMIT, split_text, units
-from hotline.db.models import OPEN_TICKET_STATUSES, DeskCard, DeskMessage, Ticket, utcnow
+from hotline.db.models import OPEN_TICKET_STATUSES, DeskCard, DeskMessage, Ticket, TicketEvent, utcnow
 from hotline.logging_setup import mask_pii
+from hotline.sla.unclaimed import ESCALATED
 from hotline.tickets.service import get_by_number
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,31 @@ def handoffs_to_notify(session: Session, *, limit: int) -> list[int]:
     )
 
 
+def escalations_to_repost(session: Session, *, limit: int) -> list[int]:
+    """Open, still unclaimed tickets escalated (hotline.sla.unclaimed) since their card was posted."""
+    latest = (
+        select(TicketEvent.ticket_id, func.max(TicketEvent.created_at).label("at"))
+        .where(TicketEvent.kind == ESCALATED)
+        .group_by(TicketEvent.ticket_id)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(DeskCard.ticket_id)
+            .join(latest, latest.c.ticket_id == DeskCard.ticket_id)
+            .join(Ticket, Ticket.id == DeskCard.ticket_id)
+            .where(
+                DeskCard.message_id.is_not(None),
+                DeskCard.posted_at < latest.c.at,
+                Ticket.status.in_(OPEN_TICKET_STATUSES),
+                Ticket.assigned_operator_id.is_(None),
+            )
+            .order_by(DeskCard.ticket_id)
+            .limit(limit)
+        )
+    )
+
+
 def mark_handoff_notified(session: Session, ticket_id: int, now: dt.datetime | None = None) -> bool:
     taken = session.execute(
         update(DeskCard)
@@ -139,11 +165,12 @@ def mark_handoff_notified(session: Session, ticket_id: int, now: dt.datetime | N
 class _Desk(Protocol):
     """What posting needs from the desk (bot.desk.handlers.Desk has these)."""
 
-    chat_id: int
     sessions: sessionmaker[Session]
 
     @property
     def bot(self) -> Any: ...
+
+    def where(self, session: Session, ticket: Ticket) -> tuple[int, int | None]: ...
 
     async def on_citizen_message(self, number: str, text: str) -> None: ...
 
@@ -175,14 +202,13 @@ async def post_citizen_message(desk: _Desk, number: str, text: str) -> None:
         if ticket is None:
             raise LookupError(f"ticket {number} not found")
         ticket_id = ticket.id
-        card = card_of(session, ticket_id)
-        reply_to = card.message_id if card else None
+        chat, reply_to = desk.where(session, ticket)  # under the card, in the ticket's county group
     for part in citizen_message_parts(number, text):
         message = await desk.bot.send_message(
-            desk.chat_id, part, reply_to_message_id=reply_to, allow_sending_without_reply=True
+            chat, part, reply_to_message_id=reply_to, allow_sending_without_reply=True
         )
         with desk.sessions.begin() as session:
-            map_message(session, desk.chat_id, message.message_id, ticket_id, "citizen")
+            map_message(session, chat, message.message_id, ticket_id, "citizen")
 
 
 def handoff_sink(desk: _Desk) -> Callable[[str, str, str], Awaitable[None]]:

@@ -29,6 +29,7 @@ from hotline.followup.service import OutboundMessage, request_rating
 from hotline.messages import get_or_create_citizen, log_outbound
 from hotline.sla.clock import SlaClock
 from hotline.tickets.access import Viewer, can_see, restrict
+from hotline.tickets.handoffs import taken_by_operator
 from hotline.tickets.service import STATUS_LABELS, TicketError, change_status, record_event
 
 S = TicketStatus
@@ -43,6 +44,11 @@ class DeskRefusal(Exception):
 class DeskContext:
     county_names: Mapping[str, str]
     sla: SlaClock | None = None
+    # The counties of the desk (operators' group) the operator acts from; None: the shared, city-wide desk.
+    desk_counties: tuple[str, ...] | None = None
+
+    def viewer(self, operator: Operator) -> Viewer:
+        return Viewer.of(operator).within(self.desk_counties)
 
 
 def actor(operator: Operator) -> str:
@@ -57,12 +63,11 @@ def operator_for(session: Session, telegram_user_id: int) -> Operator:
 
 
 def check_access(operator: Operator, ticket: Ticket, ctx: DeskContext) -> None:
+    county = county_name(ticket.county_code, ctx.county_names)
     if not can_see(Viewer.of(operator), ticket):
-        raise DeskRefusal(
-            strings.DESK_NOT_YOUR_COUNTY.format(
-                number=ticket.number, county=county_name(ticket.county_code, ctx.county_names)
-            )
-        )
+        raise DeskRefusal(strings.DESK_NOT_YOUR_COUNTY.format(number=ticket.number, county=county))
+    if not can_see(ctx.viewer(operator), ticket):  # a county desk acts on its own county's tickets only
+        raise DeskRefusal(strings.DESK_OTHER_DESK.format(number=ticket.number, county=county))
 
 
 def ticket_or_refuse(session: Session, ticket_id: int) -> Ticket:
@@ -213,12 +218,7 @@ def record_reply(
             claimed = True
         except DeskRefusal:  # lost a race for the claim: the reply was delivered all the same
             session.refresh(ticket)
-    if not ticket.handoff_requested:
-        ticket.handoff_requested = True
-        ticket.handled_by_bot_only = False
-        record_event(
-            session, ticket, "handoff_requested", actor=actor(operator), data={"by": "operator"}, now=at
-        )
+    taken_by_operator(session, ticket, actor(operator), at)
     citizen = session.scalar(select(Citizen).where(Citizen.conversation_id == ticket.conversation_id))
     if citizen is None:  # delivered to a chat the gateway has not seen yet: record the citizen now
         channel, _, external_id = (ticket.conversation_id or "").partition("-")
@@ -232,11 +232,14 @@ def record_reply(
     return message, claimed
 
 
-def open_tickets_for(session: Session, operator: Operator, *, limit: int) -> list[Ticket]:
-    """Open tickets this operator may handle: urgent first, then oldest first."""
+def open_tickets_for(
+    session: Session, operator: Operator, *, limit: int, ctx: DeskContext | None = None
+) -> list[Ticket]:
+    """Open tickets this operator may handle (from this desk): urgent first, then oldest first."""
     query = (
         select(Ticket)
         .where(Ticket.status.in_(OPEN_TICKET_STATUSES))
         .order_by((Ticket.priority != "urgent").asc(), Ticket.created_at, Ticket.id)
     )
-    return list(session.scalars(restrict(query, Viewer.of(operator)).limit(limit)))
+    viewer = ctx.viewer(operator) if ctx is not None else Viewer.of(operator)
+    return list(session.scalars(restrict(query, viewer).limit(limit)))

@@ -159,6 +159,9 @@ class TelegramTransport:
         # Citizens talk to the bot in private chats only; group chats belong to operators/supervisors.
         private = filters.ChatType.PRIVATE
         app.add_handler(CommandHandler("start", self._start, filters=private))
+        app.add_handler(
+            CommandHandler("yuyue", self._text, filters=private)
+        )  # my appointments (bot/appointments)
         app.add_handler(edited_message_handler(gateway, lambda chat, replies: self.send(app, chat, replies)))
         app.add_handler(CallbackQueryHandler(self._button))
         app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self._text))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 from typing import Any
 
@@ -42,17 +43,28 @@ class JournalQueue(asyncio.Queue[object]):
 
     async def put(self, item: object) -> None:
         if isinstance(item, Update):
-            body = item.to_dict()
             try:
-                await in_thread(self._sessions, lambda s: record(s, item.update_id, body))
-            except SQLAlchemyError as exc:  # not confirmed to Telegram: it delivers the update again
-                log.error("update %s not journalled (%s)", item.update_id, type(exc).__name__)
-                raise NetworkError("update journal unavailable") from exc
+                body = json.loads(json.dumps(item.to_dict(), default=_timestamp))
+            except (TypeError, ValueError) as exc:  # never hold up the others for one odd update
+                log.error("update %s not journalled, queued anyway (%s)", item.update_id, type(exc).__name__)
+            else:
+                try:
+                    await in_thread(self._sessions, lambda s: record(s, item.update_id, body))
+                except SQLAlchemyError as exc:  # not confirmed to Telegram: it delivers the update again
+                    log.error("update %s not journalled (%s)", item.update_id, type(exc).__name__)
+                    raise NetworkError("update journal unavailable") from exc
         await super().put(item)
 
     async def requeue(self, item: Update) -> None:
         """Queue an update that is already in the journal (a replay)."""
         await super().put(item)
+
+
+def _timestamp(value: object) -> int:
+    """PTB leaves some dates as datetimes in to_dict() (e.g. an inaccessible pinned message's date 0)."""
+    if isinstance(value, dt.datetime):
+        return int(value.timestamp())
+    raise TypeError(type(value).__name__)
 
 
 def record(session: Session, update_id: int, body: dict[str, Any]) -> bool:

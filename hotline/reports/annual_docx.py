@@ -85,7 +85,7 @@ def section_one(m: ReportMetrics, city_word: str) -> dict[str, str]:
         ),
         "services": (
             f"二是拓展服务领域，推进公共法律服务体系建设。12348热线智能平台全年受理工单{m.new}件，"
-            f"其中法律咨询{m.consultations}件；机器人独立办结率{T.pct(m.rate('bot_only'))}，"
+            f"其中法律咨询{m.consultations}件；机器人独立办结率{T.pct(m.rate('bot_resolved'))}，"
             f"转人工率{T.pct(m.rate('handoff'))}。各级公共法律服务平台建设情况{T.TODO}。"
         ),
         "criminal": (

@@ -57,6 +57,12 @@ def summary_text(m: ReportMetrics, county_names: dict[str, str] | None = None) -
         f"未经人工{T.pct(m.rate('bot_only'))}，转人工率{T.pct(m.rate('handoff'))}，"
         f"兜底回复率{T.pct(m.rate('fallback'))}。"
     )
+    ap = m.appointments
+    if ap.booked or ap.due or ap.cancelled:
+        lines.append(
+            f"预约：新增{ap.booked}次，取消{ap.cancelled}次；本期预约到访{ap.due}人，到场{ap.attended}人，"
+            f"未到场{ap.no_shows}人（爽约率{T.pct(ap.no_show_rate)}）。"
+        )
     if m.kb_review_due:
         lines.append(T.KB_REVIEW_DUE.format(count=m.kb_review_due, ids="、".join(m.kb_review_due_ids)))
     if m.calendar_fallback_years:

@@ -69,7 +69,8 @@ def summary_rows(m: ReportMetrics, county_names: dict[str, str] | None = None) -
         ("本期办结复核", m.review_closure.closed),
         ("复核办结用时中位（小时）", _hours(m.review_closure.median_hours)),
         ("复核办结用时P90（小时）", _hours(m.review_closure.p90_hours)),
-        ("机器人独立办结率", T.pct(m.rate("bot_only"))),
+        ("机器人独立办结率", T.pct(m.rate("bot_resolved"))),
+        ("未经人工", T.pct(m.rate("bot_only"))),
         ("转人工率", T.pct(m.rate("handoff"))),
         ("兜底回复率", T.pct(m.rate("fallback"))),
     ]

@@ -100,6 +100,40 @@ def sla_refresh() -> int:
         return recompute_due_times(session, clock)
 
 
+def urgent_unclaimed() -> int:
+    """Urgent tickets nobody claimed within `sla.urgent_claim_minutes` of office time: audited once per
+    unclaimed spell (the desk posts the card again), and the supervisors alerted. Sent inside the
+    transaction that records the escalation: a failed alert is retried on the next run."""
+    from hotline import categories
+    from hotline.sla.unclaimed import escalate_unclaimed_urgent
+    from hotline.tickets.texts import NO_COUNTY, URGENT_UNCLAIMED_ALERT
+
+    rt = current()
+    sla = rt.settings.sla
+    names = rt.settings.county_names
+    with rt.sessions() as session, session.begin():
+        found = escalate_unclaimed_urgent(session, SlaClock(sla), sla.urgent_claim_minutes)
+        for item in found:
+            text = URGENT_UNCLAIMED_ALERT.format(
+                number=item.number,
+                category=categories.label(item.category),
+                county=names.get(item.county_code or "", NO_COUNTY),
+                minutes=f"{item.minutes:g}",
+            )
+            rt.notifier.send_text(rt.supervisors_chat, text)
+    return len(found)
+
+
+def handoff_wait() -> int:
+    """Citizens in a handoff with no operator's answer for `sla.handoff_wait_minutes`: told once what happens
+    next (hotline.tickets.handoffs); the message waits in the outbox for the gateway to deliver."""
+    from hotline.tickets.handoffs import tell_waiting_citizens
+
+    rt = current()
+    with rt.sessions() as session, session.begin():
+        return len(tell_waiting_citizens(session, rt.settings.sla))
+
+
 def privacy_retention() -> str:
     """Daily PIPL retention pass (hotline.privacy.retention): old message texts, attachment references
     and idle engine conversations erased; ticket statistics kept."""
@@ -134,3 +168,15 @@ def daily_backup() -> str:
     result = backup_now(rt.settings)
     log.info("数据库已备份：%s（%d 字节，删除旧备份 %d 个）", result.path, result.size, len(result.removed))
     return str(result.path)
+
+
+def appointment_reminders() -> int:
+    """The day-before reminder of each appointment, queued in the citizens' outbox for the gateway to
+    deliver (hotline.appointments.reminders); runs every `appointments.reminder_poll_minutes`."""
+    from hotline.appointments.reminders import queue_reminders
+
+    rt = current()
+    if not rt.settings.appointments.enabled:  # switched off after the job was stored
+        return 0
+    with rt.sessions() as session, session.begin():
+        return queue_reminders(session, rt.settings)

@@ -74,6 +74,32 @@ def job_specs(rt: Runtime) -> list[JobSpec]:
             {},
         )
     )
+    specs.append(  # as often as review alerts: both are for supervisors who must act quickly
+        JobSpec(
+            "urgent_unclaimed",
+            "hotline.scheduler.jobs:urgent_unclaimed",
+            IntervalTrigger(minutes=cfg.review_alert_minutes, timezone=tz),
+            {},
+        )
+    )
+    specs.append(
+        JobSpec(
+            "handoff_wait",
+            "hotline.scheduler.jobs:handoff_wait",
+            IntervalTrigger(minutes=cfg.review_alert_minutes, timezone=tz),
+            {},
+        )
+    )
+    appointments = rt.settings.appointments
+    if appointments.enabled:
+        specs.append(
+            JobSpec(
+                "appointment_reminders",
+                "hotline.scheduler.jobs:appointment_reminders",
+                IntervalTrigger(minutes=appointments.reminder_poll_minutes, timezone=tz),
+                {},
+            )
+        )
     privacy = rt.settings.privacy
     if privacy.retention_enabled:
         specs.append(

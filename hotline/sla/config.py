@@ -40,6 +40,12 @@ class SlaConfig(Strict):
             "urgent": SlaTarget(first_response_hours=1, resolution_days=2),
         }
     }
+    # An urgent ticket nobody claimed within this many minutes of office time is posted again on the desk
+    # and the supervisors are alerted, once per unclaimed spell (hotline/sla/unclaimed.py).
+    urgent_claim_minutes: float = Field(default=30, gt=0)
+    # A citizen in a handoff who has had no operator's answer for this many minutes is told once what
+    # happens next and when a person will answer, from the office hours (hotline/tickets/handoffs.py).
+    handoff_wait_minutes: float = Field(default=60, gt=0)
     # Overlay, used only for years chinese_calendar has no data for (it raises for 2027+ in 1.11.0).
     holidays: list[dt.date] = []
     workdays: list[dt.date] = []

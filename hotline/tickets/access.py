@@ -1,10 +1,11 @@
 """Who may see which tickets: operators only their counties; supervisors and admins the whole city
-unless their record lists counties."""
+unless their record lists counties. Acting from a county's own desk (its operators' group) narrows anyone,
+supervisors included, to that desk's counties: a card or command of another county is refused there."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, false
@@ -18,10 +19,15 @@ Q = TypeVar("Q", bound=Select[Any])
 class Viewer:
     role: OperatorRole
     counties: tuple[str, ...] = ()
+    desk: tuple[str, ...] | None = None  # acting from a county desk: only these counties, whatever the role
 
     @classmethod
     def of(cls, operator: Operator) -> Viewer:
         return cls(OperatorRole(operator.role), tuple(str(c) for c in operator.counties or ()))
+
+    def within(self, desk: tuple[str, ...] | None) -> Viewer:
+        """The same person acting from a desk of these counties (None: the shared, city-wide desk)."""
+        return self if desk is None else replace(self, desk=desk)
 
     @property
     def whole_city(self) -> bool:
@@ -30,9 +36,12 @@ class Viewer:
 
 def visible_counties(viewer: Viewer | None) -> list[str] | None:
     """None = no restriction; [] = nothing (an operator without counties sees no tickets)."""
-    if viewer is None or viewer.whole_city:
+    if viewer is None:
         return None
-    return list(viewer.counties)
+    own = None if viewer.whole_city else list(viewer.counties)
+    if viewer.desk is None:
+        return own
+    return list(viewer.desk) if own is None else [c for c in own if c in viewer.desk]
 
 
 def restrict(query: Q, viewer: Viewer | None) -> Q:

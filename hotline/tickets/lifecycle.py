@@ -17,11 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hotline import categories
-from hotline.db.models import OPEN_TICKET_STATUSES, Operator, OperatorRole, Ticket, TicketStatus, utcnow
+from hotline.db.models import (
+    OPEN_TICKET_STATUSES,
+    DeskCard,
+    Operator,
+    OperatorRole,
+    Ticket,
+    TicketStatus,
+    utcnow,
+)
 from hotline.tickets import texts
 from hotline.tickets.access import Viewer, can_see, visible_counties
 from hotline.tickets.service import STATUS_LABELS, TRANSITIONS, TicketError, change_status, record_event
@@ -235,6 +243,17 @@ def citizen_replied(
     return CitizenReply(resumed, county)
 
 
+def citizen_left_handoff(session: Session, ticket: Ticket, *, now: dt.datetime | None = None) -> None:
+    """The citizen went back to the bot ("返回机器人"): their messages go to the dialog again, the ticket
+    stays open for the operators with a note in its history, and a new request for a human is announced
+    on the desk again. An operator's reply takes the conversation back (bot/desk/service.record_reply)."""
+    ticket.handoff_requested = False
+    record_event(
+        session, ticket, "handoff_left", actor="citizen", data={"note": texts.HANDOFF_LEFT_NOTE}, now=now
+    )
+    session.execute(update(DeskCard).where(DeskCard.ticket_id == ticket.id).values(handoff_notified_at=None))
+
+
 def close(
     session: Session,
     ticket: Ticket,
@@ -365,6 +384,26 @@ def unclaim(
     ticket.assigned_operator_id = None
     if TicketStatus(ticket.status) is S.ASSIGNED:
         _move(session, ticket, S.NEW, "unclaim", who, at, sla)
+
+
+def claim(
+    session: Session,
+    ticket: Ticket,
+    operator: Operator,
+    county_names: Mapping[str, str],
+    *,
+    sla: SlaClock | None = None,
+    now: dt.datetime | None = None,
+) -> None:
+    """认领 of an unassigned open ticket (as the desk's button): assigned, and ASSIGNED if it was queued."""
+    check_access(operator, ticket, county_names)
+    _refuse_unless_open(ticket, "assign")
+    if ticket.assigned_operator_id is not None:
+        return
+    at = now or utcnow()
+    _assign(session, ticket, operator, actor(operator), at)
+    if TicketStatus(ticket.status) in (S.NEW, S.REOPENED):
+        _move(session, ticket, S.ASSIGNED, "assign", actor(operator), at, sla)
 
 
 def find_operator(session: Session, name: str) -> Operator:

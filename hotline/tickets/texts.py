@@ -38,6 +38,11 @@ SAME_CATEGORY = "工单 {number} 的类别已是{category}"
 BAD_DATE = "日期格式应为 YYYY-MM-DD 或 YYYY-MM-DD..YYYY-MM-DD：{text}"
 BAD_PHONE_TAIL = "电话尾号应为 4 位以上数字：{text}"
 
+# the audit note when a citizen goes back to the bot from a handoff ("返回机器人"); the ticket stays open
+HANDOFF_LEFT_NOTE = "市民选择返回机器人，工单仍待工作人员处理"
+# an operator's words as the citizen receives them (desk and CLI)
+TO_CITIZEN = "【12348工作人员】{text}"
+
 # CLI (`python -m hotline tickets …`) confirmations
 CLI_OPERATOR_REQUIRED = "找不到在岗的工作人员 #{id}"
 CLI_WAITING = "工单 {number} 已设为等待市民补充，时限暂停。"
@@ -51,3 +56,14 @@ CLI_ASSIGNED = "工单 {number} 已改派给{name}。"
 CLI_COUNTY_SET = "工单 {number} 已归{county}。"
 CLI_CATEGORY_SET = "工单 {number} 的类别已更正为{category}，已记入待审核学习样本。"
 CLI_FOUND = "共 {count} 件"
+
+# Supervisors' alert (scheduler, hotline/sla/unclaimed.py): an urgent ticket nobody claimed in time
+URGENT_UNCLAIMED_ALERT = (
+    "🔴 紧急工单 {number}（{category}，{county}）已等待认领超过{minutes}分钟（工作时间），仍无人认领。"
+    "卡片已重新推送到{county}工作群，请督促认领。"
+)
+CLI_CANNOT_REPLY = "工单 {number} 已办结或不是通过对话登记的，无法在线答复市民，请电话联系。"
+CLI_REPLY_QUEUED = "已将答复排入工单 {number} 市民的待发消息，市民的对话窗口在线时即送达。"
+CLI_NO_HANDOFFS = "没有等待人工答复的工单。"
+CLI_HANDOFF_LINE = "{number}\t{county}\t{category}\t{status}\t转人工于 {since}"
+CLI_HANDOFF_MESSAGE = "    市民：{text}"

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot import strings
 from bot.engine import RasaRestEngine
-from bot.gateway import Gateway, Inbound
+from bot.gateway import LEAVE_HANDOFF_PAYLOAD, Gateway, Inbound
 from hotline.db.models import MessageLog, Ticket, TicketEvent
 from hotline.db.session import session_scope
 from tests.integration.conftest import Stack
@@ -43,6 +43,9 @@ async def test_wage_arrears_conversation_creates_one_ticket(stack: Stack) -> Non
         assert button is not None, [r.text for r in replies]
         replies = await gateway.handle(inbound(user, button.title, button.payload))
     reply = " ".join(r.text for r in replies)
+    # The action's text-free appointment offer came through the engine and became slot buttons.
+    slots = [b for r in replies for b in r.buttons if b.payload.startswith("appt:b:")]
+    assert slots and all("341125" in b.payload for b in slots), [r.text for r in replies]
     with session_scope(stack.db_url) as s:
         tickets = s.scalars(select(Ticket).where(Ticket.conversation_id == f"console-{user}")).all()
         assert len(tickets) == 1
@@ -71,9 +74,18 @@ async def test_request_human_opens_handoff_ticket(stack: Stack) -> None:
         ticket = s.scalars(select(Ticket).where(Ticket.conversation_id == f"console-{user}")).one()
         assert ticket.handoff_requested and not ticket.handled_by_bot_only
         assert ticket.number in text
+        number = ticket.number
     # Not yet claimed by anyone: the next message still goes to the staff, not to the bot.
     follow = await gateway.handle(inbound(user, "我还有照片要给你们"))
     assert [r.text for r in follow] == [strings.FORWARDED_TO_OPERATOR]
     with session_scope(stack.db_url) as s:
         row = s.scalars(select(MessageLog).where(MessageLog.text == "我还有照片要给你们")).one()
         assert row.state.value == "forwarded" and row.ticket_id is not None
+    # 返回机器人 (the button under "forwarded"): the engine is reset and the dialog starts afresh
+    back = await gateway.handle(inbound(user, strings.LEAVE_HANDOFF_BUTTON, LEAVE_HANDOFF_PAYLOAD))
+    assert [r.text for r in back] == [strings.HANDOFF_LEFT.format(number=number)]
+    again = await gateway.handle(inbound(user, "老板拖欠我三个月工资"))
+    assert "欠薪" in " ".join(r.text for r in again), [r.text for r in again]
+    with session_scope(stack.db_url) as s:
+        ticket = s.scalars(select(Ticket).where(Ticket.conversation_id == f"console-{user}")).one()
+        assert ticket.status.value == "new" and not ticket.handoff_requested  # still open for the desk

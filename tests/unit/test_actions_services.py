@@ -16,6 +16,7 @@ from actions.survey import ActionRecordRating, ValidateRatingForm
 from actions.ticketing import ActionCreateTicket
 from hotline.db.models import Rating, ReviewItem, Ticket
 from hotline.db.session import session_scope
+from hotline.settings import get_settings
 from tests.unit.test_actions_intake import responses, run, slot_events, tracker
 
 WAGE = {
@@ -36,8 +37,21 @@ def make_ticket(slots: dict[str, Any]) -> str:
     events, dispatcher = run(ActionCreateTicket(), tracker(slots, "对", "affirm", loop=None))
     number = slot_events(events)["ticket_number"]
     assert responses(dispatcher)[0].startswith("utter_answer_short")
-    assert set(responses(dispatcher)[1:]) == {"utter_answer_details"}
+    assert {r for r in responses(dispatcher)[1:] if r} == {"utter_answer_details"}  # (+ an appointment offer)
     return str(number)
+
+
+def test_ticket_carries_an_appointment_offer_without_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the eligibility answer: a structured offer for the competent centre that the gateway renders."""
+    events, dispatcher = run(ActionCreateTicket(), tracker(WAGE, "对", "affirm", loop=None))
+    number = slot_events(events)["ticket_number"]
+    offers = [m["custom"] for m in dispatcher.messages if m.get("custom")]
+    assert offers == [{"appointment_offer": {"ticket": number, "county": "341125"}}]
+    monkeypatch.setenv("HOTLINE_APPOINTMENTS__ENABLED", "false")
+    get_settings.cache_clear()
+    _, off = run(ActionCreateTicket(), tracker({**WAGE, "county": "琅琊区"}, "好", "affirm", loop=None))
+    assert not any(m.get("custom") for m in off.messages)
+    assert off.messages[0]["response"] == "utter_answer_short"
 
 
 def test_eligibility_answer_and_ticket_with_decision(db_url: str) -> None:
@@ -56,7 +70,7 @@ def test_eligibility_answer_and_ticket_with_decision(db_url: str) -> None:
 def test_short_answer_first_then_the_details(db_url: str) -> None:
     events, dispatcher = run(ActionCreateTicket(), tracker(WAGE, "对", "affirm", loop=None))
     number = slot_events(events)["ticket_number"]
-    short, *details = dispatcher.messages
+    short, *details = [m for m in dispatcher.messages if m.get("response")]  # (an appointment offer aside)
     assert short["response"] == "utter_answer_short" and short["ticket_number"] == number
     assert short["headline"].startswith("您可以申请法律援助") and short["centre"] == "定远县法律援助中心"
     assert len(details) >= 2 and "第四十二条" in details[0]["details"]

@@ -225,8 +225,9 @@ async def test_find_within_the_operators_counties(settings: Settings, operators:
         assert mine in await say(desk, "dingyuan", "/find 尾号5678 欠薪 待受理 定远")
         assert await say(desk, "dingyuan", "/find 尾号1111") == strings.DESK_FIND_NONE  # 琅琊's ticket
         assert other in await say(desk, "supervisor", "/find 尾号1111")
-        today = dt.date.today().isoformat()
-        both = await say(desk, "supervisor", f"/find 2000-01-01..{today}")
+        # Local (city) days: after 16:00 UTC the city's date is the machine's tomorrow.
+        tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+        both = await say(desk, "supervisor", f"/find 2000-01-01..{tomorrow}")
         assert mine in both and other in both
         assert await say(desk, "supervisor", "/find 2000-01-01..2000-12-31") == strings.DESK_FIND_NONE
         assert await say(desk, "dingyuan", "/find") == strings.DESK_FIND_USAGE

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot import strings
 from bot.engine import EngineUnavailable
-from bot.gateway import Gateway, Inbound
+from bot.gateway import FORWARDED, Gateway, Inbound
 from bot.replies import Reply
 from hotline.db.models import MessageLog, Ticket, TicketStatus
 from hotline.db.session import session_scope
@@ -113,7 +113,7 @@ async def test_handoff_forwards_to_operator_instead_of_engine(db_url: str) -> No
         change_status(s, ticket, TicketStatus.ASSIGNED, actor="operator:1")
         number = ticket.number
     replies = await gateway.handle(msg(2, "我还想补充一点"))
-    assert replies == [Reply(strings.FORWARDED_TO_OPERATOR)]
+    assert replies == [FORWARDED]
     assert forwarded == [(number, "console-u1", "我还想补充一点")]
     assert len(engine.seen) == 1
     assert [r for r in log_rows(db_url) if r[0] == "in"][-1] == ("in", "我还想补充一点", "forwarded")
@@ -131,7 +131,7 @@ async def test_after_asking_for_a_human_messages_wait_for_staff_not_the_bot(db_u
     with session_scope(db_url) as s:
         ticket, _ = create_ticket(s, NewTicket(category="handoff", conversation_id="console-u1"), prefix="滁")
         ticket.handoff_requested = True  # status stays NEW: nobody has claimed it yet
-    assert await gateway.handle(msg(1, "还有一件事")) == [Reply(strings.FORWARDED_TO_OPERATOR)]
+    assert await gateway.handle(msg(1, "还有一件事")) == [FORWARDED]
     assert forwarded == ["还有一件事"] and engine.seen == []
     with session_scope(db_url) as s:
         change_status(s, s.scalars(select(Ticket)).one(), TicketStatus.RESOLVED, actor="operator:1")

@@ -22,7 +22,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError
 from bot import strings
 from bot.desk import relay
 from bot.engine import EngineUnavailable, RasaRestEngine, TurnInProgress, answer_from_tracker
-from bot.gateway import Gateway
+from bot.gateway import FORWARDED, Gateway
 from bot.outbox import Undeliverable, outbox_backoff
 from bot.replies import Reply
 from bot.textsplit import TELEGRAM_LIMIT, split_text, units
@@ -126,6 +126,9 @@ class FakeDesk:
     async def on_citizen_message(self, number: str, text: str) -> None:
         self.resumed.append(number)
 
+    def where(self, session: Session, ticket: Ticket) -> tuple[int, int | None]:
+        return self.chat_id, None  # one shared group, no card
+
 
 # ---- desk relay ------------------------------------------------------------------------------------------
 
@@ -154,7 +157,7 @@ async def test_message_near_the_limit_is_split_not_lost(db_url: str) -> None:
     gateway = Gateway(FakeEngine(), db_url, on_handoff_message=relay.handoff_sink(desk))
     number = handoff_ticket(db_url)
     long_text = "老板拖欠工资。" * 585  # 4,095 characters: with the desk's prefix over Telegram's limit
-    assert await gateway.handle(msg(1, long_text)) == [Reply(strings.FORWARDED_TO_OPERATOR)]
+    assert await gateway.handle(msg(1, long_text)) == [FORWARDED]
     assert len(desk.bot.posts) == 2
     assert all(units(p) <= TELEGRAM_LIMIT for p in desk.bot.posts)
     prefixes = [
@@ -210,7 +213,7 @@ async def test_outage_past_budget_opens_a_real_handoff_and_replays_when_back(db_
     [row] = inbound_rows(db_url)
     assert row.state is MessageState.RETRY and row.relayed_at is not None
     # While the engine is still down a new message goes to the staff at once, not behind the queued one.
-    assert await gateway.handle(msg(2, "请尽快联系我")) == [Reply(strings.FORWARDED_TO_OPERATOR)]
+    assert await gateway.handle(msg(2, "请尽快联系我")) == [FORWARDED]
     assert len(desk.bot.posts) == 2
 
     engine.up = True

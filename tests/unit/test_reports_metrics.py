@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.db.models import Rating, ReviewItem, Target
+from hotline.db.models import Rating, ReviewItem, Target, Ticket, TicketEvent
 from hotline.reports.metrics import compute_metrics, prorated_target
 from hotline.reports.periods import last_complete, parse_period
 from hotline.settings import Settings
@@ -155,3 +156,24 @@ def test_prorated_target_spans_two_years(session: Session, settings: Settings) -
 def test_calendar_fallback_year_flagged(session: Session, settings: Settings) -> None:
     m = compute_metrics(session, settings, parse_period("monthly", "2027-01"))
     assert m.calendar_fallback_years == [2027] and m.new == 0 and m.closure_rate is None
+
+
+def test_a_handoff_the_citizen_left_still_counts_as_a_handoff(session: Session, settings: Settings) -> None:
+    """返回机器人 clears the ticket's handoff flag (the bot speaks again); the report still counts that the
+    citizen asked for a person, once, from the audit trail."""
+    week = parse_period("weekly", "2026-W48")
+    t0 = utc("2026-11-23 09:00")
+    base = {"case_type": "civil", "category": "wage_arrears", "county_code": "341102", "status": "new"}
+    bulk_tickets(
+        session,
+        [
+            {**base, "created_at": t0, "handoff_requested": True},
+            {**base, "created_at": t0, "handoff_requested": False},  # left below
+            {**base, "created_at": t0, "handoff_requested": False},  # never asked
+        ],
+    )
+    left = session.scalars(select(Ticket).order_by(Ticket.id)).all()[1]
+    for _ in range(2):  # asked, left, asked, left again: one ticket, one handoff
+        session.add(TicketEvent(ticket_id=left.id, kind="handoff_left", actor="citizen", data={}))
+    session.flush()
+    assert compute_metrics(session, settings, week).handoffs == 2

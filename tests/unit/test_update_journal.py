@@ -107,6 +107,21 @@ async def test_journal_unreachable_refuses_the_update_so_telegram_resends_it(tmp
     assert queue.empty()
 
 
+async def test_an_update_ptb_cannot_serialise_itself_is_journalled_all_the_same(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Found by the Telegram fuzz: PTB's to_dict() keeps an inaccessible pinned message's date as a
+    datetime; the journal write failed and, refused as a network error, held up polling for good."""
+    raw = text_update(26, "x")
+    raw["message"]["pinned_message"] = {"message_id": 1, "date": 0, "chat": CHAT}
+    queue = JournalQueue(sessions)
+    await queue.put(Update.de_json(raw, None))
+    assert not queue.empty()
+    with sessions.begin() as s:
+        body = s.scalars(select(UpdateJournal.body)).one()
+    assert Update.de_json(body, None).update_id == 26  # it replays
+
+
 def test_stale_updates_are_claimed_once_given_up_after_max_attempts_and_done_rows_forgotten(
     sessions: sessionmaker[Session],
 ) -> None:
