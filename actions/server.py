@@ -101,7 +101,7 @@ def malformed_call(call: Any) -> str | None:
         if value is not None and not isinstance(value, types):
             return f"{'.'.join(path)} must be a {types[0].__name__}"
         values[path] = value
-    if call.get("next_action") and not isinstance(call.get("tracker"), dict):
+    if call.get("next_action") is not None and not isinstance(call.get("tracker"), dict):  # "" included
         return "tracker is required"
     if isinstance(call.get("tracker"), dict) and not isinstance(call["tracker"].get("sender_id"), str):
         return "tracker.sender_id is required"

@@ -183,6 +183,7 @@ def test_webhook_bytes_that_are_not_a_request(server: Server, raw: bytes) -> Non
     [
         ([], "request body must be a JSON object"),
         ({"next_action": "action_ticket_status"}, "tracker is required"),
+        ({"next_action": "", "tracker": None}, "tracker is required"),  # was a 500
         ({"next_action": "action_ticket_status", "tracker": "x"}, "tracker must be a dict"),
         ({"next_action": "x", "tracker": {"slots": {}}}, "tracker.sender_id is required"),
         ({"next_action": 1, "tracker": {"sender_id": "a"}}, "next_action must be a str"),
