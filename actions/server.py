@@ -79,9 +79,9 @@ _SHAPE: tuple[tuple[tuple[str, ...], tuple[type, ...]], ...] = (
     (("tracker", "latest_action_name"), (str,)),
 )
 # Slot values: every slot is `type: any` in domain.yml, but our actions only ever set JSON scalars, except
-# the intake's per-question miss counts and a new problem waiting for the switch choice (objects). A list or
-# object elsewhere is not from our engine.
-OBJECT_SLOTS = frozenset({"failures", "pending_topic"})
+# the intake's per-question miss counts, a new problem waiting for the switch choice and the knowledge-base
+# entry just answered (objects). A list or object elsewhere is not from our engine.
+OBJECT_SLOTS = frozenset({"failures", "pending_topic", "faq_entry"})
 _SCALARS = (str, int, float, bool)
 _LISTS_OF_OBJECTS = (
     ("tracker", "events"),

@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 from bot import strings
 from hotline.db.models import (
     OPEN_TICKET_STATUSES,
+    CaseType,
     Operator,
     OperatorRole,
     Ticket,
@@ -259,6 +260,35 @@ def test_citizen_asks_for_a_human(telegram: Telegram) -> None:
     api.inject_text(GROUP, SUPERVISOR, "收到，我们今天会给您回电话。", reply_to=post["message_id"])
     answer = api.wait_for_messages(citizen, 1, TURN_TIMEOUT, after=before)
     assert answer[0]["text"] == strings.DESK_TO_CITIZEN.format(text="收到，我们今天会给您回电话。")
+    assert_gateway_alive(telegram)
+
+
+def test_general_question_answered_from_the_knowledge_base_and_resolved_by_the_bot(
+    telegram: Telegram,
+) -> None:
+    """Issue 10 end to end over HTTP: a standard question gets the knowledge base's short answer with its
+    article and "这个回答解决您的问题了吗？"; 解决了 closes the inquiry as bot-resolved (机器人独立办结)."""
+    api, citizen = telegram.api, 9003
+    said = api.inject_text(citizen, citizen, "劳动仲裁有没有时效")
+
+    def asked() -> list[dict[str, Any]] | None:
+        sent = api.bot_messages(citizen, said)
+        return sent if any("这个回答解决您的问题了吗" in m.get("text", "") for m in sent) else None
+
+    replies = api.wait_until(asked, TURN_TIMEOUT, "the knowledge-base answer and its question")
+    transcript = texts(replies)
+    assert "一年" in transcript and "劳动争议调解仲裁法" in transcript, transcript
+    question = next(m for m in replies if "这个回答解决您的问题了吗" in m.get("text", ""))
+    assert api.buttons(question) == ["解决了", "没解决，我想咨询自己的事"]
+    assert ticket_of(telegram.db_url, citizen) is None  # nothing for an operator yet
+    before = last_id(api, citizen)
+    api.press(citizen, citizen, question["message_id"], "解决了")
+    api.wait_for_reply(citizen, after=before, timeout=TURN_TIMEOUT)
+    ticket = api.wait_until(
+        lambda: ticket_of(telegram.db_url, citizen), TURN_TIMEOUT, "the bot-resolved inquiry"
+    )
+    assert ticket.status is TicketStatus.RESOLVED and ticket.facts.get("faq_id"), ticket.facts
+    assert ticket.case_type is CaseType.CONSULTATION and not ticket.handoff_requested
     assert_gateway_alive(telegram)
 
 

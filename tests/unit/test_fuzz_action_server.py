@@ -214,3 +214,6 @@ def test_the_engines_own_call_is_not_malformed() -> None:
     intake = status_request(VICTIM)
     intake["tracker"]["slots"] = {"failures": {"county": 2}, "age": 30, "urgent": True, "county": "定远县"}
     assert malformed_call(intake) is None
+    # The knowledge-base answer's entry (actions/faq.py): refusing it broke every turn after an FAQ answer.
+    intake["tracker"]["slots"] = {"faq_entry": {"id": "wage_arbitration_time_limit", "score": 0.9}}
+    assert malformed_call(intake) is None
