@@ -36,6 +36,7 @@ bench: train  ## benchmarks (print figures next to their baselines; not part of 
 	.venv/bin/python bench/bench_gateway.py --start --turns 200 --concurrency 1,8,16
 	.venv/bin/python bench/bench_reports.py --sizes 10k,100k
 	.venv/bin/python -m bench.conversation_success --per-category 0
+	.venv/bin/python -m bench.bench_burst --sizes 1,20,50
 
 TOOLS := var/tools
 sbom: setup  ## CycloneDX JSON SBOM of both runtimes -> var/sbom/ (tool in its own venv, var/tools)

@@ -19,20 +19,13 @@ answer). Also printed: turns used, how often the citizen had to rephrase, and th
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
 import random
 import re
-import signal
 import statistics
 import sys
-import tempfile
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,19 +37,12 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import select  # noqa: E402
 
 from bench.nlu_eval.data import LoadReport, load_nlu_dir  # noqa: E402
-from bot.engine import RasaRestEngine  # noqa: E402
-from bot.gateway import Gateway  # noqa: E402
-from bot.transports.telegram import TelegramTransport  # noqa: E402
+from bench.telegram_harness import running_stack, telegram_gateway  # noqa: E402
 from hotline.categories import INTAKE_CATEGORIES, label  # noqa: E402
-from hotline.db.migrate import upgrade  # noqa: E402
 from hotline.db.models import Ticket  # noqa: E402
 from hotline.db.session import session_scope  # noqa: E402
-from hotline.settings import PROJECT_ROOT, load_settings  # noqa: E402
-from stack.background import start_background, wait_engine_ready, with_run_secrets  # noqa: E402
 from tests.fakes.bot_api_server import FakeBotApi  # noqa: E402
-from tests.integration.services import free_port  # noqa: E402
 
-TOKEN = "4242:conversation-success"
 MAX_TURNS = 12
 QUIET = 1.5  # seconds without a new bot message after which the bot's turn is taken as complete
 TURN_TIMEOUT = 90.0
@@ -197,44 +183,6 @@ class Driver:
         return outcome
 
 
-@contextmanager
-def telegram_gateway(rasa_url: str, token: str, db_url: str) -> Iterator[FakeBotApi]:
-    """The production Telegram transport polling a local Bot API server, in its own thread and loop."""
-    base = load_settings(PROJECT_ROOT / "config" / "hotline.yaml", environ={"DATABASE_URL": db_url})
-    with FakeBotApi(token=TOKEN) as api:
-        telegram = base.telegram.model_copy(update={"base_url": api.base_url, "operators_chat_id": None})
-        settings = base.model_copy(
-            update={"transport": "telegram", "telegram_bot_token": TOKEN, "telegram": telegram}
-        )
-        engine = RasaRestEngine(rasa_url, api_token=token, timeout=60.0)
-        app = TelegramTransport(Gateway(engine, db_url), settings).application
-        loop = asyncio.new_event_loop()
-        stop = asyncio.Event()
-        started = threading.Event()
-
-        async def serve() -> None:
-            async with app:
-                await app.start()
-                assert app.updater is not None
-                await app.updater.start_polling(poll_interval=0, timeout=1)
-                started.set()
-                try:
-                    await stop.wait()
-                finally:
-                    await app.updater.stop()
-                    await app.stop()
-
-        thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-        thread.start()
-        if not started.wait(60):
-            raise RuntimeError("the Telegram transport did not start")
-        try:
-            yield api
-        finally:
-            loop.call_soon_threadsafe(stop.set)
-            thread.join(30)
-
-
 def report(outcomes: list[Outcome], wall: float) -> str:
     n = len(outcomes)
     ok = sum(o.success for o in outcomes)
@@ -286,45 +234,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     chosen = openers(args.eval_dir, args.per_category or None, args.seed)
-    tmp = Path(tempfile.mkdtemp(prefix="hotline-conv-"))
-    db_url = f"sqlite:///{tmp / 'conv.db'}"
-    upgrade(db_url)
-    rasa_port, action_port = free_port(), free_port()
-    env = with_run_secrets(
-        {
-            **os.environ,
-            "DATABASE_URL": db_url,
-            "HOTLINE_LOG_DIR": str(tmp / "log"),
-            "RASA_TRACKER_DB": str(tmp / "rasa_tracker.db"),
-        }
-    )
-    env.pop("TELEGRAM_BOT_TOKEN", None)
-    rasa_url = f"http://127.0.0.1:{rasa_port}"
-    with (tmp / "stack.out").open("wb") as log:
-        proc = start_background(rasa_port=rasa_port, action_port=action_port, env=env, log=log)
-        try:
-            print(f"starting the stack (log {log.name})…", flush=True)
-            ready = wait_engine_ready(rasa_url, proc, 900, env["RASA_AUTH_TOKEN"])
-            print(f"engine ready in {ready:.0f} s; {len(chosen)} conversations…", flush=True)
-            t0 = time.monotonic()
-            with telegram_gateway(rasa_url, env["RASA_AUTH_TOKEN"], db_url) as api:
-                driver = Driver(api, db_url)
-                jobs = [(10_000 + i, c, o) for i, (c, o) in enumerate(chosen)]
-                outcomes: list[Outcome] = []
+    with running_stack("hotline-conv-") as (rasa_url, token, db_url):
+        print(f"{len(chosen)} conversations…", flush=True)
+        t0 = time.monotonic()
+        with telegram_gateway(rasa_url, token, db_url) as api:
+            driver = Driver(api, db_url)
+            jobs = [(10_000 + i, c, o) for i, (c, o) in enumerate(chosen)]
+            outcomes: list[Outcome] = []
 
-                def work(job: tuple[int, str, str]) -> Outcome:
-                    return driver.converse(*job)
+            def work(job: tuple[int, str, str]) -> Outcome:
+                return driver.converse(*job)
 
-                with ThreadPoolExecutor(max(1, args.concurrency)) as pool:
-                    for done in pool.map(work, jobs):
-                        outcomes.append(done)
-                        print(".", end="", flush=True)
-            print()
-            print(report(outcomes, time.monotonic() - t0))
-            return 0
-        finally:
-            os.killpg(proc.pid, signal.SIGINT)
-            proc.wait(60)
+            with ThreadPoolExecutor(max(1, args.concurrency)) as pool:
+                for done in pool.map(work, jobs):
+                    outcomes.append(done)
+                    print(".", end="", flush=True)
+        print()
+        print(report(outcomes, time.monotonic() - t0))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,97 @@
+"""What the Telegram benchmarks share: the real stack on free ports and the production transport on loopback.
+
+`running_stack` starts `python -m stack --no-gateway` (the trained engine and the action server) with a
+throwaway SQLite database and tracker store; `telegram_gateway` runs the production Telegram transport
+(python-telegram-bot long-polling the local Bot API server of tests/fakes/bot_api_server.py) in its own
+thread and event loop, talking REST to that engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bot.engine import RasaRestEngine
+from bot.gateway import Gateway
+from bot.transports.telegram import TelegramTransport
+from hotline.db.migrate import upgrade
+from hotline.settings import PROJECT_ROOT, load_settings
+from stack.background import start_background, wait_engine_ready, with_run_secrets
+from tests.fakes.bot_api_server import FakeBotApi
+from tests.integration.services import free_port
+
+TOKEN = "4242:bench"
+
+
+@contextmanager
+def running_stack(prefix: str) -> Iterator[tuple[str, str, str]]:
+    """(engine URL, its auth token, database URL) of a stack started here; stopped on exit."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    db_url = f"sqlite:///{tmp / 'bench.db'}"
+    upgrade(db_url)
+    rasa_port, action_port = free_port(), free_port()
+    env = with_run_secrets(
+        {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "HOTLINE_LOG_DIR": str(tmp / "log"),
+            "RASA_TRACKER_DB": str(tmp / "rasa_tracker.db"),
+        }
+    )
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    rasa_url = f"http://127.0.0.1:{rasa_port}"
+    with (tmp / "stack.out").open("wb") as log:
+        proc = start_background(rasa_port=rasa_port, action_port=action_port, env=env, log=log)
+        try:
+            print(f"starting the stack (log {log.name})…", flush=True)
+            ready = wait_engine_ready(rasa_url, proc, 900, env["RASA_AUTH_TOKEN"])
+            print(f"engine ready in {ready:.0f} s", flush=True)
+            yield rasa_url, env["RASA_AUTH_TOKEN"], db_url
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGINT)
+                proc.wait(60)
+
+
+@contextmanager
+def telegram_gateway(rasa_url: str, token: str, db_url: str) -> Iterator[FakeBotApi]:
+    """The production Telegram transport polling a local Bot API server, in its own thread and loop."""
+    base = load_settings(PROJECT_ROOT / "config" / "hotline.yaml", environ={"DATABASE_URL": db_url})
+    with FakeBotApi(token=TOKEN) as api:
+        telegram = base.telegram.model_copy(update={"base_url": api.base_url, "operators_chat_id": None})
+        settings = base.model_copy(
+            update={"transport": "telegram", "telegram_bot_token": TOKEN, "telegram": telegram}
+        )
+        engine = RasaRestEngine(rasa_url, api_token=token, timeout=60.0)
+        app = TelegramTransport(Gateway(engine, db_url), settings).application
+        loop = asyncio.new_event_loop()
+        stop = asyncio.Event()
+        started = threading.Event()
+
+        async def serve() -> None:
+            async with app:
+                await app.start()
+                assert app.updater is not None
+                await app.updater.start_polling(poll_interval=0, timeout=1)
+                started.set()
+                try:
+                    await stop.wait()
+                finally:
+                    await app.updater.stop()
+                    await app.stop()
+
+        thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+        thread.start()
+        if not started.wait(60):
+            raise RuntimeError("the Telegram transport did not start")
+        try:
+            yield api
+        finally:
+            loop.call_soon_threadsafe(stop.set)
+            thread.join(30)
