@@ -37,7 +37,7 @@ def next_opening(calendar: BusinessCalendar, local_now: dt.datetime) -> dt.datet
 def describe(opening: dt.datetime, local_now: dt.datetime) -> str:
     """How a person says it: 今天下午2:30, 明天（12月8日，星期二）上午8:30, 12月8日（星期二）上午8:30."""
     hour = opening.hour
-    part = T.MORNING if hour < 12 else T.AFTERNOON if hour < 18 else T.EVENING
+    part = T.MORNING if hour < 12 else T.NOON if hour == 12 else T.AFTERNOON if hour < 18 else T.EVENING
     clock = T.CLOCK.format(part=part, hour=hour if hour <= 12 else hour - 12, minute=opening.minute)
     days = (opening.date() - local_now.date()).days
     if days == 0:

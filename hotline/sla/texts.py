@@ -8,6 +8,7 @@ TODAY = "今天"
 TOMORROW = "明天（{month}月{day}日，{weekday}）"
 DATE = "{month}月{day}日（{weekday}）"
 MORNING = "上午"
+NOON = "中午"  # 12:00–12:59: "下午12:00" reads as midnight to some
 AFTERNOON = "下午"
 EVENING = "晚上"
 CLOCK = "{part}{hour}:{minute:02d}"

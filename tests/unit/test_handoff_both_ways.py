@@ -151,7 +151,7 @@ def test_citizen_is_told_once_what_happens_next_when_nobody_answers(settings: Se
     assert tell(settings, MONDAY_1000 + dt.timedelta(minutes=50)) == []
     assert tell(settings, MONDAY_1000 + dt.timedelta(minutes=70)) == [number]
     assert tell(settings, MONDAY_1000 + dt.timedelta(hours=3)) == []  # once
-    due = sla_texts.HANDOFF_WAIT_DUE.format(due="今天下午12:00")
+    due = sla_texts.HANDOFF_WAIT_DUE.format(due="今天中午12:00")
     assert outbox(db) == [(sla_texts.HANDOFF_WAIT_OPEN.format(number=number, due=due), ticket_id)]
     assert [(k, a) for k, a, _, _ in events(db, ticket_id) if k == TOLD] == [(TOLD, "system:scheduler")]
 

@@ -83,3 +83,10 @@ def test_after_hours_sentence_names_the_time_and_the_emergency_numbers() -> None
     text = domain["responses"]["utter_handoff_after_hours"][0]["text"]
     assert "{next_opening}" in text and "{ticket_number}" in text
     assert all(number in text for number in ("110", "12338", "12348"))
+
+
+def test_describe_noon_is_zhongwu_not_xiawu() -> None:
+    now = dt.datetime(2026, 12, 2, 9, 0)
+    assert describe(dt.datetime(2026, 12, 2, 12, 0), now) == "今天中午12:00"
+    assert describe(dt.datetime(2026, 12, 2, 14, 30), now) == "今天下午2:30"
+    assert describe(dt.datetime(2026, 12, 2, 11, 30), now) == "今天上午11:30"
