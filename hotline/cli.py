@@ -158,9 +158,7 @@ def cmd_tickets_list(args: argparse.Namespace) -> int:
     with _session(settings) as session:
         viewer = None
         if args.as_operator:
-            operator = session.get(Operator, args.as_operator)
-            if operator is None or not operator.active:
-                raise CliError(f"找不到在岗的工作人员 #{args.as_operator}")
+            operator = _active_operator(session, args.as_operator)
             viewer = Viewer.of(operator)
         status = TicketStatus(args.status) if args.status else None
         tickets = list_tickets(
@@ -248,9 +246,7 @@ def cmd_tickets_export(args: argparse.Namespace) -> int:
     with _session(settings) as session:
         operator = None
         if args.as_operator:
-            operator = session.get(Operator, args.as_operator)
-            if operator is None or not operator.active:
-                raise CliError(f"找不到在岗的工作人员 #{args.as_operator}")
+            operator = _active_operator(session, args.as_operator)
             counties = narrow(Viewer.of(operator), counties)
             if counties == []:
                 raise CliError(f"#{operator.id} {operator.name} 无权查看所选县区的工单")
@@ -309,6 +305,16 @@ def cmd_operators_remove(args: argparse.Namespace) -> int:
         operator.active = False  # kept for the audit trail (events name operator ids)
         print(f"已停用 #{operator.id} {operator.name}")
     return 0
+
+
+def _active_operator(session: Session, operator_id: int) -> Operator:
+    """The active operator acting from the CLI (`--as-operator` / `--operator`), or a clear refusal."""
+    from hotline.tickets import texts
+
+    operator = session.get(Operator, operator_id)
+    if operator is None or not operator.active:
+        raise CliError(texts.CLI_OPERATOR_REQUIRED.format(id=operator_id))
+    return operator
 
 
 # --- reviews (回访复核) -------------------------------------------------------------------------------
@@ -374,14 +380,11 @@ def cmd_reviews_close(args: argparse.Namespace) -> int:
 
 # --- appointments at the centres (hotline/appointments; the same functions as the desk) -------------------
 def _viewer(session: Session, operator_id: int | None) -> tuple[Operator | None, Any]:
-    from hotline.tickets import texts
     from hotline.tickets.access import Viewer
 
     if operator_id is None:
         return None, None
-    operator = session.get(Operator, operator_id)
-    if operator is None or not operator.active:
-        raise CliError(texts.CLI_OPERATOR_REQUIRED.format(id=operator_id))
+    operator = _active_operator(session, operator_id)
     return operator, Viewer.of(operator)
 
 
@@ -501,15 +504,6 @@ def _add_nlu_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 # --- kb (知识库提议) -------------------------------------------------------------------------------------
-def _active_operator(session: Session, operator_id: int) -> Operator:
-    from hotline.knowledge import texts
-
-    operator = session.get(Operator, operator_id)
-    if operator is None or not operator.active:
-        raise CliError(texts.CLI_OPERATOR_REQUIRED.format(id=operator_id))
-    return operator
-
-
 def cmd_kb_propose(args: argparse.Namespace) -> int:
     from hotline.knowledge import proposals, texts
     from hotline.tickets.service import TicketError, get_by_number
@@ -821,14 +815,11 @@ LifecycleAction = Callable[[Session, Settings, Operator, Ticket, argparse.Namesp
 
 def _lifecycle(args: argparse.Namespace, act: LifecycleAction) -> int:
     """Run one lifecycle action as `--operator` (their county access applies), commit, print the result."""
-    from hotline.tickets import texts
     from hotline.tickets.service import TicketError, get_by_number
 
     settings = _settings(args)
     with _session(settings) as session:
-        operator = session.get(Operator, args.operator)
-        if operator is None or not operator.active:
-            raise CliError(texts.CLI_OPERATOR_REQUIRED.format(id=args.operator))
+        operator = _active_operator(session, args.operator)
         ticket = get_by_number(session, args.number)
         if ticket is None:
             raise CliError(f"找不到工单：{args.number}")
@@ -954,9 +945,7 @@ def cmd_tickets_find(args: argparse.Namespace) -> int:
     with _session(settings) as session:
         viewer = None
         if args.as_operator:
-            operator = session.get(Operator, args.as_operator)
-            if operator is None or not operator.active:
-                raise CliError(texts.CLI_OPERATOR_REQUIRED.format(id=args.as_operator))
+            operator = _active_operator(session, args.as_operator)
             viewer = Viewer.of(operator)
         try:
             criteria = Criteria(
@@ -995,9 +984,7 @@ def cmd_tickets_handoffs(args: argparse.Namespace) -> int:
     with _session(settings) as session:
         viewer = None
         if args.as_operator:
-            operator = session.get(Operator, args.as_operator)
-            if operator is None or not operator.active:
-                raise CliError(texts.CLI_OPERATOR_REQUIRED.format(id=args.as_operator))
+            operator = _active_operator(session, args.as_operator)
             viewer = Viewer.of(operator)
         found = waiting_handoffs(session, viewer)
     if not found:
@@ -1028,9 +1015,7 @@ def cmd_tickets_reply(args: argparse.Namespace) -> int:
     with _session(settings) as session:
         operator = None
         if args.operator is not None:
-            operator = session.get(Operator, args.operator)
-            if operator is None or not operator.active:
-                raise CliError(texts.CLI_OPERATOR_REQUIRED.format(id=args.operator))
+            operator = _active_operator(session, args.operator)
         ticket = get_by_number(session, args.number)
         if ticket is None:
             raise CliError(f"找不到工单：{args.number}")

@@ -27,7 +27,6 @@ REASON_REQUIRED = "退回知识库提议须写明理由。"
 STATUS = {"pending": "待审核", "approved": "批准", "rejected": "退回"}
 
 # CLI (`python -m hotline kb …`)
-CLI_OPERATOR_REQUIRED = "找不到在岗的工作人员 #{id}"
 CLI_UNKNOWN_TICKET = "找不到工单：{number}"
 CLI_PROPOSED = "已提交知识库提议 #{id}（工单 {number}），等待监督人员审核。"
 CLI_PENDING_LINE = "#{id}\t{category}\t工单 {number}\t{proposer}\t{proposed}\t{question}"
