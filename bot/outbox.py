@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 Deliver = Callable[[str, list[Reply]], Awaitable[None]]  # (citizen's external id, replies)
 
 OUTBOX_BACKOFF = dt.timedelta(seconds=5)
+OUTBOX_BACKOFF_MAX = dt.timedelta(hours=1)
 MAX_ROUNDS = 10  # re-reads of the queue per flush (replies queued meanwhile by a flush that lost a claim)
 
 
@@ -41,9 +42,6 @@ class Undeliverable(Exception):
 
     Retrying cannot help; the reply is marked FAILED and the later replies go on.
     """
-
-
-OUTBOX_BACKOFF_MAX = dt.timedelta(hours=1)
 
 
 def outbox_backoff(attempts: int) -> dt.timedelta:
