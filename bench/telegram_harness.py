@@ -8,11 +8,9 @@ thread and event loop, talking REST to that engine.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +22,7 @@ from hotline.db.migrate import upgrade
 from hotline.settings import PROJECT_ROOT, load_settings
 from stack.background import start_background, wait_engine_ready, with_run_secrets
 from tests.fakes.bot_api_server import FakeBotApi
+from tests.fakes.polling_thread import polling_in_thread
 from tests.integration.services import free_port
 
 TOKEN = "4242:bench"
@@ -70,28 +69,5 @@ def telegram_gateway(rasa_url: str, token: str, db_url: str) -> Iterator[FakeBot
         )
         engine = RasaRestEngine(rasa_url, api_token=token, timeout=60.0)
         app = TelegramTransport(Gateway(engine, db_url), settings).application
-        loop = asyncio.new_event_loop()
-        stop = asyncio.Event()
-        started = threading.Event()
-
-        async def serve() -> None:
-            async with app:
-                await app.start()
-                assert app.updater is not None
-                await app.updater.start_polling(poll_interval=0, timeout=1)
-                started.set()
-                try:
-                    await stop.wait()
-                finally:
-                    await app.updater.stop()
-                    await app.stop()
-
-        thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-        thread.start()
-        if not started.wait(60):
-            raise RuntimeError("the Telegram transport did not start")
-        try:
+        with polling_in_thread(app):
             yield api
-        finally:
-            loop.call_soon_threadsafe(stop.set)
-            thread.join(30)

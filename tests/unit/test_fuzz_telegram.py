@@ -14,10 +14,8 @@ concurrent one left its reply for the next retry run; both made the citizen wait
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from bot.transports.telegram import TelegramTransport
 from hotline.db.migrate import upgrade
 from hotline.settings import PROJECT_ROOT, Settings, load_settings
 from tests.fakes.bot_api_server import FakeBotApi
+from tests.fakes.polling_thread import polling_in_thread
 from tests.unit.test_gateway import FakeEngine
 
 TOKEN = "4242:fuzz-test"
@@ -89,30 +88,10 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
             update={"transport": "telegram", "telegram_bot_token": TOKEN, "telegram": telegram}
         )
         app = TelegramTransport(Gateway(FakeEngine(), s.database_url), s).application
-        loop = asyncio.new_event_loop()
-        stop = asyncio.Event()
-        started = threading.Event()
-
-        async def serve() -> None:
-            async with app:
-                await app.start()
-                assert app.updater is not None
-                await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=None)
-                started.set()
-                try:
-                    await stop.wait()
-                finally:
-                    await app.updater.stop()
-                    await app.stop()
-
-        thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-        thread.start()
-        assert started.wait(60), "transport did not start"
         try:
-            yield Running(api, errors)
+            with polling_in_thread(app):
+                yield Running(api, errors)
         finally:
-            loop.call_soon_threadsafe(stop.set)
-            thread.join(30)
             logging.getLogger().removeHandler(errors)
 
 
