@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, case, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from hotline.db.models import (
@@ -237,6 +237,13 @@ class _Query:
     def in_period(self, column: Any) -> ColumnElement[bool]:
         """`column` falls in the whole period, for a ticket in scope."""
         return and_(column >= self.period.start_utc, column < self.period.end_utc, self.scope)
+
+    def linked_in_period(self, column: Any, ticket_id: Any) -> ColumnElement[bool]:
+        """`column` of a rating or review item falls in the period, and its ticket is in scope: a
+        correlated EXISTS (a primary-key lookup per item), not a join the planner may start from the
+        ticket side (it did on SQLite when the item table had no statistics: a scan of every ticket)."""
+        in_scope = exists().where(Ticket.id == ticket_id, self.scope)
+        return and_(column >= self.period.start_utc, column < self.period.end_utc, in_scope)
 
     def window(self, start: dt.datetime, end: dt.datetime) -> _Query:
         return replace(self, start=start, end=end)
@@ -539,8 +546,7 @@ def _add_ratings(q: _Query, m: ReportMetrics) -> None:
     """Ratings requested in the period: requested, answered, distribution of scores, satisfied."""
     for score, n in q.session.execute(
         select(Rating.score, func.count())
-        .join(Ticket, Ticket.id == Rating.ticket_id)
-        .where(q.in_period(Rating.requested_at))
+        .where(q.linked_in_period(Rating.requested_at, Rating.ticket_id))
         .group_by(Rating.score)
     ):
         m.ratings_requested += n
@@ -557,8 +563,7 @@ def _review_items(q: _Query) -> dict[str, int]:
         reason: n
         for reason, n in q.session.execute(
             select(ReviewItem.reason, func.count())
-            .join(Ticket, Ticket.id == ReviewItem.ticket_id)
-            .where(q.in_period(ReviewItem.created_at))
+            .where(q.linked_in_period(ReviewItem.created_at, ReviewItem.ticket_id))
             .group_by(ReviewItem.reason)
         )
     }
@@ -566,30 +571,22 @@ def _review_items(q: _Query) -> dict[str, int]:
 
 def _review_closure(q: _Query) -> ReviewClosure:
     """低分回访办结率 over low-rating items opened in the period; hours to close for items closed in it."""
-    low = and_(ReviewItem.reason == "low_rating", q.in_period(ReviewItem.created_at))
+    low = and_(
+        ReviewItem.reason == "low_rating",
+        q.linked_in_period(ReviewItem.created_at, ReviewItem.ticket_id),
+    )
     closed_by_end = and_(ReviewItem.closed_at.is_not(None), ReviewItem.closed_at < q.period.end_utc)
     opened, low_closed = q.session.execute(
-        select(func.count(), func.sum(case((closed_by_end, 1), else_=0)))
-        .select_from(ReviewItem)
-        .join(Ticket, Ticket.id == ReviewItem.ticket_id)
-        .where(low)
+        select(func.count(), func.sum(case((closed_by_end, 1), else_=0))).select_from(ReviewItem).where(low)
     ).one()
     result = ReviewClosure(low_opened=opened or 0, low_closed=low_closed or 0)
-    in_period = q.in_period(ReviewItem.closed_at)
-    result.closed = (
-        q.session.scalar(
-            select(func.count())
-            .select_from(ReviewItem)
-            .join(Ticket, Ticket.id == ReviewItem.ticket_id)
-            .where(in_period)
-        )
-        or 0
-    )
+    in_period = q.linked_in_period(ReviewItem.closed_at, ReviewItem.ticket_id)
+    result.closed = q.session.scalar(select(func.count()).select_from(ReviewItem).where(in_period)) or 0
     if not result.closed:
         return result
     expr = _seconds(q.session.get_bind().dialect.name, ReviewItem.created_at, ReviewItem.closed_at)
 
-    values = select(expr).join(Ticket, Ticket.id == ReviewItem.ticket_id).where(in_period)
+    values = select(expr).where(in_period)
     result.median_hours = _nearest_rank_hours(q.session, values, expr, result.closed, 0.5)
     result.p90_hours = _nearest_rank_hours(q.session, values, expr, result.closed, 0.9)
     return result
