@@ -210,6 +210,9 @@ def write_cost(engine: Engine, n: int, rows_: int = 2000) -> dict[str, tuple[flo
         raw = engine.raw_connection()
         cur = raw.cursor()
         try:
+            if engine.dialect.name == "sqlite":
+                # pysqlite opens a transaction only before DML: DROP TRIGGER would commit on its own
+                cur.execute("BEGIN")
             if not with_triggers:
                 for ddl in rollup.drop_ddl(engine.dialect):
                     cur.execute(ddl)
