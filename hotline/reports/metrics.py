@@ -1,5 +1,9 @@
 """Report figures computed with SQL aggregates (GROUP BY in the database), never Python loops over tickets.
 
+The ticket figures of a period's whole UTC days are read from the daily roll-ups kept by triggers
+(hotline.reports.rollup), the ragged edges of the period from the ticket table; `use_rollups=False` reads
+everything from the ticket table (same figures, exactly; the tests compare).
+
 Definitions (they decide what a supervisor reads, so they are spelled out):
 - new (受理/新增): tickets created in the period. "Legal-aid cases" (法律援助案件) are tickets whose case
   type is civil, criminal or administrative; consultations are counted separately. Target completion,

@@ -53,24 +53,12 @@ def _case_type() -> sa.Column[CaseType]:
 
 def upgrade() -> None:
     persisted = op.get_bind().dialect.name != "sqlite"  # SQLite can only ADD a VIRTUAL generated column
-    op.add_column(
-        "ticket",
-        sa.Column(
-            "first_response_seconds",
-            sa.BigInteger(),
-            sa.Computed(FIRST_RESPONSE_SECONDS, persisted=persisted),
-            nullable=True,
-        ),
-    )
-    op.add_column(
-        "ticket",
-        sa.Column(
-            "resolution_seconds",
-            sa.BigInteger(),
-            sa.Computed(RESOLUTION_SECONDS, persisted=persisted),
-            nullable=True,
-        ),
-    )
+    for name, expression in (
+        ("first_response_seconds", FIRST_RESPONSE_SECONDS),
+        ("resolution_seconds", RESOLUTION_SECONDS),
+    ):
+        computed = sa.Computed(expression, persisted=persisted)
+        op.add_column("ticket", sa.Column(name, sa.BigInteger(), computed, nullable=True))
     op.create_index(
         "ix_ticket_resolution_seconds",
         "ticket",
