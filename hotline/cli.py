@@ -693,6 +693,7 @@ def cmd_privacy_retention(args: argparse.Namespace) -> int:
     print(f"  附件引用（超过 {policy.attachment_retention_days} 天）：{r.attachments} 个")
     print(f"  已办结工单遮盖电话/证件号：{r.tickets_masked} 件")
     print(f"  市民昵称：{r.display_names} 个")
+    print(f"  未采纳的学习样本：{r.learned_examples} 条")
     tracker = _tracker_note(r.tracker_events if r.tracker_conversations is not None else None)
     print(f"  对话引擎记录（闲置超过 {policy.tracker_retention_days} 天）：{tracker}{conversations}")
     return 0

@@ -7,6 +7,9 @@ Past the configured ages (`privacy:` in config/hotline.yaml) a daily job:
   the file name in the ticket's `attachment` audit events;
 - masks phone, ID and card numbers in descriptions, rating comments and review details of finished
   tickets, and forgets citizens' display names once they have no message left in the window;
+- deletes learned NLU examples (citizens' masked words, hotline.learning) that were never approved for
+  training by the message age: a pending or rejected example serves no purpose any more. Approved ones
+  are training data the bureau chose to keep; erasure still finds them by ticket and conversation;
 - deletes the engine's conversations (rows of the SQL tracker store's `events` table) idle for longer
   than the tracker age. A conversation is deleted whole: cutting off only its old events would leave a
   tracker whose later events refer to slots and forms it no longer has.
@@ -29,7 +32,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Text, bindparam, cast, create_engine, func, inspect, or_, select, text
+from sqlalchemy import (
+    Engine,
+    Text,
+    bindparam,
+    cast,
+    create_engine,
+    delete,
+    func,
+    inspect,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
@@ -38,11 +53,13 @@ from hotline.db.models import (
     Citizen,
     MessageLog,
     MessageState,
+    NluExample,
     Rating,
     ReviewItem,
     Ticket,
     TicketEvent,
 )
+from hotline.learning.inbox import PENDING, REJECTED
 from hotline.privacy.masking import mask_pii
 from hotline.settings import PROJECT_ROOT, PrivacySettings
 
@@ -66,6 +83,7 @@ class RetentionResult:
     attachments: int = 0
     tickets_masked: int = 0
     display_names: int = 0
+    learned_examples: int = 0
     tracker_conversations: int | None = None  # None: no tracker store found
     tracker_events: int = 0
 
@@ -285,6 +303,18 @@ def forget_display_names(session: Session, before: dt.datetime, *, dry_run: bool
     return len(citizens)
 
 
+# Learned examples a supervisor has not approved for training.
+UNAPPROVED_EXAMPLES = (PENDING, REJECTED)
+
+
+def expire_learned_examples(session: Session, before: dt.datetime, *, dry_run: bool) -> int:
+    """Learned NLU examples created before `before` and never approved: deleted."""
+    old = (NluExample.created_at < before, NluExample.status.in_(UNAPPROVED_EXAMPLES))
+    if dry_run:
+        return int(session.scalar(select(func.count()).select_from(NluExample).where(*old)) or 0)
+    return int(session.execute(delete(NluExample).where(*old)).rowcount or 0)  # type: ignore[attr-defined]
+
+
 def run_retention(
     session: Session,
     policy: PrivacySettings,
@@ -303,6 +333,7 @@ def run_retention(
     result.messages = expire_messages(session, messages_before, dry_run=dry_run)
     result.tickets_masked = mask_finished_tickets(session, messages_before, dry_run=dry_run)
     result.display_names = forget_display_names(session, messages_before, dry_run=dry_run)
+    result.learned_examples = expire_learned_examples(session, messages_before, dry_run=dry_run)
     if not dry_run:
         session.flush()
     if trackers is not None:

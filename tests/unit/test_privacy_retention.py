@@ -6,11 +6,20 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.cli import main
-from hotline.db.models import Citizen, MessageLog, MessageState, Rating, ReviewItem, Ticket, TicketEvent
+from hotline.db.models import (
+    Citizen,
+    MessageLog,
+    MessageState,
+    NluExample,
+    Rating,
+    ReviewItem,
+    Ticket,
+    TicketEvent,
+)
 from hotline.privacy.retention import ERASED_MARKER, run_retention, tracker_db_url, tracker_engine
 from hotline.settings import PROJECT_ROOT, ConfigError, PrivacySettings, Settings, load_settings
 from tests.unit.privacy_fixtures import (
@@ -208,3 +217,33 @@ def test_daily_job_runs_the_pass(
     off = settings.model_copy(update={"privacy": PrivacySettings(retention_enabled=False)})
     install(Runtime(off, FileNotifier(tmp_path / "outbox")))
     assert jobs.privacy_retention() == "disabled"
+
+
+def test_unapproved_learned_examples_expire_approved_stay(session: Session) -> None:
+    old, recent = NOW - dt.timedelta(days=400), NOW - dt.timedelta(days=10)
+    for status, created in [
+        ("pending", old),
+        ("rejected", old),
+        ("approved", old),
+        ("pending", recent),
+    ]:
+        session.add(
+            NluExample(
+                text=f"{status} 老板不给工资",
+                intent="wage_arrears",
+                source="citizen_choice",
+                status=status,
+                created_by="citizen",
+                created_at=created,
+            )
+        )
+    session.commit()
+    planned = run_retention(session, POLICY, NOW, dry_run=True)
+    session.rollback()
+    assert planned.learned_examples == 2 and session.scalar(select(func.count(NluExample.id))) == 4
+    done = run_retention(session, POLICY, NOW)
+    session.commit()
+    assert done.learned_examples == 2
+    kept = {(e.status, e.created_at) for e in session.scalars(select(NluExample))}
+    assert kept == {("approved", old), ("pending", recent)}
+    assert run_retention(session, POLICY, NOW).learned_examples == 0
