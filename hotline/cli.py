@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from hotline.db.models import Operator, OperatorRole, Ticket, TicketStatus
+from hotline.logging_setup import setup_logging
 from hotline.settings import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -748,6 +749,13 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         install(Runtime(settings, default_notifier(settings)))
         print(scheduled_report(args.run_now))
         return 0
+    setup_logging(
+        "scheduler",
+        settings.log_dir,
+        logging.DEBUG if args.verbose else logging.INFO,
+        max_mb=settings.logging.max_mb,
+        backups=settings.logging.backups,
+    )
     service = SchedulerService(settings)
     print("调度器运行中（Ctrl+C 退出）；多实例时仅一个为主节点")
     try:
@@ -1265,9 +1273,9 @@ def _add_privacy_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
-    )
+    # Masked like every process's log (citizens' numbers never reach a terminal or file); commands that
+    # run for long (the scheduler) add their own file.
+    setup_logging("cli", None, logging.DEBUG if args.verbose else logging.WARNING)
     try:
         return int(args.func(args))
     except ConfigError as exc:
