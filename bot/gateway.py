@@ -34,7 +34,7 @@ from bot import appointments, strings
 from bot.engine import DialogEngine, EngineUnavailable, TurnLookup
 from bot.notify import parse_rating, typed_rating
 from bot.outbox import ClaimedReplies, Deliver, claim_outbox, deliver_claimed
-from bot.replies import Button, Reply, from_rasa
+from bot.replies import TYPED_TITLE_MAX, Button, Reply, buttons_of, from_rasa, typed_button
 from hotline import attachments, observability
 from hotline.appointments import payloads
 from hotline.db.models import Citizen, MessageDirection, MessageLog, MessageState, Rating, Ticket, utcnow
@@ -53,6 +53,7 @@ from hotline.messages import (
     log_outbound,
     mark,
     mark_done,
+    offered_since_last_inbound,
     outbox_citizens,
     pending_for,
     previous_answer_at,
@@ -235,6 +236,16 @@ class Gateway:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
+    @staticmethod
+    def _typed_button(session: Session, citizen_id: int, inbound: Inbound) -> str | None:
+        """The payload of the button whose title the citizen typed instead of tapping it ("解决了"), when
+        our last buttons are still unanswered; the message then goes on as that button's press."""
+        if inbound.attachment is not None or not inbound.text or len(inbound.text) > 2 * TYPED_TITLE_MAX:
+            return None
+        offered = offered_since_last_inbound(session, citizen_id)
+        button = typed_button(inbound.text, buttons_of(offered)) if offered else None
+        return button.payload if button else None
+
     def _lock(self, citizen_id: int) -> asyncio.Lock:
         return self._locks.setdefault(citizen_id, asyncio.Lock())
 
@@ -252,11 +263,14 @@ class Gateway:
         inbound = replace(inbound, text=clean.text, button_payload=button)
         queued = self._sender is not None
 
-        def persist(session: Session) -> tuple[int, bool, int, list[Reply], _Queue]:
+        def persist(session: Session) -> tuple[int, bool, int, list[Reply], _Queue, str | None]:
             citizen = get_or_create_citizen(session, inbound.channel, inbound.user_id, inbound.display_name)
             payload: dict[str, Any] | None = None
-            if inbound.button_payload:
-                payload = {"button": inbound.button_payload}
+            pressed = inbound.button_payload or self._typed_button(session, citizen.id, inbound)
+            if pressed:
+                payload = {"button": pressed}
+                if not inbound.button_payload:
+                    payload["typed"] = True
             elif inbound.attachment is not None:
                 payload = {"attachment": inbound.attachment.as_payload()}
             message, new = log_inbound(
@@ -275,9 +289,11 @@ class Gateway:
                 notes.append(Reply(strings.MESSAGE_TOO_LONG.format(max_chars=DEFAULT_MAX_CHARS)))
             self._say(session, citizen.id, notes, queued=queued, citizen=citizen)
             waiting = _Queue([m.id for m in pending_for(session, citizen.id)], citizen.conversation_id)
-            return citizen.id, (not new and message.state not in PENDING), message.id, notes, waiting
+            done = not new and message.state not in PENDING
+            return citizen.id, done, message.id, notes, waiting, pressed
 
-        citizen_id, duplicate_done, message_id, notes, waiting = await self._db(persist)
+        citizen_id, duplicate_done, message_id, notes, waiting, pressed = await self._db(persist)
+        inbound = replace(inbound, button_payload=pressed)
         if duplicate_done:
             log.info("duplicate delivery of message %s ignored", inbound.message_id)
             return []
