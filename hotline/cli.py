@@ -679,7 +679,8 @@ def cmd_privacy_retention(args: argparse.Namespace) -> int:
     trackers = tracker_engine(policy)
     try:
         with _session(settings) as session:
-            r = run_retention(session, policy, utcnow(), dry_run=args.dry_run, trackers=trackers)
+            # By hand: every finished ticket is read (the daily job reads the recent ones only).
+            r = run_retention(session, policy, utcnow(), dry_run=args.dry_run, trackers=trackers, full=True)
             if args.dry_run:
                 session.rollback()
             else:
