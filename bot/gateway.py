@@ -49,6 +49,7 @@ from hotline.messages import (
     claim,
     escalate_outage,
     get_or_create_citizen,
+    later_pending,
     log_inbound,
     log_outbound,
     mark,
@@ -384,14 +385,18 @@ class Gateway:
 
         waiting = snapshot if snapshot is not None else await self._db(queue)
         conversation_id = waiting.conversation_id
-        for position, message_id in enumerate(waiting.ids):
+        ids = list(waiting.ids)
+        position = -1
+        while position + 1 < len(ids):
+            position += 1
+            message_id = ids[position]
             taken = await self._take(message_id, conversation_id, mark_dispatch=not engine_blocked)
             if isinstance(taken, _Done):
                 continue  # answered meanwhile by another task (the snapshot was stale)
             if taken is None:
                 break  # another replica is on this citizen and keeps the order
             item = taken
-            last = position == len(waiting.ids) - 1
+            last = position == len(ids) - 1
             said: list[Reply] = []
             answer: list[Reply] | None = None
             stop = False
@@ -434,21 +439,28 @@ class Gateway:
                 answered: bool = answer is not None,
                 said: list[Reply] = said,
                 claim_replies: bool = claim_replies,
-            ) -> ClaimedReplies | None:  # answered and its replies logged in one commit; the claim ends
+                last: bool = last,
+            ) -> tuple[ClaimedReplies | None, list[int]]:  # answered, replies logged: one commit
                 if answered:
                     mark_done(session, [i], MessageState.PROCESSED)
                 else:
                     release(session.get_one(MessageLog, i))
                 citizen = session.get_one(Citizen, citizen_id)
                 self._say(session, citizen_id, said, queued, citizen=citizen)
-                if not claim_replies:
-                    return None
+                # Another replica may have persisted this citizen's next message while we held the claim
+                # and left it to us (order): it is ours now, in the same round (else it waited for the
+                # retry tick, 30-60 s). Read after this message's row is locked by the update above, so
+                # a message committed later is seen by its own replica as answered-or-ours.
+                later = later_pending(session, citizen_id, i) if answered and last else []
+                if not claim_replies or later:
+                    return None, later
                 session.flush()
                 return claim_outbox(
                     session, citizen_id, self._token, self._claim_ttl, user_id=citizen.external_id
-                )
+                ), []
 
-            claimed = await self._db(settle)
+            claimed, later = await self._db(settle)
+            ids.extend(later)
             replies.extend(said)
             if stop:
                 break
