@@ -358,7 +358,7 @@ async def test_next_message_left_by_another_replica_is_answered_in_the_same_roun
     30-60 s later (found by bench/bench_scaleout.py: turn p90 60 s with two gateways)."""
     engine = SlowEngine()
     a, b = Gateway(engine, db_url), Gateway(engine, get_sessionmaker(db_url))
-    first = asyncio.create_task(a.handle(msg(1, "第一句")))
+    first: asyncio.Future[list[Reply]] = asyncio.ensure_future(a.handle(msg(1, "第一句")))
     for _ in range(200):  # until a holds the first message at the engine
         if inbound_rows(db_url) and inbound_rows(db_url)[0].dispatched_at is not None:
             break
