@@ -126,7 +126,8 @@ class CpuMeter:
     def stop(self) -> None:
         after, (busy, now) = self._sample(), machine_busy()
         wall = now - self._machine[1]
-        self.cores = {name: (after[name] - self._before[name]) / wall for name in after}
+        self.seconds = {name: after[name] - self._before[name] for name in after}
+        self.cores = {name: used / wall for name, used in self.seconds.items()}
         self.cores["whole machine"] = (busy - self._machine[0]) / wall
 
     def line(self) -> str:
@@ -172,17 +173,20 @@ class Front:
 
 @contextmanager
 def webhook_front(
-    svc: Services, db_url: str, n_gateways: int, engine_ports: list[int], tag: str
+    svc: Services, api: FakeBotApi, db_url: str, n_gateways: int, engine_ports: list[int], tag: str
 ) -> Iterator[Front]:
-    """`n_gateways` gateways behind nginx; their engine is nginx's upstream of `engine_ports`."""
+    """`n_gateways` gateways behind nginx; their engine is nginx's upstream of `engine_ports`.
+
+    One Bot API fake serves every configuration: its update, message and callback ids keep counting, so
+    a button press of one configuration is never taken for a repeat of another's on a shared database.
+    """
     gateway_ports = [free_port() for _ in range(n_gateways)]
     webhook_port, engine_port = free_port(), free_port()
     nginx = Nginx(nginx_http_block(gateway_ports, engine_ports, webhook_port, engine_port))
-    api = FakeBotApi(token=TOKEN)
     gateways: list[WebhookGateway] = []
+    hooks = len(api.calls_to("setWebhook"))
     try:
         nginx.start([webhook_port, engine_port])
-        api.start()
         env = {
             **os.environ,
             **svc.secrets,
@@ -204,7 +208,9 @@ def webhook_front(
         ]
         front = Front(api, nginx, gateways, db_url)
         api.wait_until(
-            lambda: len([c for c in api.calls_to("setWebhook") if c.ok]) == n_gateways, 120, "setWebhook"
+            lambda: len([c for c in api.calls_to("setWebhook")[hooks:] if c.ok]) == n_gateways,
+            120,
+            "setWebhook",
         )
         deadline = time.monotonic() + 60
         while not all(_accepts(g.port) for g in gateways):
@@ -217,7 +223,6 @@ def webhook_front(
     finally:
         for gateway in gateways:
             gateway.stop()
-        api.stop()
         nginx.stop()
 
 
@@ -249,6 +254,8 @@ class GatewayRun:
     twice: int = 0
     out_of_order: int = 0  # citizens whose replies came in another order than they wrote
     not_processed: int = 0  # inbound rows not PROCESSED in the database at the end
+    persisted_out_of_order: int = 0  # citizens whose messages got database ids in another order
+    gateway_cpu_ms: float = 0.0  # all gateway processes' CPU per turn
     per_gateway: Counter[str] = field(default_factory=Counter)  # webhook requests nginx passed to each
     cpu: str = ""
 
@@ -304,18 +311,17 @@ async def bursts(api: FakeBotApi, users: list[int], rounds: int, burst: int) -> 
 
 
 def measure_gateways(
-    svc: Services, n_gateways: int, engine: StubEngine, args: argparse.Namespace
+    svc: Services, api: FakeBotApi, n_gateways: int, engine: StubEngine, args: argparse.Namespace
 ) -> GatewayRun:
     db_url = app_database(svc, f"scaleout_gw{n_gateways}")
     progress(f"A: {n_gateways} gateway(s) behind nginx, stub engine {args.engine_ms:.0f} ms")
-    with webhook_front(svc, db_url, n_gateways, [engine.port], f"a{n_gateways}") as front:
-        api = front.api
-        warm = 10 + n_gateways  # warm-up: every gateway answers once (connections, first inserts)
+    with webhook_front(svc, api, db_url, n_gateways, [engine.port], f"a{n_gateways}") as front:
+        warm = 10 * n_gateways  # warm-up: every gateway answers once (connections, first inserts)
         for i in range(n_gateways * 2):
             api.add_user(warm + i)
             said = api.inject_text(warm + i, warm + i, "你好")
             api.wait_for_messages(warm + i, 1, 60, after=said)
-        users = [100_000 + i for i in range(args.citizens)]
+        users = [100_000 * n_gateways + i for i in range(args.citizens)]
         for user in users:
             api.add_user(user)
         meter = CpuMeter(
@@ -330,6 +336,9 @@ def measure_gateways(
         run = asyncio.run(bursts(api, users, args.rounds, args.burst))
         meter.stop()
         run.cpu = meter.line()
+        gateway_cpu = sum(v for k, v in meter.seconds.items() if k.startswith("gateway"))
+        run.gateway_cpu_ms = gateway_cpu / max(1, len(run.turn)) * 1000
+        run.persisted_out_of_order = persisted_out_of_order(db_url, users)
         for entry in front.nginx.upstream_log()[before:]:
             if entry.get("uri") == "/telegram":
                 run.per_gateway[entry["upstream"].rsplit(":", 1)[-1]] += 1
@@ -349,15 +358,34 @@ def measure_gateways(
     return run
 
 
+def persisted_out_of_order(db_url: str, users: list[int]) -> int:
+    """Citizens whose messages ("user:round:index") were persisted (row ids) in another order than sent."""
+    with session_scope(db_url) as s:
+        rows = s.execute(
+            select(Citizen.external_id, MessageLog.text)
+            .join(Citizen)
+            .where(
+                MessageLog.direction == MessageDirection.INBOUND,
+                Citizen.external_id.in_([str(u) for u in users]),
+            )
+            .order_by(MessageLog.id)
+        ).all()
+    persisted: dict[str, list[tuple[int, int]]] = {}
+    for user, text in rows:
+        _, round_, index = text.split(":")
+        persisted.setdefault(user, []).append((int(round_), int(index)))
+    return sum(1 for order in persisted.values() if order != sorted(order))
+
+
 def gateway_table(runs: dict[int, GatewayRun], args: argparse.Namespace) -> str:
     lines = [
         f"A. {args.citizens} citizens at once, {args.rounds} rounds of {args.burst} messages each, "
         f"stub engine {args.engine_ms:.0f} ms, webhooks through nginx, PostgreSQL, {os.cpu_count()} CPUs",
         "",
         "| gateways | turns | turns/s | first p50 s | first p90 s | first max s | turn p50 s | turn p90 s "
-        "| turn max s | order violations | unanswered | answered twice | not processed in DB "
-        "| webhooks per gateway |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| turn max s | order violations (persisted out of order) | unanswered | answered twice "
+        "| not processed in DB | webhooks per gateway | gateway CPU ms/turn |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for n, run in runs.items():
         first, turn = run.first or [0.0], run.turn or [0.0]
@@ -366,7 +394,8 @@ def gateway_table(runs: dict[int, GatewayRun], args: argparse.Namespace) -> str:
             f"| {n} | {len(run.turn)} | {len(run.turn) / run.elapsed:.1f} | "
             f"{statistics.median(first):.3f} | {pct(first, 90):.3f} | {max(first):.3f} | "
             f"{statistics.median(turn):.3f} | {pct(turn, 90):.3f} | {max(turn):.3f} | "
-            f"{run.out_of_order} | {run.unanswered} | {run.twice} | {run.not_processed} | {split} |"
+            f"{run.out_of_order} ({run.persisted_out_of_order}) | {run.unanswered} | {run.twice} | "
+            f"{run.not_processed} | {split} | {run.gateway_cpu_ms:.1f} |"
         )
     lines.append("")
     lines += [f"CPU in cores, {n} gateway(s): {run.cpu}" for n, run in runs.items()]
@@ -451,11 +480,17 @@ async def intakes(front: Front, users: list[int], max_turns: int) -> IntakeRun:
 
 
 def measure_engines(
-    svc: Services, db_url: str, nodes: list[Node], n_engines: int, args: argparse.Namespace, first_user: int
+    svc: Services,
+    api: FakeBotApi,
+    db_url: str,
+    nodes: list[Node],
+    n_engines: int,
+    args: argparse.Namespace,
+    first_user: int,
 ) -> IntakeRun:
     engines = nodes[:n_engines]
     progress(f"B: 1 gateway, {n_engines} engine replica(s) behind nginx, {args.intake_citizens} intakes")
-    with webhook_front(svc, db_url, 1, [n.rasa_port for n in engines], f"b{n_engines}") as front:
+    with webhook_front(svc, api, db_url, 1, [n.rasa_port for n in engines], f"b{n_engines}") as front:
         users = [first_user + i for i in range(args.intake_citizens)]
         for user in users:
             front.api.add_user(user)
@@ -542,11 +577,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     out: list[str] = []
-    with services() as svc:
+    with services() as svc, FakeBotApi(token=TOKEN) as api:
         if args.part in ("gateways", "both"):
             engine = StubEngine(args.engine_ms / 1000).start()
             try:
-                runs = {n: measure_gateways(svc, n, engine, args) for n in (1, 2)}
+                runs = {n: measure_gateways(svc, api, n, engine, args) for n in (1, 2)}
             finally:
                 engine.stop()
             out.append(gateway_table(runs, args))
@@ -563,7 +598,8 @@ def main(argv: list[str] | None = None) -> int:
                 progress(f"B: both engine nodes ready in {time.monotonic() - t0:.0f} s")
                 warm_up(nodes)
                 intake_runs = {
-                    n: measure_engines(svc, svc.app_url, nodes, n, args, 200_000 + 1000 * n) for n in (1, 2)
+                    n: measure_engines(svc, api, svc.app_url, nodes, n, args, 200_000 + 1000 * n)
+                    for n in (1, 2)
                 }
             finally:
                 for node in nodes:
