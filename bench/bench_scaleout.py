@@ -566,12 +566,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--part", choices=["gateways", "engines", "both"], default="both")
     parser.add_argument("--citizens", type=int, default=50, help="A: citizens at once (default 50)")
-    parser.add_argument("--rounds", type=int, default=3, help="A: rounds per citizen (default 3)")
+    parser.add_argument("--rounds", type=int, default=4, help="A: rounds per citizen (default 4)")
     parser.add_argument(
         "--burst", type=int, default=2, help="A: messages written in a row per round (default 2)"
     )
     parser.add_argument("--engine-ms", type=float, default=100.0, help="A: the stub engine's answer time")
-    parser.add_argument("--intake-citizens", type=int, default=12, help="B: citizens at once (default 12)")
+    parser.add_argument("--intake-citizens", type=int, default=16, help="B: citizens at once (default 16)")
     parser.add_argument(
         "--max-turns", type=int, default=15, help="B: an intake without a ticket by then stops"
     )
