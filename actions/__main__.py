@@ -31,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         print(refusal, file=sys.stderr)
         return 2
     ready_database(settings)
-    setup_logging("actions", settings.log_dir)
+    setup_logging(
+        "actions", settings.log_dir, max_mb=settings.logging.max_mb, backups=settings.logging.backups
+    )
     from actions.probes import add_probe_routes
 
     app = add_probe_routes(create_action_app(token), settings.database_url)  # /metrics /readyz /healthz

@@ -55,7 +55,13 @@ def main(argv: list[str] | None = None) -> int:
         print("使用 telegram 渠道需要设置环境变量 TELEGRAM_BOT_TOKEN", file=sys.stderr)
         return 2
     # The console owns the terminal, so its logs go to the file only.
-    setup_logging("gateway", settings.log_dir, level=logging.INFO)
+    setup_logging(
+        "gateway",
+        settings.log_dir,
+        max_mb=settings.logging.max_mb,
+        backups=settings.logging.backups,
+        level=logging.INFO,
+    )
     if transport == "console":
         logging.getLogger().handlers[:] = [
             h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)

@@ -26,18 +26,18 @@ from dataclasses import asdict, dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import appointments, strings
 from bot.engine import DialogEngine, EngineUnavailable, TurnLookup
-from bot.notify import parse_rating
+from bot.notify import parse_rating, typed_rating
 from bot.outbox import ClaimedReplies, Deliver, claim_outbox, deliver_claimed
-from bot.replies import Button, Reply, from_rasa
+from bot.replies import TYPED_TITLE_MAX, Button, Reply, buttons_of, from_rasa, typed_button
 from hotline import attachments, observability
 from hotline.appointments import payloads
-from hotline.db.models import Citizen, MessageLog, MessageState, utcnow
+from hotline.db.models import Citizen, MessageDirection, MessageLog, MessageState, Rating, Ticket, utcnow
 from hotline.db.session import get_sessionmaker, in_thread
 from hotline.followup.service import FollowupError, record_rating
 from hotline.intake.danger import assess as assess_danger
@@ -54,6 +54,7 @@ from hotline.messages import (
     log_outbound,
     mark,
     mark_done,
+    offered_since_last_inbound,
     outbox_citizens,
     pending_for,
     previous_answer_at,
@@ -141,6 +142,31 @@ HandoffSink = Callable[[str, str, str], Awaitable[None]]  # (ticket number, conv
 AttachmentSink = Callable[[str, str, Attachment, str], Awaitable[None]]
 
 
+def _rating_asked_just_before(message_id: int, citizen_id: int, session: Session) -> str | None:
+    """The ticket number when a rating of one of the citizen's tickets is waiting for an answer and the
+    citizen has written nothing since it was asked (or reminded): the typed words answer that question.
+    None otherwise, so a "3" typed into the intake (household size) stays the dialog's."""
+    citizen = session.get_one(Citizen, citizen_id)
+    waiting = session.execute(
+        select(Ticket.number, func.coalesce(Rating.reminded_at, Rating.requested_at))
+        .join(Ticket, Ticket.id == Rating.ticket_id)
+        .where(Ticket.conversation_id == citizen.conversation_id, Rating.score.is_(None))
+        .order_by(Rating.requested_at.desc())
+        .limit(1)
+    ).first()
+    if waiting is None:
+        return None
+    number, asked_at = waiting
+    previous = session.scalar(
+        select(func.max(MessageLog.created_at)).where(
+            MessageLog.citizen_id == citizen_id,
+            MessageLog.direction == MessageDirection.INBOUND,
+            MessageLog.id < message_id,
+        )
+    )
+    return str(number) if previous is None or previous < asked_at else None
+
+
 class Gateway:
     def __init__(
         self,
@@ -211,6 +237,16 @@ class Gateway:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
+    @staticmethod
+    def _typed_button(session: Session, citizen_id: int, inbound: Inbound) -> str | None:
+        """The payload of the button whose title the citizen typed instead of tapping it ("解决了"), when
+        our last buttons are still unanswered; the message then goes on as that button's press."""
+        if inbound.attachment is not None or not inbound.text or len(inbound.text) > 2 * TYPED_TITLE_MAX:
+            return None
+        offered = offered_since_last_inbound(session, citizen_id)
+        button = typed_button(inbound.text, buttons_of(offered)) if offered else None
+        return button.payload if button else None
+
     def _lock(self, citizen_id: int) -> asyncio.Lock:
         return self._locks.setdefault(citizen_id, asyncio.Lock())
 
@@ -228,11 +264,14 @@ class Gateway:
         inbound = replace(inbound, text=clean.text, button_payload=button)
         queued = self._sender is not None
 
-        def persist(session: Session) -> tuple[int, bool, int, list[Reply], _Queue]:
+        def persist(session: Session) -> tuple[int, bool, int, list[Reply], _Queue, str | None]:
             citizen = get_or_create_citizen(session, inbound.channel, inbound.user_id, inbound.display_name)
             payload: dict[str, Any] | None = None
-            if inbound.button_payload:
-                payload = {"button": inbound.button_payload}
+            pressed = inbound.button_payload or self._typed_button(session, citizen.id, inbound)
+            if pressed:
+                payload = {"button": pressed}
+                if not inbound.button_payload:
+                    payload["typed"] = True
             elif inbound.attachment is not None:
                 payload = {"attachment": inbound.attachment.as_payload()}
             message, new = log_inbound(
@@ -251,19 +290,26 @@ class Gateway:
                 notes.append(Reply(strings.MESSAGE_TOO_LONG.format(max_chars=DEFAULT_MAX_CHARS)))
             self._say(session, citizen.id, notes, queued=queued, citizen=citizen)
             waiting = _Queue([m.id for m in pending_for(session, citizen.id)], citizen.conversation_id)
-            return citizen.id, (not new and message.state not in PENDING), message.id, notes, waiting
+            done = not new and message.state not in PENDING
+            return citizen.id, done, message.id, notes, waiting, pressed
 
-        citizen_id, duplicate_done, message_id, notes, waiting = await self._db(persist)
+        citizen_id, duplicate_done, message_id, notes, waiting, pressed = await self._db(persist)
+        inbound = replace(inbound, button_payload=pressed)
         if duplicate_done:
             log.info("duplicate delivery of message %s ignored", inbound.message_id)
             return []
         rating = parse_rating(inbound.button_payload)
+        comment = None
+        typed = None if rating or inbound.attachment else typed_rating(inbound.text or "")
+        if typed is not None:  # "满意" typed right after the rating request answers it, like the button
+            number = await self._db(partial(_rating_asked_just_before, message_id, citizen_id))
+            rating, comment = ((number, typed[0]), typed[1]) if number else (None, None)
         claimed: ClaimedReplies | None = None
         booking = (
             None if inbound.attachment else appointments.command_of(inbound.button_payload, inbound.text)
         )
         if rating is not None:
-            replies = await self._rate(message_id, citizen_id, *rating, queued=queued)
+            replies = await self._rate(message_id, citizen_id, *rating, comment=comment, queued=queued)
         elif booking is not None:  # appointment buttons and commands never reach the engine
             replies = await self._appointment(message_id, citizen_id, booking, queued=queued)
         else:
@@ -675,9 +721,17 @@ class Gateway:
     # ---- ratings and files -----------------------------------------------------------------------------
 
     async def _rate(
-        self, message_id: int, citizen_id: int, number: str, score: int, *, queued: bool
+        self,
+        message_id: int,
+        citizen_id: int,
+        number: str,
+        score: int,
+        *,
+        comment: str | None = None,
+        queued: bool,
     ) -> list[Reply]:
-        """A tap on a follow-up rating button: recorded directly, the dialog engine is not involved."""
+        """A follow-up rating (a button, or typed words answering the request): recorded directly, the
+        dialog engine is not involved. Typed words after the score are kept as the comment."""
 
         def rate(session: Session) -> str:
             message = session.get_one(MessageLog, message_id)
@@ -689,7 +743,7 @@ class Gateway:
             else:
                 try:
                     # A low score opens a review item; the scheduler's review_alerts job tells supervisors.
-                    reply = record_rating(session, ticket, score, low_max=self._low_rating_max).reply
+                    reply = record_rating(session, ticket, score, comment, low_max=self._low_rating_max).reply
                 except FollowupError as exc:  # already rated, or no rating was asked
                     reply = str(exc)
             log_outbound(session, citizen, reply, queued=queued)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+_NOT_WORD = re.compile(r"[\W_]+")  # punctuation, spaces, emoji
+_CLAUSE_END = re.compile(r"[，,（(：:；;。]")
+TYPED_TITLE_MAX = 24  # characters: a button's title, not a question that happens to start with one
 
 
 @dataclass(frozen=True)
@@ -35,3 +41,31 @@ def from_rasa(messages: list[dict[str, Any]]) -> list[Reply]:
         if text or buttons:
             replies.append(Reply(text=text, buttons=buttons))
     return replies
+
+
+def _words(text: str) -> str:
+    return _NOT_WORD.sub("", text).lower()
+
+
+def typed_button(text: str, buttons: Iterable[Button]) -> Button | None:
+    """The button whose title the citizen typed instead of tapping ("解决了"; "没解决" for
+    "没解决，我想咨询自己的事"): the whole title or its first clause, punctuation and spaces aside.
+    None when no title or several buttons match (the words then stay the dialog's to understand)."""
+    typed = _words(text)
+    if not typed or len(typed) > TYPED_TITLE_MAX:
+        return None
+    hits = {
+        b.payload: b
+        for b in buttons
+        if b.payload and typed in (_words(b.title), _words(_CLAUSE_END.split(b.title, maxsplit=1)[0]))
+    }
+    return next(iter(hits.values())) if len(hits) == 1 else None
+
+
+def buttons_of(payload: dict[str, Any] | None) -> list[Button]:
+    """The buttons logged with a reply (`Reply.as_payload`)."""
+    return [
+        Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
+        for b in (payload or {}).get("buttons") or []
+        if isinstance(b, dict)
+    ]

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from hotline.db.models import Operator, OperatorRole, Ticket, TicketStatus
+from hotline.logging_setup import setup_logging
 from hotline.settings import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -678,7 +679,8 @@ def cmd_privacy_retention(args: argparse.Namespace) -> int:
     trackers = tracker_engine(policy)
     try:
         with _session(settings) as session:
-            r = run_retention(session, policy, utcnow(), dry_run=args.dry_run, trackers=trackers)
+            # By hand: every finished ticket is read (the daily job reads the recent ones only).
+            r = run_retention(session, policy, utcnow(), dry_run=args.dry_run, trackers=trackers, full=True)
             if args.dry_run:
                 session.rollback()
             else:
@@ -693,6 +695,7 @@ def cmd_privacy_retention(args: argparse.Namespace) -> int:
     print(f"  附件引用（超过 {policy.attachment_retention_days} 天）：{r.attachments} 个")
     print(f"  已办结工单遮盖电话/证件号：{r.tickets_masked} 件")
     print(f"  市民昵称：{r.display_names} 个")
+    print(f"  未采纳的学习样本：{r.learned_examples} 条")
     tracker = _tracker_note(r.tracker_events if r.tracker_conversations is not None else None)
     print(f"  对话引擎记录（闲置超过 {policy.tracker_retention_days} 天）：{tracker}{conversations}")
     return 0
@@ -747,6 +750,13 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         install(Runtime(settings, default_notifier(settings)))
         print(scheduled_report(args.run_now))
         return 0
+    setup_logging(
+        "scheduler",
+        settings.log_dir,
+        logging.DEBUG if args.verbose else logging.INFO,
+        max_mb=settings.logging.max_mb,
+        backups=settings.logging.backups,
+    )
     service = SchedulerService(settings)
     print("调度器运行中（Ctrl+C 退出）；多实例时仅一个为主节点")
     try:
@@ -1264,9 +1274,9 @@ def _add_privacy_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
-    )
+    # Masked like every process's log (citizens' numbers never reach a terminal or file); commands that
+    # run for long (the scheduler) add their own file.
+    setup_logging("cli", None, logging.DEBUG if args.verbose else logging.WARNING)
     try:
         return int(args.func(args))
     except ConfigError as exc:

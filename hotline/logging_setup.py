@@ -8,11 +8,12 @@ masking itself lives in `hotline.privacy.masking`; `mask_pii` is re-exported her
 from __future__ import annotations
 
 import logging
+import logging.handlers
 from pathlib import Path
 
 from hotline.privacy.masking import mask_pii
 
-__all__ = ["PiiMaskingFormatter", "mask_pii", "setup_logging"]
+__all__ = ["PiiMaskingFormatter", "mask_pii", "rotate_if_large", "setup_logging"]
 
 
 class PiiMaskingFormatter(logging.Formatter):
@@ -22,13 +23,29 @@ class PiiMaskingFormatter(logging.Formatter):
         return mask_pii(super().format(record))
 
 
-def setup_logging(process: str, log_dir: str | Path | None = None, level: int = logging.INFO) -> None:
-    """Root logger to stderr (and a per-process file when log_dir is given), PII masked."""
+MB = 1024 * 1024
+DEFAULT_MAX_MB, DEFAULT_BACKUPS = 20, 5  # hotline.settings.LoggingSettings
+
+
+def setup_logging(
+    process: str,
+    log_dir: str | Path | None = None,
+    level: int = logging.INFO,
+    *,
+    max_mb: int = DEFAULT_MAX_MB,
+    backups: int = DEFAULT_BACKUPS,
+) -> None:
+    """Root logger to stderr (and a per-process file when log_dir is given, rotated by size so a busy
+    year does not fill the disk), PII masked."""
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if log_dir is not None:
         path = Path(log_dir)
         path.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(path / f"{process}.log", encoding="utf-8"))
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                path / f"{process}.log", maxBytes=max_mb * MB, backupCount=backups, encoding="utf-8"
+            )
+        )
     fmt = PiiMaskingFormatter(f"%(asctime)s {process} %(levelname)s %(name)s: %(message)s")
     for handler in handlers:
         handler.setFormatter(fmt)
@@ -37,3 +54,19 @@ def setup_logging(process: str, log_dir: str | Path | None = None, level: int = 
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "telegram.ext.Updater"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def rotate_if_large(path: Path, max_mb: int = DEFAULT_MAX_MB, backups: int = DEFAULT_BACKUPS) -> bool:
+    """Shift `path` to `path.1` (… `.backups`, the oldest dropped) when it has reached `max_mb`.
+
+    For output files another program writes (the engine's `rasa.out`): they are rotated when the stack
+    starts that program, since its open descriptor cannot be swapped under it.
+    """
+    if not path.exists() or path.stat().st_size < max_mb * MB:
+        return False
+    for n in range(backups - 1, 0, -1):
+        older = path.with_name(f"{path.name}.{n}")
+        if older.exists():
+            older.replace(path.with_name(f"{path.name}.{n + 1}"))
+    path.replace(path.with_name(f"{path.name}.1"))
+    return True

@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -157,6 +157,29 @@ def _in_order(
             .order_by(MessageLog.id)
         )
     )
+
+
+def offered_since_last_inbound(session: Session, citizen_id: int) -> dict[str, Any] | None:
+    """The payload of our latest reply that offered buttons, when the citizen has written nothing since
+    (call it before logging the new message); None otherwise. A typed button title answers it."""
+    mine = MessageLog.citizen_id == citizen_id
+    last_inbound = (
+        select(func.max(MessageLog.id)).where(mine, MessageLog.direction == MessageDirection.INBOUND)
+    ).scalar_subquery()
+    for payload in session.scalars(
+        select(MessageLog.payload)
+        .where(
+            mine,
+            MessageLog.direction == MessageDirection.OUTBOUND,
+            MessageLog.id > func.coalesce(last_inbound, 0),
+            MessageLog.payload.is_not(None),
+        )
+        .order_by(MessageLog.id.desc())
+        .limit(5)
+    ):
+        if isinstance(payload, dict) and payload.get("buttons"):
+            return payload
+    return None
 
 
 def pending_for(session: Session, citizen_id: int) -> list[MessageLog]:

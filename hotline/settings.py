@@ -173,6 +173,13 @@ class MetricsSettings(Strict):
     port: int | None = Field(default=None, ge=0, le=65535)
 
 
+class LoggingSettings(Strict):
+    """`logging:` each process's log file in `log_dir` is rotated by size (hotline.logging_setup)."""
+
+    max_mb: int = Field(default=20, ge=1)
+    backups: int = Field(default=5, ge=1)
+
+
 class Settings(BaseSettings):
     """The validated deployment configuration; `Settings()` reads $HOTLINE_CONFIG and os.environ."""
 
@@ -192,6 +199,7 @@ class Settings(BaseSettings):
     telegram_bot_token: str | None = None
     action_server_port: int = Field(default=5055, ge=1, le=65535)
     log_dir: str = "var/log"
+    logging: LoggingSettings = LoggingSettings()
     rasa: RasaSettings = RasaSettings()
     telegram: TelegramSettings = TelegramSettings()
     gateway: GatewaySettings = GatewaySettings()

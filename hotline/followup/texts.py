@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 RATING_REQUEST = (
-    "您好，您的工单 {number} 已办结。请为本次法律服务打分："
+    "您好，您的工单 {number} 已办结。请为本次法律服务打分（点按钮，或直接回复分数，分数后可写意见）："
     "5 非常满意，4 满意，3 基本满意，2 不满意，1 很不满意。"
 )
 RATING_REMINDER = "您好，工单 {number} 的满意度回访尚未收到您的评价，方便时请回复 1–5 分，谢谢！"

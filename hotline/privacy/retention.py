@@ -7,6 +7,9 @@ Past the configured ages (`privacy:` in config/hotline.yaml) a daily job:
   the file name in the ticket's `attachment` audit events;
 - masks phone, ID and card numbers in descriptions, rating comments and review details of finished
   tickets, and forgets citizens' display names once they have no message left in the window;
+- deletes learned NLU examples (citizens' masked words, hotline.learning) that were never approved for
+  training by the message age: a pending or rejected example serves no purpose any more. Approved ones
+  are training data the bureau chose to keep; erasure still finds them by ticket and conversation;
 - deletes the engine's conversations (rows of the SQL tracker store's `events` table) idle for longer
   than the tracker age. A conversation is deleted whole: cutting off only its old events would leave a
   tracker whose later events refer to slots and forms it no longer has.
@@ -29,7 +32,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Text, bindparam, cast, create_engine, func, inspect, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    create_engine,
+    delete,
+    func,
+    inspect,
+    or_,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
@@ -38,11 +56,13 @@ from hotline.db.models import (
     Citizen,
     MessageLog,
     MessageState,
+    NluExample,
     Rating,
     ReviewItem,
     Ticket,
     TicketEvent,
 )
+from hotline.learning.inbox import PENDING, REJECTED
 from hotline.privacy.masking import mask_pii
 from hotline.settings import PROJECT_ROOT, PrivacySettings
 
@@ -66,6 +86,7 @@ class RetentionResult:
     attachments: int = 0
     tickets_masked: int = 0
     display_names: int = 0
+    learned_examples: int = 0
     tracker_conversations: int | None = None  # None: no tracker store found
     tracker_events: int = 0
 
@@ -230,17 +251,39 @@ def expire_attachments(session: Session, before: dt.datetime, *, dry_run: bool) 
     return n
 
 
-def mask_finished_tickets(session: Session, before: dt.datetime, *, dry_run: bool) -> int:
+# The scheduler's daily pass re-reads only tickets that crossed the age or changed lately, so runs missed
+# for up to this long are caught up; `python -m hotline privacy retention` (by hand) reads every finished
+# ticket, e.g. once when retention is switched on for an existing database.
+RESCAN = dt.timedelta(days=7)
+
+
+def mask_finished_tickets(
+    session: Session,
+    before: dt.datetime,
+    *,
+    dry_run: bool,
+    now: dt.datetime | None = None,
+    full: bool = False,
+) -> int:
     """Phone, ID and card numbers masked in finished tickets' free text (description, rating comments,
-    review details) once the ticket is older than `before`. Category, county, dates and scores stay."""
+    review details) once the ticket is older than `before`. Category, county, dates and scores stay.
+
+    Without `full`, only tickets that passed `before` within `RESCAN`, or were changed, rated or reviewed
+    within `RESCAN` of `now`, are read: the others were masked by an earlier pass. A year of finished
+    tickets is otherwise read into memory every night.
+    """
+    finished = and_(Ticket.created_at < before, Ticket.status.not_in(OPEN_TICKET_STATUSES))
+    recent = (now or before) - RESCAN
+    crossed = or_(Ticket.created_at >= before - RESCAN, Ticket.updated_at >= recent)
+
+    def lately(*extra: ColumnElement[bool]) -> ColumnElement[bool]:
+        return and_(finished, true() if full else or_(crossed, *extra))
+
     tickets = session.scalars(
-        select(Ticket)
-        .where(Ticket.created_at < before, Ticket.status.not_in(OPEN_TICKET_STATUSES))
-        .order_by(Ticket.id)
-        .execution_options(yield_per=BATCH)
+        select(Ticket).where(lately()).order_by(Ticket.id).execution_options(yield_per=BATCH)
     )
     changed: set[int] = set()
-    for ticket in list(tickets):
+    for ticket in tickets:  # streamed: a full pass holds one batch of tickets, not the year
         masked = mask_pii(ticket.description or "")
         if masked != (ticket.description or ""):
             changed.add(ticket.id)
@@ -249,7 +292,7 @@ def mask_finished_tickets(session: Session, before: dt.datetime, *, dry_run: boo
     ratings = session.scalars(
         select(Rating)
         .join(Ticket, Ticket.id == Rating.ticket_id)
-        .where(Ticket.created_at < before, Ticket.status.not_in(OPEN_TICKET_STATUSES))
+        .where(lately(Rating.answered_at >= recent))
         .where(Rating.comment.is_not(None))
     )
     for rating in list(ratings):
@@ -261,7 +304,7 @@ def mask_finished_tickets(session: Session, before: dt.datetime, *, dry_run: boo
     reviews = session.scalars(
         select(ReviewItem)
         .join(Ticket, Ticket.id == ReviewItem.ticket_id)
-        .where(Ticket.created_at < before, Ticket.status.not_in(OPEN_TICKET_STATUSES))
+        .where(lately(ReviewItem.created_at >= recent))
     )
     for review in list(reviews):
         masked = mask_pii(review.detail or "")
@@ -285,6 +328,18 @@ def forget_display_names(session: Session, before: dt.datetime, *, dry_run: bool
     return len(citizens)
 
 
+# Learned examples a supervisor has not approved for training.
+UNAPPROVED_EXAMPLES = (PENDING, REJECTED)
+
+
+def expire_learned_examples(session: Session, before: dt.datetime, *, dry_run: bool) -> int:
+    """Learned NLU examples created before `before` and never approved: deleted."""
+    old = (NluExample.created_at < before, NluExample.status.in_(UNAPPROVED_EXAMPLES))
+    if dry_run:
+        return int(session.scalar(select(func.count()).select_from(NluExample).where(*old)) or 0)
+    return int(session.execute(delete(NluExample).where(*old)).rowcount or 0)  # type: ignore[attr-defined]
+
+
 def run_retention(
     session: Session,
     policy: PrivacySettings,
@@ -292,6 +347,7 @@ def run_retention(
     *,
     dry_run: bool = False,
     trackers: Engine | None = None,
+    full: bool = False,
 ) -> RetentionResult:
     """One retention pass at `now` (naive UTC). Does not commit `session`; the tracker store (a separate
     database) is changed in its own transaction, after the application rows are planned."""
@@ -301,8 +357,11 @@ def run_retention(
         session, cutoff(now, policy.attachment_retention_days), dry_run=dry_run
     )
     result.messages = expire_messages(session, messages_before, dry_run=dry_run)
-    result.tickets_masked = mask_finished_tickets(session, messages_before, dry_run=dry_run)
+    result.tickets_masked = mask_finished_tickets(
+        session, messages_before, dry_run=dry_run, now=now, full=full
+    )
     result.display_names = forget_display_names(session, messages_before, dry_run=dry_run)
+    result.learned_examples = expire_learned_examples(session, messages_before, dry_run=dry_run)
     if not dry_run:
         session.flush()
     if trackers is not None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.gateway import Gateway, Inbound
-from bot.notify import GatewayNotifier, parse_rating, rating_buttons
+from bot.notify import GatewayNotifier, parse_rating, rating_buttons, typed_rating
 from bot.replies import Reply
-from hotline.db.models import Rating, ReviewItem, TicketStatus
+from hotline.db.models import Citizen, MessageLog, Rating, ReviewItem, TicketStatus
 from hotline.db.session import session_scope
 from hotline.followup.service import OutboundMessage, pending_review_alerts, request_rating
 from hotline.reports.delivery import RecordingNotifier
@@ -90,3 +92,78 @@ async def test_notifier_delivers_from_scheduler_thread_with_buttons(tmp_path: Pa
     assert conversation == "telegram-7"
     assert replies[0].buttons[0].payload == "#rate:滁-20261129-0001:5"
     assert fallback.texts == [("supervisors", "周报")]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("5", (5, None)),
+        ("５分", (5, None)),
+        ("五星", (5, None)),
+        ("非常满意，谢谢律师", (5, "谢谢律师")),
+        ("满意", (4, None)),
+        ("满意！", (4, None)),
+        ("基本满意", (3, None)),
+        ("一般", (3, None)),
+        ("不满意 律师一直没回电话", (2, "律师一直没回电话")),
+        ("很不满意", (1, None)),
+        ("1", (1, None)),
+        ("好评", (5, None)),
+        # not ratings: the dialog's
+        ("满意度怎么评", None),
+        ("5分钟前老板打电话", None),
+        ("我对判决不满意", None),
+        ("一般来说工伤怎么认定", None),
+        ("6", None),
+        ("", None),
+    ],
+)
+def test_typed_rating(text: str, expected: tuple[int, str | None] | None) -> None:
+    assert typed_rating(text) == expected
+
+
+def typed(text: str, n: int, user: str = "u1") -> Inbound:
+    return Inbound("console", user, f"typed{n}", text)
+
+
+async def test_a_rating_typed_right_after_the_request_answers_it_with_the_comment(db_url: str) -> None:
+    engine = FakeEngine()
+    gateway = Gateway(engine, db_url)
+    await gateway.handle(typed("你好", 0))  # the citizen talked to the bot before
+    resolved_ticket(db_url, "console-u1")
+    replies = await gateway.handle(typed("不满意，律师一直没回电话", 1))
+    assert "回访" in replies[0].text
+    assert [text for _, text in engine.seen] == ["你好"]  # the typed rating did not reach the engine
+    with session_scope(db_url) as s:
+        rating = s.scalars(select(Rating)).one()
+        assert (rating.score, rating.comment) == (2, "律师一直没回电话")
+        assert s.scalars(select(ReviewItem.detail)).one() == "律师一直没回电话"
+    await gateway.handle(typed("满意", 2))  # answered already: now ordinary words for the dialog
+    assert [text for _, text in engine.seen] == ["你好", "满意"]
+
+
+async def test_a_number_typed_later_in_a_new_conversation_is_not_taken_for_a_rating(db_url: str) -> None:
+    engine = FakeEngine()
+    gateway = Gateway(engine, db_url)
+    resolved_ticket(db_url, "console-u1")
+    await gateway.handle(typed("我又被拖欠工资了", 1))  # the citizen went on without rating
+    await gateway.handle(typed("3", 2))  # e.g. household size in the new intake
+    assert [text for _, text in engine.seen] == ["我又被拖欠工资了", "3"]
+    with session_scope(db_url) as s:
+        assert s.scalars(select(Rating.score)).one() is None
+
+
+async def test_a_reminder_opens_the_question_again(db_url: str) -> None:
+    engine = FakeEngine()
+    gateway = Gateway(engine, db_url)
+    resolved_ticket(db_url, "console-u1")
+    await gateway.handle(typed("还有个问题", 1))
+    with session_scope(db_url) as s:
+        later = s.scalar(select(MessageLog.created_at).order_by(MessageLog.id.desc()).limit(1))
+        assert later is not None
+        s.scalars(select(Rating)).one().reminded_at = later + dt.timedelta(seconds=1)
+    await gateway.handle(typed("五星", 2))
+    assert [text for _, text in engine.seen] == ["还有个问题"]
+    with session_scope(db_url) as s:
+        assert s.scalars(select(Rating.score)).one() == 5
+        assert s.scalars(select(Citizen)).one().conversation_id == "console-u1"

@@ -56,11 +56,11 @@ def test_retention_then_erasure_on_postgresql(pg_url: str, tmp_path: Path) -> No
         trackers = tracker_store(tmp_path / "t.db", {"telegram:1001": RECENT, "telegram:2002": RECENT})
         before = figures(session, settings)
         policy = PrivacySettings(attachment_retention_days=180)
-        result = run_retention(session, policy, NOW, trackers=trackers)
+        result = run_retention(session, policy, NOW, trackers=trackers, full=True)
         session.commit()
         assert (result.messages, result.attachments, result.tickets_masked) == (6, 2, 2)
         assert figures(session, settings) == before
-        planned = run_retention(session, policy, NOW, dry_run=True)
+        planned = run_retention(session, policy, NOW, dry_run=True, full=True)
         assert (planned.messages, planned.attachments, planned.tickets_masked) == (0, 0, 0)
 
         erase_citizen(session, "telegram:1001", seeded.admin, NOW, trackers=trackers)

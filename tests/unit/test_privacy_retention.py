@@ -6,11 +6,20 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.cli import main
-from hotline.db.models import Citizen, MessageLog, MessageState, Rating, ReviewItem, Ticket, TicketEvent
+from hotline.db.models import (
+    Citizen,
+    MessageLog,
+    MessageState,
+    NluExample,
+    Rating,
+    ReviewItem,
+    Ticket,
+    TicketEvent,
+)
 from hotline.privacy.retention import ERASED_MARKER, run_retention, tracker_db_url, tracker_engine
 from hotline.settings import PROJECT_ROOT, ConfigError, PrivacySettings, Settings, load_settings
 from tests.unit.privacy_fixtures import (
@@ -59,7 +68,7 @@ def test_retention_erases_old_data_and_keeps_report_figures(
     )
     assert city_2025.groups["migrant_worker"] == 2 and city_2025.review_items == {"low_rating": 2}
 
-    result = run_retention(session, POLICY, NOW, trackers=trackers)
+    result = run_retention(session, POLICY, NOW, trackers=trackers, full=True)
     session.commit()
 
     assert figures(session, settings) == before  # reports do not change
@@ -103,7 +112,7 @@ def test_retention_erases_old_data_and_keeps_report_figures(
     assert (result.tracker_conversations, result.tracker_events) == (1, 3)
     assert tracker_senders(trackers) == {"telegram:1001": 3}
 
-    again = run_retention(session, POLICY, NOW, trackers=trackers)  # idempotent
+    again = run_retention(session, POLICY, NOW, trackers=trackers, full=True)  # idempotent
     assert (again.messages, again.attachments, again.tickets_masked, again.tracker_events) == (0, 0, 0, 0)
 
 
@@ -111,11 +120,11 @@ def test_dry_run_writes_nothing(session: Session, settings: Settings, tmp_path: 
     seed(session)
     trackers = tracker_store(tmp_path / "trackers.db", {"telegram:2002": NOW - dt.timedelta(days=200)})
     before = dump(session)
-    planned = run_retention(session, POLICY, NOW, dry_run=True, trackers=trackers)
+    planned = run_retention(session, POLICY, NOW, dry_run=True, trackers=trackers, full=True)
     session.commit()
     assert dump(session) == before
     assert tracker_senders(trackers) == {"telegram:2002": 3}
-    done = run_retention(session, POLICY, NOW, trackers=trackers)
+    done = run_retention(session, POLICY, NOW, trackers=trackers, full=True)
     assert (planned.messages, planned.attachments, planned.tickets_masked, planned.tracker_events) == (
         done.messages,
         done.attachments,
@@ -208,3 +217,56 @@ def test_daily_job_runs_the_pass(
     off = settings.model_copy(update={"privacy": PrivacySettings(retention_enabled=False)})
     install(Runtime(off, FileNotifier(tmp_path / "outbox")))
     assert jobs.privacy_retention() == "disabled"
+
+
+def test_unapproved_learned_examples_expire_approved_stay(session: Session) -> None:
+    old, recent = NOW - dt.timedelta(days=400), NOW - dt.timedelta(days=10)
+    for status, created in [
+        ("pending", old),
+        ("rejected", old),
+        ("approved", old),
+        ("pending", recent),
+    ]:
+        session.add(
+            NluExample(
+                text=f"{status} 老板不给工资",
+                intent="wage_arrears",
+                source="citizen_choice",
+                status=status,
+                created_by="citizen",
+                created_at=created,
+            )
+        )
+    session.commit()
+    planned = run_retention(session, POLICY, NOW, dry_run=True)
+    session.rollback()
+    assert planned.learned_examples == 2 and session.scalar(select(func.count(NluExample.id))) == 4
+    done = run_retention(session, POLICY, NOW)
+    session.commit()
+    assert done.learned_examples == 2
+    kept = {(e.status, e.created_at) for e in session.scalars(select(NluExample))}
+    assert kept == {("approved", old), ("pending", recent)}
+    assert run_retention(session, POLICY, NOW).learned_examples == 0
+
+
+def test_the_daily_pass_reads_only_tickets_that_crossed_the_age_or_changed_lately(session: Session) -> None:
+    seeded = seed(session)  # two finished tickets created and last changed 400 days ago, never masked
+    session.commit()
+    daily = run_retention(session, POLICY, NOW)  # as the scheduler runs it
+    assert daily.tickets_masked == 0  # they crossed the age long ago: an earlier (full) pass had them
+    a_old = seeded.tickets["a_old"]
+    a_old.updated_at = NOW - dt.timedelta(days=2)  # e.g. closed again two days ago
+    session.commit()
+    assert run_retention(session, POLICY, NOW).tickets_masked == 1
+    session.commit()
+    assert PERSONAL["a"][1] not in (session.get_one(Ticket, a_old.id).description or "")
+    # A ticket that passes the age today is read without having changed.
+    b_old = seeded.tickets["b_old"]
+    crossed = NOW - dt.timedelta(days=POLICY.message_retention_days + 1)
+    b_old.created_at, b_old.updated_at = crossed, crossed
+    session.commit()
+    assert run_retention(session, POLICY, NOW).tickets_masked == 1
+    session.commit()
+    assert PERSONAL["b"][1] not in (session.get_one(Ticket, b_old.id).description or "")
+    # By hand (full): nothing left.
+    assert run_retention(session, POLICY, NOW, full=True).tickets_masked == 0
