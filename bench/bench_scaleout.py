@@ -306,7 +306,10 @@ async def bursts(api: FakeBotApi, users: list[int], rounds: int, burst: int) -> 
                     write(user)
     run.elapsed = time.monotonic() - started
     run.unanswered = sum(len(wrote[u]) - len(got[u]) for u in users)
-    run.out_of_order = sum(1 for u in users if got[u] != wrote[u][: len(got[u])])
+    late = [u for u in users if got[u] != wrote[u][: len(got[u])]]
+    run.out_of_order = len(late)
+    for user in late[:5]:
+        progress(f"replies out of order for {user}: wrote {wrote[user]}, answered {got[user]}")
     return run
 
 
@@ -374,7 +377,10 @@ def persisted_out_of_order(db_url: str, users: list[int]) -> int:
     for user, text in rows:
         _, round_, index = text.split(":")
         persisted.setdefault(user, []).append((int(round_), int(index)))
-    return sum(1 for order in persisted.values() if order != sorted(order))
+    late = [user for user, order in persisted.items() if order != sorted(order)]
+    for user in late[:5]:
+        progress(f"persisted out of order for {user}: {persisted[user]}")
+    return len(late)
 
 
 def gateway_table(runs: dict[int, GatewayRun], args: argparse.Namespace) -> str:
@@ -413,6 +419,7 @@ class IntakeRun:
     unfinished: int = 0
     tickets_in_db: int = 0
     per_engine: Counter[str] = field(default_factory=Counter)
+    engine_cpu_ms: float = 0.0  # both engine nodes' CPU (rasa + action server) per turn
     cpu: str = ""
 
 
@@ -508,6 +515,8 @@ def measure_engines(
         run = asyncio.run(intakes(front, users, args.max_turns))
         meter.stop()
         run.cpu = meter.line()
+        engine_cpu = sum(v for k, v in meter.seconds.items() if k.startswith("engine node"))
+        run.engine_cpu_ms = engine_cpu / max(1, len(run.turn)) * 1000
         for entry in front.nginx.upstream_log()[before:]:
             if entry.get("uri") == "/webhooks/rest/webhook":
                 run.per_engine[entry["upstream"].rsplit(":", 1)[-1]] += 1
@@ -529,8 +538,8 @@ def engine_table(runs: dict[int, IntakeRun], args: argparse.Namespace) -> str:
         "(one turn after the other), real engine replicas (tracker in PostgreSQL, locks in Redis), 1 gateway",
         "",
         "| engine replicas | turns | turns/s | turn p50 s | turn p90 s | turn max s | tickets told / in DB "
-        "| unfinished | engine turns per replica |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| unfinished | engine turns per replica | engine CPU ms/turn |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for n, run in runs.items():
         turn = run.turn or [0.0]
@@ -538,7 +547,7 @@ def engine_table(runs: dict[int, IntakeRun], args: argparse.Namespace) -> str:
         lines.append(
             f"| {n} | {len(run.turn)} | {len(run.turn) / run.elapsed:.2f} | {statistics.median(turn):.2f} | "
             f"{pct(turn, 90):.2f} | {max(turn):.2f} | {run.tickets_told} / {run.tickets_in_db} | "
-            f"{run.unfinished} | {split} |"
+            f"{run.unfinished} | {split} | {run.engine_cpu_ms:.0f} |"
         )
     lines.append("")
     lines += [f"CPU in cores, {n} replica(s): {run.cpu}" for n, run in runs.items()]
@@ -571,7 +580,7 @@ def main(argv: list[str] | None = None) -> int:
         "--burst", type=int, default=2, help="A: messages written in a row per round (default 2)"
     )
     parser.add_argument("--engine-ms", type=float, default=100.0, help="A: the stub engine's answer time")
-    parser.add_argument("--intake-citizens", type=int, default=16, help="B: citizens at once (default 16)")
+    parser.add_argument("--intake-citizens", type=int, default=32, help="B: citizens at once (default 32)")
     parser.add_argument(
         "--max-turns", type=int, default=15, help="B: an intake without a ticket by then stops"
     )
