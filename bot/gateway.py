@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import appointments, strings
 from bot.engine import DialogEngine, EngineUnavailable, TurnLookup
-from bot.notify import parse_rating, typed_rating
+from bot.notify import parse_rating
 from bot.outbox import ClaimedReplies, Deliver, claim_outbox, deliver_claimed
 from bot.replies import TYPED_TITLE_MAX, Button, Reply, buttons_of, from_rasa, typed_button
 from hotline import attachments, observability
@@ -60,6 +60,7 @@ from hotline.messages import (
     previous_answer_at,
     release,
 )
+from hotline.normalise import parse_typed_rating
 from hotline.sanitise import DEFAULT_MAX_CHARS, sanitise_text
 from hotline.settings import Settings
 from hotline.tickets.lifecycle import citizen_left_handoff
@@ -300,7 +301,7 @@ class Gateway:
             return []
         rating = parse_rating(inbound.button_payload)
         comment = None
-        typed = None if rating or inbound.attachment else typed_rating(inbound.text or "")
+        typed = None if rating or inbound.attachment else parse_typed_rating(inbound.text or "")
         if typed is not None:  # "满意" typed right after the rating request answers it, like the button
             number = await self._db(partial(_rating_asked_just_before, message_id, citizen_id))
             rating, comment = ((number, typed[0]), typed[1]) if number else (None, None)

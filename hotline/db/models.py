@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Computed,
     Date,
     DateTime,
     Enum,
@@ -25,9 +26,16 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    case,
+    column,
+    event,
     false,
+    null,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from hotline.db.sqlfuncs import duration_seconds
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -173,6 +181,15 @@ REPORT_NEW_COLUMNS = (
 )
 
 
+_created, _source = column("created_at", DateTime), column("source", String)
+_first_response = column("first_response_at", DateTime)
+FIRST_RESPONSE_SECONDS = case(
+    (and_(_source == "import", _first_response == _created), null()),
+    else_=duration_seconds(_created, _first_response),
+)
+RESOLUTION_SECONDS = duration_seconds(_created, column("resolved_at", DateTime))
+
+
 class Ticket(Base):
     __tablename__ = "ticket"
     __table_args__ = (
@@ -197,6 +214,15 @@ class Ticket(Base):
             "first_response_due",
             "county_code",
             "source",  # imported tickets without a first response are left out (imported_without_response)
+        ),
+        # The exact median/p90 rank only the tickets of one duration bucket (hotline.reports.rollup):
+        # an index range of the duration, filtered by the done time and county inside the index.
+        Index("ix_ticket_resolution_seconds", "resolution_seconds", "resolved_at", "county_code"),
+        Index(
+            "ix_ticket_first_response_seconds",
+            "first_response_seconds",
+            "first_response_at",
+            "county_code",
         ),
     )
 
@@ -238,10 +264,77 @@ class Ticket(Base):
     first_response_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Durations the reports count, whole seconds, computed by the database (migration 0014; VIRTUAL on
+    # SQLite, STORED on PostgreSQL). An imported ticket's placeholder first response (the importer
+    # stores the creation time when the old system recorded none) counts as no first response.
+    first_response_seconds: Mapped[int | None] = mapped_column(
+        BigInteger, Computed(FIRST_RESPONSE_SECONDS, persisted=True)
+    )
+    resolution_seconds: Mapped[int | None] = mapped_column(
+        BigInteger, Computed(RESOLUTION_SECONDS, persisted=True)
+    )
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
     )
+
+
+class TicketRollupNew(Base):
+    """Tickets created per UTC day, by what the reports group on, with the figures they sum.
+
+    Kept by database triggers on `ticket` (hotline.reports.rollup, migration 0014), so every writer —
+    ORM, bulk UPDATE, imports, erasure, raw SQL — keeps it exact. '' stands for a NULL county/outcome
+    (a key column cannot be NULL). Rows whose count fell to 0 stay (harmless).
+    """
+
+    __tablename__ = "ticket_rollup_new"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    case_type: Mapped[CaseType] = mapped_column(
+        Enum(CaseType, native_enum=False, length=16), primary_key=True
+    )
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    eligibility_outcome: Mapped[str] = mapped_column(String(48), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    migrant_worker: Mapped[int] = mapped_column(Integer, default=0)
+    disabled: Mapped[int] = mapped_column(Integer, default=0)
+    minor: Mapped[int] = mapped_column(Integer, default=0)
+    elderly: Mapped[int] = mapped_column(Integer, default=0)
+    women: Mapped[int] = mapped_column(Integer, default=0)
+    bot_only: Mapped[int] = mapped_column(Integer, default=0)
+    handoff: Mapped[int] = mapped_column(Integer, default=0)
+    fallback_tickets: Mapped[int] = mapped_column(Integer, default=0)
+    fallbacks_total: Mapped[int] = mapped_column(Integer, default=0)
+    bot_resolved: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TicketRollupClosed(Base):
+    """Tickets resolved, referred or closed per UTC day of resolved_at (triggers, like TicketRollupNew)."""
+
+    __tablename__ = "ticket_rollup_closed"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    case_type: Mapped[CaseType] = mapped_column(
+        Enum(CaseType, native_enum=False, length=16), primary_key=True
+    )
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TicketRollupDuration(Base):
+    """Histogram of first-response and resolution durations per UTC day of the done time and county,
+    by duration bucket (hotline.db.sqlfuncs.BUCKET_SEGMENTS), with the SLA figures (triggers)."""
+
+    __tablename__ = "ticket_rollup_duration"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # first_response | resolution
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    within_sla: Mapped[int] = mapped_column(Integer, default=0)
+    with_due: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class TicketEvent(Base):
@@ -481,3 +574,13 @@ class KbProposal(Base):
     checked_by: Mapped[str | None] = mapped_column(String(96))
     last_checked: Mapped[dt.date | None] = mapped_column(Date)
     review_due: Mapped[dt.date | None] = mapped_column(Date)
+
+
+@event.listens_for(Base.metadata, "after_create")
+def _rollup_triggers(target: MetaData, connection: Any, **kw: Any) -> None:
+    """A schema made with create_all (benchmarks, ad-hoc tools) gets the same roll-up triggers as the
+    migrated one, from the same generator."""
+    if any(t.name == "ticket" for t in kw.get("tables") or ()):
+        from hotline.reports.rollup import install_triggers
+
+        install_triggers(connection)

@@ -1,5 +1,9 @@
 """Report figures computed with SQL aggregates (GROUP BY in the database), never Python loops over tickets.
 
+The ticket figures of a period's whole UTC days are read from the daily roll-ups kept by triggers
+(hotline.reports.rollup), the ragged edges of the period from the ticket table; `use_rollups=False` reads
+everything from the ticket table (same figures, exactly; the tests compare).
+
 Definitions (they decide what a supervisor reads, so they are spelled out):
 - new (受理/新增): tickets created in the period. "Legal-aid cases" (法律援助案件) are tickets whose case
   type is civil, criminal or administrative; consultations are counted separately. Target completion,
@@ -38,10 +42,10 @@ import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, literal, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, case, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from hotline.db.models import (
@@ -53,9 +57,13 @@ from hotline.db.models import (
     Target,
     Ticket,
     TicketEvent,
+    TicketRollupClosed,
+    TicketRollupDuration,
+    TicketRollupNew,
     TicketStatus,
     utcnow,
 )
+from hotline.db.sqlfuncs import bucket_bounds, duration_bucket
 from hotline.knowledge.outcome import FAQ_FACT
 from hotline.knowledge.proposals import served_kb
 from hotline.reports.config import ReportsConfig
@@ -212,16 +220,53 @@ def _scope_filter(counties: Sequence[str] | None) -> ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class _Query:
-    """What every builder below filters on: the database, the period and the counties in scope."""
+    """What every builder below filters on: the database, the period and the counties in scope.
+
+    `start`/`end` is the time window a ticket-table query covers: the whole period, or one ragged edge
+    of it when the whole UTC days inside come from the roll-ups (`split`)."""
 
     session: Session
     period: Period
     scope: ColumnElement[bool]
     config: ReportsConfig
+    counties: tuple[str, ...] = ()
+    use_rollups: bool = True
+    start: dt.datetime = dt.datetime.min
+    end: dt.datetime = dt.datetime.min
 
     def within(self, column: Any) -> ColumnElement[bool]:
-        """`column` falls in the period, for a ticket in scope."""
+        """`column` falls in the window, for a ticket in scope."""
+        return and_(column >= self.start, column < self.end, self.scope)
+
+    def in_period(self, column: Any) -> ColumnElement[bool]:
+        """`column` falls in the whole period, for a ticket in scope."""
         return and_(column >= self.period.start_utc, column < self.period.end_utc, self.scope)
+
+    def linked_in_period(self, column: Any, ticket_id: Any) -> ColumnElement[bool]:
+        """`column` of a rating or review item falls in the period, and its ticket is in scope: a
+        correlated EXISTS (a primary-key lookup per item), not a join the planner may start from the
+        ticket side (it did on SQLite when the item table had no statistics: a scan of every ticket)."""
+        in_scope = exists().where(Ticket.id == ticket_id, self.scope)
+        return and_(column >= self.period.start_utc, column < self.period.end_utc, in_scope)
+
+    def window(self, start: dt.datetime, end: dt.datetime) -> _Query:
+        return replace(self, start=start, end=end)
+
+    def split(self) -> tuple[tuple[dt.date, dt.date] | None, list[_Query]]:
+        """The period as [first, last) whole UTC days read from the roll-ups (None: not one whole day
+        inside, or roll-ups not used) and the ticket-table queries of the rest (the edges, < 1 day each:
+        a local midnight is not a UTC one)."""
+        start, end = self.period.start_utc, self.period.end_utc
+        first = start.date() if start.time() == dt.time(0) else start.date() + dt.timedelta(days=1)
+        last = end.date()
+        if not self.use_rollups or first >= last:
+            return None, [self.window(start, end)]
+        midnight = dt.datetime.combine
+        edges = [(start, midnight(first, dt.time(0))), (midnight(last, dt.time(0)), end)]
+        return (first, last), [self.window(a, b) for a, b in edges if a < b]
+
+    def rollup_scope(self, county: Any) -> ColumnElement[bool]:
+        return county.in_(self.counties) if self.counties else literal(True)
 
 
 def _scope_names(settings: Settings, counties: Sequence[str] | None) -> tuple[str, str]:
@@ -234,27 +279,51 @@ def _scope_names(settings: Settings, counties: Sequence[str] | None) -> tuple[st
     return ",".join(counties), "、".join(counties)
 
 
-def _add_new_tickets(q: _Query, m: ReportMetrics) -> None:
-    """Tickets created in the period: counts by type/category/county/outcome, groups, bot figures.
+def _new_ticket_rows(q: _Query) -> list[Sequence[Any]]:
+    """Tickets created in the period, grouped by county, type, category and outcome, with the summed
+    flags and facts: the whole UTC days from ticket_rollup_new, the edges from the ticket table."""
+    days, edges = q.split()
+    rows: list[Sequence[Any]] = []
+    if days is not None:
+        r = TicketRollupNew
+        rows += q.session.execute(
+            select(
+                r.county_code,
+                r.case_type,
+                r.category,
+                r.eligibility_outcome,
+                *[func.sum(c) for c in (r.n, *[getattr(r, g) for g in GROUPS])],
+                *[func.sum(c) for c in (r.bot_only, r.handoff)],
+                *[func.sum(c) for c in (r.fallback_tickets, r.fallbacks_total, r.bot_resolved)],
+            )
+            .where(r.day >= days[0], r.day < days[1], q.rollup_scope(r.county_code))
+            .group_by(r.county_code, r.case_type, r.category, r.eligibility_outcome)
+        ).all()
+    fallbacks = func.coalesce(Ticket.facts["fallbacks"].as_integer(), 0)
+    for edge in edges:
+        rows += q.session.execute(
+            select(
+                Ticket.county_code,
+                Ticket.case_type,
+                Ticket.category,
+                Ticket.eligibility_outcome,
+                func.count(),
+                *[_flag(getattr(Ticket, g)) for g in GROUPS],
+                _flag(Ticket.handled_by_bot_only),
+                _flag(Ticket.handoff_requested),
+                func.sum(case((fallbacks > 0, 1), else_=0)),
+                func.sum(fallbacks),
+                func.count(Ticket.facts[FAQ_FACT].as_string()),
+            )
+            .where(edge.within(Ticket.created_at))
+            .group_by(Ticket.county_code, Ticket.case_type, Ticket.category, Ticket.eligibility_outcome)
+        ).all()
+    return rows
 
-    One GROUP BY, read from the covering index ix_ticket_created_report (no row is read); the flag columns
-    are summed in the database, the few groups folded here. The figures from the JSON facts (fallbacks,
-    knowledge-base answers) need the rows: `_add_facts` reads them in one pass without sorting.
-    """
-    rows = q.session.execute(
-        select(
-            Ticket.county_code,
-            Ticket.case_type,
-            Ticket.category,
-            Ticket.eligibility_outcome,
-            func.count(),
-            *[_flag(getattr(Ticket, g)) for g in GROUPS],
-            _flag(Ticket.handled_by_bot_only),
-            _flag(Ticket.handoff_requested),
-        )
-        .where(q.within(Ticket.created_at))
-        .group_by(Ticket.county_code, Ticket.case_type, Ticket.category, Ticket.eligibility_outcome)
-    ).all()
+
+def _add_new_tickets(q: _Query, m: ReportMetrics) -> None:
+    """Tickets created in the period: counts by type/category/county/outcome, groups, bot figures, and
+    the figures kept in the JSON facts (fallbacks, knowledge-base answers)."""
     by_type: Counter[str] = Counter()
     by_cat: Counter[str] = Counter()
     by_county: Counter[str] = Counter()
@@ -263,13 +332,16 @@ def _add_new_tickets(q: _Query, m: ReportMetrics) -> None:
     groups: Counter[str] = Counter()
     case_groups: Counter[str] = Counter()
     complaint_cats = set(q.config.complaint_categories)
-    for county_code, case_type, category, outcome, n, *rest in rows:
+    for county_code, case_type, category, outcome, n, *rest in _new_ticket_rows(q):
+        if not n:
+            continue  # a roll-up row whose tickets all moved away
         ct = CaseType(case_type).value
-        flags, (bot, handoff) = rest[: len(GROUPS)], rest[len(GROUPS) :]
+        flags, rest = rest[: len(GROUPS)], rest[len(GROUPS) :]
+        bot, handoff, fb_tickets, fb_total, resolved = rest
         m.new += n
         by_type[ct] += n
         by_cat[category] += n
-        by_county[county_code or "未知"] += n
+        by_county[county_code or "未知"] += n  # NULL in the ticket table, '' in the roll-up
         if ct in LEGAL_AID_TYPES:
             cases_by_county[county_code or "未知"] += n
         by_outcome[outcome or "未评估"] += n
@@ -279,6 +351,9 @@ def _add_new_tickets(q: _Query, m: ReportMetrics) -> None:
                 case_groups[g] += v or 0
         m.bot_only += bot or 0
         m.handoffs += handoff or 0
+        m.fallback_tickets += fb_tickets or 0
+        m.fallbacks_total += fb_total or 0
+        m.bot_resolved += resolved or 0
         if category in complaint_cats:
             m.complaint_tickets += n
     m.by_case_type, m.by_category, m.by_county, m.by_outcome = (
@@ -301,24 +376,10 @@ def _add_left_handoffs(q: _Query, m: ReportMetrics) -> None:
         .where(
             TicketEvent.kind == "handoff_left",
             Ticket.handoff_requested.is_(False),
-            q.within(Ticket.created_at),
+            q.in_period(Ticket.created_at),
         )
     )
     m.handoffs += left or 0
-
-
-def _add_facts(q: _Query, m: ReportMetrics) -> None:
-    """Figures of new tickets kept in their JSON facts, in one ungrouped pass over the period's rows:
-    fallback tickets and fallbacks, and inquiries the bot resolved with a confirmed knowledge-base answer."""
-    fallbacks = func.coalesce(Ticket.facts["fallbacks"].as_integer(), 0)
-    fb_tickets, fb_total, resolved = q.session.execute(
-        select(
-            func.sum(case((fallbacks > 0, 1), else_=0)),
-            func.sum(fallbacks),
-            func.count(Ticket.facts[FAQ_FACT].as_string()),
-        ).where(q.within(Ticket.created_at))
-    ).one()
-    m.fallback_tickets, m.fallbacks_total, m.bot_resolved = fb_tickets or 0, fb_total or 0, resolved or 0
 
 
 def _kb_review_due(session: Session, period: Period) -> list[str]:
@@ -328,13 +389,26 @@ def _kb_review_due(session: Session, period: Period) -> list[str]:
 
 def _closed(q: _Query) -> tuple[int, int]:
     """(all tickets, legal-aid cases) resolved, referred or closed in the period."""
+    days, edges = q.split()
+    rows: list[Sequence[Any]] = []
+    if days is not None:
+        r = TicketRollupClosed
+        rows += q.session.execute(
+            select(r.case_type, func.sum(r.n))
+            .where(r.day >= days[0], r.day < days[1], q.rollup_scope(r.county_code))
+            .group_by(r.case_type)
+        ).all()
+    for edge in edges:
+        rows += q.session.execute(
+            select(Ticket.case_type, func.count())
+            .where(edge.within(Ticket.resolved_at))
+            .group_by(Ticket.case_type)
+        ).all()
     closed = cases_closed = 0
-    for case_type, n in q.session.execute(
-        select(Ticket.case_type, func.count()).where(q.within(Ticket.resolved_at)).group_by(Ticket.case_type)
-    ):
-        closed += n
+    for case_type, n in rows:
+        closed += n or 0
         if CaseType(case_type).value in LEGAL_AID_TYPES:
-            cases_closed += n
+            cases_closed += n or 0
     return closed, cases_closed
 
 
@@ -367,111 +441,116 @@ def _nearest_rank_hours(session: Session, values: Select[Any], expr: Any, count:
     return round(float(value or 0)) / 3600  # whole seconds: julianday arithmetic is not exact
 
 
-HOUR_BUCKET = 3600  # seconds per bucket of the duration histogram
-
-
 def imported_without_response() -> ColumnElement[bool]:
     """An imported historical ticket: the old system recorded no first response, the importer stored the
-    creation time in its place. Reports show "—" for it, not a first response after 0.0 hours."""
+    creation time in its place. Reports show "—" for it, not a first response after 0.0 hours (its
+    Ticket.first_response_seconds is NULL)."""
     return and_(Ticket.source == "import", Ticket.first_response_at == Ticket.created_at)
 
 
-def _durations(
-    q: _Query, done_col: Any, due_col: Any, exclude: ColumnElement[bool] | None = None
-) -> Durations:
-    """Hours from creation to `done_col` for tickets done in the period; nearest-rank median and p90.
+@dataclass(frozen=True)
+class _DurationKind:
+    """One duration figure: its roll-up kind, done and due columns, and the generated seconds column
+    (NULL for a ticket that does not count, e.g. an import's placeholder first response)."""
 
-    Exact without sorting the whole period: one scan (index-only with ix_ticket_*_report) counts the
-    tickets per hour of duration along with the SLA figures; only the buckets holding the two ranks are
-    then ranked (`_ranks_in_buckets`). The old way, ORDER BY … OFFSET k twice, sorted ~900k values twice
-    for the annual report of a 1M-ticket year.
+    kind: str
+    done: Any
+    due: Any
+    seconds: Any
+
+
+FIRST_RESPONSE = _DurationKind(
+    "first_response",
+    Ticket.first_response_at,
+    Ticket.first_response_due,
+    Ticket.first_response_seconds,
+)
+RESOLUTION = _DurationKind("resolution", Ticket.resolved_at, Ticket.resolution_due, Ticket.resolution_seconds)
+
+
+def _durations(q: _Query, d: _DurationKind) -> Durations:
+    """Hours from creation to the done time for tickets done in the period; nearest-rank median and p90.
+
+    Exact without reading the period's tickets: the duration histogram (by bucket, with the SLA figures)
+    of the whole UTC days comes from ticket_rollup_duration, the edges' from the ticket table; only the
+    bucket holding each rank is then ranked, an index range of the duration (ix_ticket_*_seconds).
+    Durations are whole seconds (rounded half away from zero, hotline.db.sqlfuncs.duration_seconds).
     """
-    in_period = q.within(done_col) if exclude is None else and_(q.within(done_col), ~exclude)
-    expr = _seconds(q.session.get_bind().dialect.name, Ticket.created_at, done_col)
-    bucket = _bucket(expr)
-    histogram: list[tuple[int, int]] = []
+    histogram: Counter[int] = Counter()
     result = Durations()
-    for b, n, within, with_due in q.session.execute(
-        select(
-            bucket,
-            func.count(),
-            func.sum(case((and_(due_col.is_not(None), done_col <= due_col), 1), else_=0)),
-            func.count(due_col),
-        )
-        .where(in_period)
-        .group_by(bucket)
-        .order_by(bucket)
-    ):
-        histogram.append((int(b), n))
-        result.count += n
+    days, edges = q.split()
+    rows: list[Sequence[Any]] = []
+    if days is not None:
+        r = TicketRollupDuration
+        rows += q.session.execute(
+            select(r.bucket, func.sum(r.n), func.sum(r.within_sla), func.sum(r.with_due))
+            .where(
+                r.kind == d.kind,
+                r.day >= days[0],
+                r.day < days[1],
+                q.rollup_scope(r.county_code),
+            )
+            .group_by(r.bucket)
+        ).all()
+    bucket = duration_bucket(d.seconds)
+    for edge in edges:
+        rows += q.session.execute(
+            select(
+                bucket,
+                func.count(),
+                func.sum(case((and_(d.due.is_not(None), d.done <= d.due), 1), else_=0)),
+                func.count(d.due),
+            )
+            .where(edge.within(d.done), d.seconds.is_not(None))
+            .group_by(bucket)
+        ).all()
+    for b, n, within, with_due in rows:
+        histogram[int(b)] += n or 0
+        result.count += n or 0
         result.within_sla += within or 0
         result.with_due += with_due or 0
-    if not result.count:
-        return result
-    result.median_hours, result.p90_hours = _ranks_in_buckets(
-        q.session, in_period, expr, histogram, result.count, (0.5, 0.9)
-    )
+    if result.count:
+        result.median_hours, result.p90_hours = (
+            _rank_in_bucket(q, d, sorted(histogram.items()), result.count, p) for p in (0.5, 0.9)
+        )
     return result
 
 
-def _bucket(seconds: ColumnElement[Any]) -> ColumnElement[int]:
-    """A duration's hour bucket: non-decreasing in the duration, so buckets in order are values in order
-    (integer division truncates toward zero: bucket 0 spans (-1 h, 1 h), which keeps the order)."""
-    return cast(seconds, Integer) // HOUR_BUCKET
-
-
-def _ranks_in_buckets(
-    session: Session,
-    in_period: ColumnElement[bool],
-    expr: Any,
-    histogram: list[tuple[int, int]],
-    count: int,
-    quantiles: tuple[float, float],
-) -> tuple[float, float]:
-    """Nearest-rank quantiles in hours: find the bucket of each rank k, then rank only those buckets'
-    values (one query: row_number within the bucket)."""
-    wanted: dict[int, list[int]] = {}  # bucket -> positions (1-based) inside it, per quantile in order
-    where: list[tuple[int, int]] = []
-    for p in quantiles:
-        k = max(0, math.ceil(p * count) - 1)
-        below = 0
-        for b, n in histogram:
-            if k < below + n:
-                wanted.setdefault(b, []).append(k - below + 1)
-                where.append((b, k - below + 1))
-                break
-            below += n
-        else:
-            raise AssertionError("rank beyond the histogram")
-    bucket = _bucket(expr)
-    ranked = (
-        select(
-            bucket.label("b"),
-            expr.label("v"),
-            func.row_number().over(partition_by=bucket, order_by=expr).label("rn"),
-        )
-        .where(in_period, bucket.in_(list(wanted)))
-        .subquery()
+def _rank_in_bucket(
+    q: _Query, d: _DurationKind, histogram: list[tuple[int, int]], count: int, p: float
+) -> float:
+    """The nearest-rank p-quantile in hours: the bucket holding rank k, then the k-th duration inside it
+    (ORDER BY the indexed duration inside the bucket's range, the period and scope filtered from the
+    index)."""
+    k = max(0, math.ceil(p * count) - 1)
+    below = 0
+    for bucket, n in histogram:
+        if k < below + n:
+            lower, upper = bucket_bounds(bucket)
+            break
+        below += n
+    else:
+        raise AssertionError("rank beyond the histogram")
+    in_bucket = [d.seconds < upper] if upper is not None else []
+    if lower is not None:
+        in_bucket.append(d.seconds >= lower)
+    value = q.session.scalar(
+        select(d.seconds)
+        .where(*in_bucket, q.in_period(d.done))
+        .order_by(d.seconds)
+        .offset(k - below)
+        .limit(1)
     )
-    found = {
-        (int(b), int(rn)): v
-        for b, rn, v in session.execute(
-            select(ranked.c.b, ranked.c.rn, ranked.c.v).where(
-                or_(*[and_(ranked.c.b == b, ranked.c.rn == rn) for b, rn in where])
-            )
-        )
-    }
-    # whole seconds: julianday arithmetic is not exact
-    first, second = (round(float(found[spot] or 0)) / 3600 for spot in where)
-    return first, second
+    if value is None:
+        raise AssertionError("the roll-up and the ticket table disagree")
+    return int(value) / 3600
 
 
 def _add_ratings(q: _Query, m: ReportMetrics) -> None:
     """Ratings requested in the period: requested, answered, distribution of scores, satisfied."""
     for score, n in q.session.execute(
         select(Rating.score, func.count())
-        .join(Ticket, Ticket.id == Rating.ticket_id)
-        .where(q.within(Rating.requested_at))
+        .where(q.linked_in_period(Rating.requested_at, Rating.ticket_id))
         .group_by(Rating.score)
     ):
         m.ratings_requested += n
@@ -488,8 +567,7 @@ def _review_items(q: _Query) -> dict[str, int]:
         reason: n
         for reason, n in q.session.execute(
             select(ReviewItem.reason, func.count())
-            .join(Ticket, Ticket.id == ReviewItem.ticket_id)
-            .where(q.within(ReviewItem.created_at))
+            .where(q.linked_in_period(ReviewItem.created_at, ReviewItem.ticket_id))
             .group_by(ReviewItem.reason)
         )
     }
@@ -497,30 +575,22 @@ def _review_items(q: _Query) -> dict[str, int]:
 
 def _review_closure(q: _Query) -> ReviewClosure:
     """低分回访办结率 over low-rating items opened in the period; hours to close for items closed in it."""
-    low = and_(ReviewItem.reason == "low_rating", q.within(ReviewItem.created_at))
+    low = and_(
+        ReviewItem.reason == "low_rating",
+        q.linked_in_period(ReviewItem.created_at, ReviewItem.ticket_id),
+    )
     closed_by_end = and_(ReviewItem.closed_at.is_not(None), ReviewItem.closed_at < q.period.end_utc)
     opened, low_closed = q.session.execute(
-        select(func.count(), func.sum(case((closed_by_end, 1), else_=0)))
-        .select_from(ReviewItem)
-        .join(Ticket, Ticket.id == ReviewItem.ticket_id)
-        .where(low)
+        select(func.count(), func.sum(case((closed_by_end, 1), else_=0))).select_from(ReviewItem).where(low)
     ).one()
     result = ReviewClosure(low_opened=opened or 0, low_closed=low_closed or 0)
-    in_period = q.within(ReviewItem.closed_at)
-    result.closed = (
-        q.session.scalar(
-            select(func.count())
-            .select_from(ReviewItem)
-            .join(Ticket, Ticket.id == ReviewItem.ticket_id)
-            .where(in_period)
-        )
-        or 0
-    )
+    in_period = q.linked_in_period(ReviewItem.closed_at, ReviewItem.ticket_id)
+    result.closed = q.session.scalar(select(func.count()).select_from(ReviewItem).where(in_period)) or 0
     if not result.closed:
         return result
     expr = _seconds(q.session.get_bind().dialect.name, ReviewItem.created_at, ReviewItem.closed_at)
 
-    values = select(expr).join(Ticket, Ticket.id == ReviewItem.ticket_id).where(in_period)
+    values = select(expr).where(in_period)
     result.median_hours = _nearest_rank_hours(q.session, values, expr, result.closed, 0.5)
     result.p90_hours = _nearest_rank_hours(q.session, values, expr, result.closed, 0.9)
     return result
@@ -618,22 +688,31 @@ def compute_metrics(
     config: ReportsConfig | None = None,
     *,
     with_previous: bool = True,
+    use_rollups: bool = True,
 ) -> ReportMetrics:
-    """All figures of one report for the city (counties=None) or the given counties."""
-    q = _Query(session, period, _scope_filter(counties), config or ReportsConfig())
+    """All figures of one report for the city (counties=None) or the given counties.
+
+    use_rollups=False reads every figure from the ticket table (the definitions; tests compare)."""
+    q = _Query(
+        session,
+        period,
+        _scope_filter(counties),
+        config or ReportsConfig(),
+        tuple(counties or ()),
+        use_rollups,
+        period.start_utc,
+        period.end_utc,
+    )
     scope_key, scope_name = _scope_names(settings, counties)
     m = ReportMetrics(period=period, scope=scope_key, scope_name=scope_name)
     _add_new_tickets(q, m)
     _add_left_handoffs(q, m)
-    _add_facts(q, m)
     m.kb_review_due_ids = _kb_review_due(session, period)
     m.kb_review_due = len(m.kb_review_due_ids)
     m.closed, m.cases_closed = _closed(q)
     m.backlog = _backlog(q)
-    m.first_response = _durations(
-        q, Ticket.first_response_at, Ticket.first_response_due, imported_without_response()
-    )
-    m.resolution = _durations(q, Ticket.resolved_at, Ticket.resolution_due)
+    m.first_response = _durations(q, FIRST_RESPONSE)
+    m.resolution = _durations(q, RESOLUTION)
     _add_ratings(q, m)
     m.review_items = _review_items(q)
     m.review_closure = _review_closure(q)
@@ -642,7 +721,13 @@ def compute_metrics(
     m.calendar_fallback_years = _calendar_fallback_years(period)
     if with_previous:
         m.previous = compute_metrics(
-            session, settings, period.previous(), counties, q.config, with_previous=False
+            session,
+            settings,
+            period.previous(),
+            counties,
+            q.config,
+            with_previous=False,
+            use_rollups=use_rollups,
         )
     return m
 

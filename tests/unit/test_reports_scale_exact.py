@@ -1,9 +1,11 @@
 """The report queries rewritten for province scale (issue 13) give the figures of their definitions exactly.
 
-Random tickets (durations on both sides of an hour, negative ones from imports, ties, several hour
+Random tickets (durations on both sides of an hour, negative ones from imports, ties, several duration
 buckets, missing due dates, cancelled and reopened tickets, JSON facts) checked against the definitions
-computed naively in Python: nearest-rank median/p90 from the histogram-then-bucket query, backlog from its
-two resolved_at ranges, the facts pass.
+computed naively in Python, for periods whose whole UTC days come from the daily roll-ups and whose
+ragged edges from the ticket table (hotline.reports.rollup), city-wide and for two counties:
+nearest-rank median/p90 from the histogram-then-bucket query, backlog from its two resolved_at ranges,
+the new-ticket and facts figures.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import datetime as dt
 import math
 import random
 
+import pytest
 from sqlalchemy.orm import Session
 
 from hotline.reports.metrics import compute_metrics
-from hotline.reports.periods import parse_period
+from hotline.reports.periods import Period, parse_period
 from hotline.settings import Settings
 from tests.unit.reports_fixtures import COUNTY_CODES, bulk_tickets
 
@@ -59,14 +62,31 @@ def random_tickets(rnd: random.Random, n: int) -> list[dict[str, object]]:
     return rows
 
 
-def test_durations_backlog_and_facts_match_their_definitions(session: Session, settings: Settings) -> None:
+PERIODS = {
+    "annual": (parse_period("annual", "2026"), None),
+    # ragged edges of another length (UTC-5/-4), two counties: roll-up days + edges, filtered by county
+    "new-york-two-counties": (
+        Period("annual", dt.date(2026, 1, 1), dt.date(2027, 1, 1), timezone="America/New_York"),
+        COUNTY_CODES[:2],
+    ),
+    "month": (parse_period("monthly", "2026-06"), None),
+}
+
+
+@pytest.mark.parametrize("case", list(PERIODS))
+def test_durations_backlog_and_facts_match_their_definitions(
+    session: Session, settings: Settings, case: str
+) -> None:
+    period, counties = PERIODS[case]
+    start, end = period.start_utc, period.end_utc
     rnd = random.Random(13)
-    rows = random_tickets(rnd, 1500)
-    bulk_tickets(session, rows)
-    m = compute_metrics(session, settings, parse_period("annual", "2026"), with_previous=False)
+    all_rows = random_tickets(rnd, 1500)
+    bulk_tickets(session, all_rows)
+    m = compute_metrics(session, settings, period, counties, with_previous=False)
+    rows = [r for r in all_rows if counties is None or r["county_code"] in counties]
 
     def within(at: object) -> bool:
-        return isinstance(at, dt.datetime) and START <= at < END
+        return isinstance(at, dt.datetime) and start <= at < end
 
     for done, due, figure in (
         ("resolved_at", "resolution_due", m.resolution),
@@ -89,9 +109,9 @@ def test_durations_backlog_and_facts_match_their_definitions(session: Session, s
     backlog = [
         r
         for r in rows
-        if r["created_at"] < END  # type: ignore[operator]
+        if r["created_at"] < end  # type: ignore[operator]
         and r["status"] != "cancelled"
-        and (r["resolved_at"] is None or r["resolved_at"] >= END)  # type: ignore[operator]
+        and (r["resolved_at"] is None or r["resolved_at"] >= end)  # type: ignore[operator]
     ]
     assert m.backlog == len(backlog)
     new = [r for r in rows if within(r["created_at"])]
