@@ -22,9 +22,9 @@ B. Engine scale-out: two engine nodes (`python -m stack --no-gateway`, the real 
 
 After every configuration: the CPU each process used during it (user + system seconds over the wall time,
 in cores, from /proc; children included) and the whole machine's, so whatever limits the figures shows.
-Progress goes to stderr, the tables to stdout. Cold start of the engine nodes: ~2-4 minutes.
+Progress goes to stderr, the tables to stdout. Cold start of the engine nodes: ~1-2 minutes.
 
-    .venv/bin/python bench/bench_scaleout.py                 # both parts, ~10 minutes
+    .venv/bin/python bench/bench_scaleout.py                 # both parts, ~3 minutes
     .venv/bin/python bench/bench_scaleout.py --part gateways --citizens 50 --rounds 3 --burst 2
 """
 
