@@ -67,6 +67,7 @@ from tests.integration.test_distributed import (  # noqa: E402
     Node,
     Services,
     WebhookGateway,
+    _accepts,
     next_answer,
     nginx_http_block,
     replies_from,
@@ -224,16 +225,6 @@ def webhook_front(
         for gateway in gateways:
             gateway.stop()
         nginx.stop()
-
-
-def _accepts(port: int) -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def replies_to(api: FakeBotApi, seen: int) -> tuple[list[Call], int]:
