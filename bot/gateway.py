@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import appointments, strings
 from bot.engine import DialogEngine, EngineUnavailable, TurnLookup
-from bot.notify import parse_rating, typed_rating
+from bot.notify import parse_rating
 from bot.outbox import ClaimedReplies, Deliver, claim_outbox, deliver_claimed
 from bot.replies import TYPED_TITLE_MAX, Button, Reply, buttons_of, from_rasa, typed_button
 from hotline import attachments, observability
@@ -49,6 +49,7 @@ from hotline.messages import (
     claim,
     escalate_outage,
     get_or_create_citizen,
+    later_pending,
     log_inbound,
     log_outbound,
     mark,
@@ -59,6 +60,7 @@ from hotline.messages import (
     previous_answer_at,
     release,
 )
+from hotline.normalise import parse_typed_rating
 from hotline.sanitise import DEFAULT_MAX_CHARS, sanitise_text
 from hotline.settings import Settings
 from hotline.tickets.lifecycle import citizen_left_handoff
@@ -299,7 +301,7 @@ class Gateway:
             return []
         rating = parse_rating(inbound.button_payload)
         comment = None
-        typed = None if rating or inbound.attachment else typed_rating(inbound.text or "")
+        typed = None if rating or inbound.attachment else parse_typed_rating(inbound.text or "")
         if typed is not None:  # "满意" typed right after the rating request answers it, like the button
             number = await self._db(partial(_rating_asked_just_before, message_id, citizen_id))
             rating, comment = ((number, typed[0]), typed[1]) if number else (None, None)
@@ -430,14 +432,18 @@ class Gateway:
 
         waiting = snapshot if snapshot is not None else await self._db(queue)
         conversation_id = waiting.conversation_id
-        for position, message_id in enumerate(waiting.ids):
+        ids = list(waiting.ids)
+        position = -1
+        while position + 1 < len(ids):
+            position += 1
+            message_id = ids[position]
             taken = await self._take(message_id, conversation_id, mark_dispatch=not engine_blocked)
             if isinstance(taken, _Done):
                 continue  # answered meanwhile by another task (the snapshot was stale)
             if taken is None:
                 break  # another replica is on this citizen and keeps the order
             item = taken
-            last = position == len(waiting.ids) - 1
+            last = position == len(ids) - 1
             said: list[Reply] = []
             answer: list[Reply] | None = None
             stop = False
@@ -480,21 +486,28 @@ class Gateway:
                 answered: bool = answer is not None,
                 said: list[Reply] = said,
                 claim_replies: bool = claim_replies,
-            ) -> ClaimedReplies | None:  # answered and its replies logged in one commit; the claim ends
+                last: bool = last,
+            ) -> tuple[ClaimedReplies | None, list[int]]:  # answered, replies logged: one commit
                 if answered:
                     mark_done(session, [i], MessageState.PROCESSED)
                 else:
                     release(session.get_one(MessageLog, i))
                 citizen = session.get_one(Citizen, citizen_id)
                 self._say(session, citizen_id, said, queued, citizen=citizen)
-                if not claim_replies:
-                    return None
+                # Another replica may have persisted this citizen's next message while we held the claim
+                # and left it to us (order): it is ours now, in the same round (else it waited for the
+                # retry tick, 30-60 s). Read after this message's row is locked by the update above, so
+                # a message committed later is seen by its own replica as answered-or-ours.
+                later = later_pending(session, citizen_id, i) if answered and last else []
+                if not claim_replies or later:
+                    return None, later
                 session.flush()
                 return claim_outbox(
                     session, citizen_id, self._token, self._claim_ttl, user_id=citizen.external_id
-                )
+                ), []
 
-            claimed = await self._db(settle)
+            claimed, later = await self._db(settle)
+            ids.extend(later)
             replies.extend(said)
             if stop:
                 break

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -43,35 +42,6 @@ def parse_rating(payload: str | None) -> tuple[str, int] | None:
     if not number or score not in {"1", "2", "3", "4", "5"}:
         return None
     return number, int(score)
-
-
-_SCORE_CHARS = {**{str(n): n for n in range(1, 6)}, **{chr(0xFF10 + n): n for n in range(1, 6)}}
-_SCORE_CHARS.update(zip("一二三四五", range(1, 6), strict=True))
-_TYPED_SCORE = re.compile(r"^([1-5１-５一二三四五])\s*(?:分|星|颗星)?(?=$|[\s，,。.!！、；;：:~～])")
-_SEPARATORS = " \t\n，,。.!！、；;：:~～"
-
-
-def typed_rating(text: str) -> tuple[int, str | None] | None:
-    """A rating typed instead of tapped ("5", "五星", "非常满意", "不满意，律师没回电话") → (score, comment).
-
-    Only the start of the message counts, and only when a word ends there ("满意度怎么算" is no rating);
-    what follows is kept as the comment. The caller accepts it only right after a rating request.
-    """
-    stripped = text.strip()
-    found = _TYPED_SCORE.match(stripped)
-    if found:
-        score, rest = _SCORE_CHARS[found.group(1)], stripped[found.end() :]
-    else:
-        for word in sorted(strings.RATING_WORDS, key=len, reverse=True):
-            if stripped.startswith(word) and (
-                len(stripped) == len(word) or stripped[len(word)] in _SEPARATORS
-            ):
-                score, rest = strings.RATING_WORDS[word], stripped[len(word) :]
-                break
-        else:
-            return None
-    comment = rest.strip(_SEPARATORS)
-    return score, comment or None
 
 
 class GatewayNotifier:

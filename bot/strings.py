@@ -46,30 +46,6 @@ BUTTON_LINE = "  [{index}] {title}"
 TELEGRAM_START = "您好！这里是12348公共法律服务热线智能助手。请直接说说您遇到的问题。"
 RATING_LABELS = {5: "5 非常满意", 4: "4 满意", 3: "3 基本满意", 2: "2 不满意", 1: "1 很不满意"}
 RATING_UNKNOWN_TICKET = "没有找到需要您评价的工单，谢谢。"
-# A rating typed instead of tapped (bot/notify.typed_rating), right after the rating request. Longest first
-# is not needed: the parser tries longer words first. Digits 1-5 (also ５, 五, "5分", "五星") count too.
-RATING_WORDS = {
-    "非常满意": 5,
-    "很满意": 5,
-    "十分满意": 5,
-    "特别满意": 5,
-    "满意": 4,
-    "比较满意": 4,
-    "基本满意": 3,
-    "一般": 3,
-    "还行": 3,
-    "还可以": 3,
-    "不太满意": 2,
-    "不满意": 2,
-    "不大满意": 2,
-    "很不满意": 1,
-    "非常不满意": 1,
-    "十分不满意": 1,
-    "特别不满意": 1,
-    "太差了": 1,
-    "好评": 5,
-    "差评": 1,
-}
 
 # Operator desk (bot/desk): cards, buttons and replies in the operators' group.
 DESK_DISABLED = "未配置 telegram.operators_chat_id：工作人员群工作台未启用，工单卡片不会发送到 Telegram。"

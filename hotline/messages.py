@@ -187,6 +187,23 @@ def pending_for(session: Session, citizen_id: int) -> list[MessageLog]:
     return _in_order(session, citizen_id, MessageDirection.INBOUND, PENDING)
 
 
+def later_pending(session: Session, citizen_id: int, after: int) -> list[int]:
+    """Ids of one citizen's unprocessed inbound messages newer than `after`, oldest first (ids only: one
+    indexed read in the commit that settles `after`)."""
+    return list(
+        session.scalars(
+            select(MessageLog.id)
+            .where(
+                MessageLog.citizen_id == citizen_id,
+                MessageLog.direction == MessageDirection.INBOUND,
+                MessageLog.state.in_(PENDING),
+                MessageLog.id > after,
+            )
+            .order_by(MessageLog.id)
+        )
+    )
+
+
 def citizens_with_retries(session: Session, received_before: dt.datetime | None = None) -> list[int]:
     """Citizens with queued messages: RETRY ones, and RECEIVED ones left behind by a crash.
 

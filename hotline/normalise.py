@@ -237,13 +237,18 @@ def parse_matter_type(text: str) -> str | None:
     return None
 
 
-_RATING_WORDS = (
-    (5, r"非常满意|很满意|特别满意"),
-    (1, r"很不满意|非常不满意|太差"),
-    (2, r"不满意|差"),
-    (3, r"基本满意|一般|还行"),
+_RATING_WORDS = (  # the first row that matches wins: the longer, negated phrases come first
+    (5, r"非常满意|很满意|特别满意|十分满意|好评"),
+    (1, r"很不满意|非常不满意|特别不满意|十分不满意|太差|差评"),
+    (2, r"不满意|不太满意|不大满意|差"),
+    (3, r"基本满意|一般|还行|还可以"),
     (4, r"满意|不错|挺好"),
 )
+_SCORE_CHARS = {**{c: i + 1 for i, c in enumerate("12345")}, **{c: i + 1 for i, c in enumerate("１２３４５")}}
+_SCORE_CHARS.update({c: i + 1 for i, c in enumerate("一二三四五")})
+_WORD_END = r"(?=$|[\s，,。.!！、；;：:~～])"  # a rating word ends here: "满意度" is not "满意"
+_TYPED_SCORE = re.compile(rf"([1-5１-５一二三四五])\s*(?:分|星|颗星)?{_WORD_END}")
+_SEPARATORS = " \t\n，,。.!！、；;：:~～"
 
 
 def parse_rating(text: str) -> int | None:
@@ -255,6 +260,24 @@ def parse_rating(text: str) -> int | None:
         if re.search(pattern, text):
             return score
     return None
+
+
+def parse_typed_rating(text: str) -> tuple[int, str | None] | None:
+    """A rating typed as a message of its own ("5", "五星", "非常满意", "不满意，律师没回电话"):
+    (score, the words after it as a comment). Stricter than `parse_rating`, which reads an answer to the
+    rating question: only the start of the message counts, and only a whole word ("满意度怎么算",
+    "5分钟前" and "我对判决不满意" are no ratings)."""
+    stripped = text.strip()
+    found = _TYPED_SCORE.match(stripped)
+    score = _SCORE_CHARS[found.group(1)] if found else None
+    for words_score, pattern in () if found else _RATING_WORDS:
+        found = re.match(rf"(?:{pattern}){_WORD_END}", stripped)
+        if found:
+            score = words_score
+            break
+    if found is None or score is None:
+        return None
+    return score, stripped[found.end() :].strip(_SEPARATORS) or None
 
 
 _CASE_COUNTY_WORDS = (

@@ -132,7 +132,12 @@ class TelegramTransport:
             .post_init(self._post_init)
             .post_shutdown(self._post_shutdown)
             .concurrent_updates(
-                ChatOrderedProcessor(settings.telegram.max_concurrent_updates, on_done=self._journal_done)
+                ChatOrderedProcessor(
+                    settings.telegram.max_concurrent_updates,
+                    on_done=self._journal_done,
+                    # Several replicas behind a load balancer: one chat's updates in order across them.
+                    before=self._after_earlier_updates if settings.telegram.mode == "webhook" else None,
+                )
             )
             .update_queue(self._journal)
         )
@@ -216,6 +221,10 @@ class TelegramTransport:
             await app.bot.send_message(chat_id=int(chat), text=text)
         else:
             await send_report_file(app.bot, int(chat), path, text[:1024])
+
+    async def _after_earlier_updates(self, update: Update) -> bool:
+        wait = self._settings.gateway.claim_ttl_seconds  # as long as another replica's turn may hold on
+        return await update_journal.after_earlier_updates(self._sessions, update, wait)
 
     async def _journal_done(self, update: Update) -> None:
         await in_thread(self._sessions, lambda s: update_journal.mark_done(s, update.update_id))

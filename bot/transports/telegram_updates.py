@@ -31,37 +31,51 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     how many updates wait). Updates without a chat (e.g. inline queries) are not serialised.
     """
 
-    def __init__(self, running: int, on_done: Callable[[Update], Awaitable[None]] | None = None) -> None:
-        """`on_done` runs after an update's handlers finished (the update journal marks it done)."""
+    def __init__(
+        self,
+        running: int,
+        on_done: Callable[[Update], Awaitable[None]] | None = None,
+        before: Callable[[Update], Awaitable[object]] | None = None,
+    ) -> None:
+        """`on_done` runs after an update's handlers finished (the update journal marks it done);
+        `before` once the update holds its chat's lock, before it takes a running slot (webhook replicas
+        wait there for the chat's earlier updates on other replicas)."""
         super().__init__(running * WAITING_PER_RUNNING)
         self._on_done = on_done
+        self._before = before
         self._running = asyncio.BoundedSemaphore(running)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # tasks holding or waiting for each chat's lock
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        try:
-            await self._in_order(update, coroutine)
-        finally:
-            if self._on_done is not None and isinstance(update, Update):
-                await self._on_done(update)
-
-    async def _in_order(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
-            async with self._running:
-                await coroutine
+            try:
+                async with self._running:
+                    await coroutine
+            finally:
+                await self._done(update)
             return
         key = chat.id
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
         try:
-            async with lock, self._running:
-                await coroutine
+            async with lock:
+                try:
+                    if self._before is not None and isinstance(update, Update):
+                        await self._before(update)
+                    async with self._running:
+                        await coroutine
+                finally:
+                    await self._done(update)  # before the chat's next update may start
         finally:
             self._users[key] -= 1
             if not self._users[key]:  # forget idle chats: the map stays as small as the traffic in flight
                 del self._users[key], self._locks[key]
+
+    async def _done(self, update: object) -> None:
+        if self._on_done is not None and isinstance(update, Update):
+            await self._on_done(update)
 
     @property
     def chats_in_flight(self) -> int:

@@ -48,8 +48,9 @@ class JournalQueue(asyncio.Queue[object]):
             except (TypeError, ValueError) as exc:  # never hold up the others for one odd update
                 log.error("update %s not journalled, queued anyway (%s)", item.update_id, type(exc).__name__)
             else:
+                chat = item.effective_chat.id if item.effective_chat is not None else None
                 try:
-                    await in_thread(self._sessions, lambda s: record(s, item.update_id, body))
+                    await in_thread(self._sessions, lambda s: record(s, item.update_id, body, chat))
                 except SQLAlchemyError as exc:  # not confirmed to Telegram: it delivers the update again
                     log.error("update %s not journalled (%s)", item.update_id, type(exc).__name__)
                     raise NetworkError("update journal unavailable") from exc
@@ -67,12 +68,56 @@ def _timestamp(value: object) -> int:
     raise TypeError(type(value).__name__)
 
 
-def record(session: Session, update_id: int, body: dict[str, Any]) -> bool:
+def record(session: Session, update_id: int, body: dict[str, Any], chat_id: int | None = None) -> bool:
     """Journal an update; False when it is already there (Telegram or a replica delivered it again)."""
     try:
         with session.begin_nested():
-            session.add(UpdateJournal(update_id=update_id, body=body, received_at=utcnow()))
+            session.add(UpdateJournal(update_id=update_id, chat_id=chat_id, body=body, received_at=utcnow()))
     except IntegrityError:
+        return False
+    return True
+
+
+def earlier_undone(session: Session, chat_id: int, update_id: int) -> bool:
+    """Whether an earlier update of this chat is journalled and not done yet (on any replica)."""
+    return (
+        session.scalar(
+            select(UpdateJournal.id)
+            .where(
+                UpdateJournal.chat_id == chat_id,
+                UpdateJournal.update_id < update_id,
+                UpdateJournal.done_at.is_(None),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+async def after_earlier_updates(
+    sessions: sessionmaker[Session], update: Update, timeout: float, poll: float = 0.02
+) -> bool:
+    """Wait until this chat's earlier updates are done on whichever replica took them (True), at most
+    `timeout` seconds (False: that replica may have died; its update is replayed later, out of order).
+
+    Telegram sends a chat's next update once the previous one was answered 200, which the webhook does as
+    soon as the update is journalled, before its handler stored the message. Behind a load balancer the
+    next update can reach another replica and be stored first, so the citizen's queue (message ids) would
+    take the other order; waiting here is the cross-replica form of ChatOrderedProcessor's chat lock.
+    """
+    chat = update.effective_chat
+    if chat is None:
+        return True
+    deadline = asyncio.get_running_loop().time() + timeout
+    try:
+        while await in_thread(sessions, lambda s: earlier_undone(s, chat.id, update.update_id)):
+            if asyncio.get_running_loop().time() > deadline:
+                log.warning("update %s: an earlier update of its chat is still not done", update.update_id)
+                return False
+            await asyncio.sleep(poll)
+            poll = min(poll * 1.5, 0.2)
+    except SQLAlchemyError as exc:  # the order is best effort here; the update itself must go on
+        log.warning("update %s: earlier updates not checked (%s)", update.update_id, type(exc).__name__)
         return False
     return True
 

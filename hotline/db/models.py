@@ -124,9 +124,13 @@ class UpdateJournal(Base):
     """
 
     __tablename__ = "update_journal"
+    __table_args__ = (Index("ix_update_journal_chat", "chat_id", "update_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     update_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    # The update's chat: behind a load balancer a replica waits for this chat's earlier updates to be done
+    # before handling the next (per-citizen order across replicas, bot/transports/update_journal.py).
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -233,6 +233,15 @@ def _markup(params: dict[str, Any]) -> dict[str, Any] | None:
     return {"inline_keyboard": rows} if rows else None
 
 
+def _chat_key(update: dict[str, Any]) -> object:
+    """The chat an update belongs to (its delivery order is kept per chat); the update itself if none."""
+    for kind in ("message", "edited_message", "channel_post", "edited_channel_post"):
+        if kind in update:
+            return update[kind]["chat"]["id"]
+    message = update.get("callback_query", {}).get("message")
+    return message["chat"]["id"] if message else ("update", update["update_id"])
+
+
 class FakeBotApi:
     """The server: state, protocol, and a thread-safe API for tests. Start it with `start()` or `serve()`."""
 
@@ -995,38 +1004,73 @@ class FakeBotApi:
         return info
 
     async def _deliver_webhooks(self) -> None:
-        """POST pending updates, one at a time and in order, to the webhook with its secret header."""
+        """POST pending updates to the webhook with its secret header, as the Bot API server does: up to
+        `max_connections` (setWebhook's, default 40) requests at once, one chat's updates one at a time and
+        in order (a chat's next update waits until the previous one was answered 200)."""
         assert self._wake is not None
-        async with httpx.AsyncClient(timeout=60) as client:
-            while True:
-                with self._lock:
-                    hook = dict(self._state.webhook)
-                    batch = self._deliverable(1) if hook.get("url") else []
-                if not batch:
-                    self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), 1.0)
-                    continue
-                headers = {"Content-Type": "application/json"}
-                if hook.get("secret_token"):
-                    headers["X-Telegram-Bot-Api-Secret-Token"] = str(hook["secret_token"])
-                try:
-                    response = await client.post(hook["url"], content=json.dumps(batch[0]), headers=headers)
-                    delivered, error = (
-                        response.status_code == 200,
-                        f"Wrong response from the webhook: {response.status_code}",
-                    )
-                except httpx.HTTPError as exc:
-                    delivered, error = False, f"Connection failed: {exc!r}"
-                with self._changed:
-                    if delivered:
-                        with contextlib.suppress(ValueError):
-                            self._state.updates.remove(batch[0])
-                    else:
-                        self._state.webhook.update(last_error_date=int(time.time()), last_error_message=error)
-                    self._changed.notify_all()
-                if not delivered:
-                    await asyncio.sleep(0.5)
+        busy: set[object] = set()  # chats with a delivery in flight
+        tasks: set[asyncio.Task[None]] = set()
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=None)) as client:
+            try:
+                while True:
+                    self._wake.clear()  # before reading the queue: a wake-up after this is not lost
+                    with self._lock:
+                        hook = dict(self._state.webhook)
+                        pending = self._deliverable(len(self._state.updates)) if hook.get("url") else []
+                    room = int(hook.get("max_connections") or 40) - len(busy)
+                    picked: list[tuple[object, dict[str, Any]]] = []
+                    seen: set[object] = set()
+                    for update in pending:
+                        chat = _chat_key(update)
+                        if chat not in seen and chat not in busy and len(picked) < room:
+                            picked.append((chat, update))
+                        seen.add(chat)  # only a chat's oldest pending update may go
+                    if not picked:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._wake.wait(), 1.0)
+                        continue
+                    for chat, update in picked:
+                        busy.add(chat)
+                        task = asyncio.create_task(self._deliver_one(client, hook, update, chat, busy))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+            finally:
+                for task in tasks:
+                    task.cancel()
+
+    async def _deliver_one(
+        self,
+        client: httpx.AsyncClient,
+        hook: dict[str, Any],
+        update: dict[str, Any],
+        chat: object,
+        busy: set[object],
+    ) -> None:
+        headers = {"Content-Type": "application/json"}
+        if hook.get("secret_token"):
+            headers["X-Telegram-Bot-Api-Secret-Token"] = str(hook["secret_token"])
+        try:
+            try:
+                response = await client.post(hook["url"], content=json.dumps(update), headers=headers)
+                delivered, error = (
+                    response.status_code == 200,
+                    f"Wrong response from the webhook: {response.status_code}",
+                )
+            except httpx.HTTPError as exc:
+                delivered, error = False, f"Connection failed: {exc!r}"
+            with self._changed:
+                if delivered:
+                    with contextlib.suppress(ValueError):
+                        self._state.updates.remove(update)
+                else:
+                    self._state.webhook.update(last_error_date=int(time.time()), last_error_message=error)
+                self._changed.notify_all()
+            if not delivered:
+                await asyncio.sleep(0.5)  # this chat's retry pace; other chats go on
+        finally:
+            busy.discard(chat)
+            assert self._wake is not None
+            self._wake.set()
 
     # -- sending --
 

@@ -11,7 +11,7 @@ import io
 import json
 import threading
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import httpx
@@ -264,6 +264,47 @@ async def test_webhook_delivery_posts_updates_in_order_with_the_secret(api: Fake
         await asyncio.to_thread(api.wait_until, lambda: api.pending_updates == 0, 10, "the queue emptied")
         info = await bot.get_webhook_info()
         assert info.url == url and info.last_error_message and "500" in info.last_error_message
+    finally:
+        receiver.shutdown()
+
+
+class _HoldsFirst(BaseHTTPRequestHandler):
+    """Answers 甲1 only once another chat's update arrived (it can only arrive concurrently)."""
+
+    received: ClassVar[list[str]] = []
+    other_chat_arrived = threading.Event()
+
+    def do_POST(self) -> None:
+        text = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["message"]["text"]
+        _HoldsFirst.received.append(text)
+        if text == "甲1":
+            _HoldsFirst.other_chat_arrived.wait(10)
+        elif text == "乙1":
+            _HoldsFirst.other_chat_arrived.set()
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+async def test_webhook_delivery_is_concurrent_across_chats_and_ordered_within_one(
+    api: FakeBotApi, bot: Bot
+) -> None:
+    """As Telegram: several requests at once (max_connections), but a chat's next update only after its
+    previous one was answered, so one slow request holds up its own chat alone."""
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _HoldsFirst)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        assert await bot.set_webhook(f"http://127.0.0.1:{receiver.server_address[1]}/telegram")
+        api.inject_text(CITIZEN, CITIZEN, "甲1")
+        api.inject_text(CITIZEN, CITIZEN, "甲2")
+        api.inject_text(CITIZEN + 1, CITIZEN + 1, "乙1")
+        await asyncio.to_thread(api.wait_until, lambda: api.pending_updates == 0, 20, "all delivered")
+        # 甲1 and 乙1 went at once (either may arrive first); 甲2 only after 甲1 was answered, which needed
+        # 乙1 (delivered one at a time, 甲2 would have come second, after 甲1's 10 s wait)
+        assert sorted(_HoldsFirst.received[:2]) == ["乙1", "甲1"] and _HoldsFirst.received[2:] == ["甲2"]
     finally:
         receiver.shutdown()
 

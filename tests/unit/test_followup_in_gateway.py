@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.gateway import Gateway, Inbound
-from bot.notify import GatewayNotifier, parse_rating, rating_buttons, typed_rating
+from bot.notify import GatewayNotifier, parse_rating, rating_buttons
 from bot.replies import Reply
 from hotline.db.models import Citizen, MessageLog, Rating, ReviewItem, TicketStatus
 from hotline.db.session import session_scope
 from hotline.followup.service import OutboundMessage, pending_review_alerts, request_rating
+from hotline.normalise import parse_typed_rating
 from hotline.reports.delivery import RecordingNotifier
 from hotline.tickets.service import NewTicket, change_status, create_ticket
 from tests.unit.test_gateway import FakeEngine
@@ -109,6 +110,8 @@ async def test_notifier_delivers_from_scheduler_thread_with_buttons(tmp_path: Pa
         ("很不满意", (1, None)),
         ("1", (1, None)),
         ("好评", (5, None)),
+        ("不太满意", (2, None)),
+        ("差评", (1, None)),
         # not ratings: the dialog's
         ("满意度怎么评", None),
         ("5分钟前老板打电话", None),
@@ -119,7 +122,7 @@ async def test_notifier_delivers_from_scheduler_thread_with_buttons(tmp_path: Pa
     ],
 )
 def test_typed_rating(text: str, expected: tuple[int, str | None] | None) -> None:
-    assert typed_rating(text) == expected
+    assert parse_typed_rating(text) == expected
 
 
 def typed(text: str, n: int, user: str = "u1") -> Inbound:

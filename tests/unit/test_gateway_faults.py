@@ -352,6 +352,25 @@ async def test_two_replicas_replaying_one_message_send_it_once(db_url: str) -> N
     assert a.texts + b.texts == [strings.ENGINE_BACK, "答复:排队的消息"]
 
 
+async def test_next_message_left_by_another_replica_is_answered_in_the_same_round(db_url: str) -> None:
+    """Behind a load balancer a citizen's second message can reach replica b while replica a holds the
+    first at the engine: b leaves it (order), and a answers it right after the first — not the retry tick,
+    30-60 s later (found by bench/bench_scaleout.py: turn p90 60 s with two gateways)."""
+    engine = SlowEngine()
+    a, b = Gateway(engine, db_url), Gateway(engine, get_sessionmaker(db_url))
+    first: asyncio.Future[list[Reply]] = asyncio.ensure_future(a.handle(msg(1, "第一句")))
+    for _ in range(200):  # until a holds the first message at the engine
+        if inbound_rows(db_url) and inbound_rows(db_url)[0].dispatched_at is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert await b.handle(msg(2, "第二句")) == []  # b keeps the order: a is on this citizen
+    engine.release.set()
+    replies = await first
+    assert [r.text for r in replies] == ["答复:第一句", "答复:第二句"]
+    assert engine.seen == [("console-u1", "第一句"), ("console-u1", "第二句")]
+    assert [r.state for r in inbound_rows(db_url)] == [MessageState.PROCESSED] * 2
+
+
 def test_claim_is_exclusive_until_its_time_to_live_runs_out(db_url: str) -> None:
     with session_scope(db_url) as s:
         message, _ = log_inbound(
