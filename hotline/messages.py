@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Text, cast, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -172,10 +172,11 @@ def offered_since_last_inbound(session: Session, citizen_id: int) -> dict[str, A
             mine,
             MessageLog.direction == MessageDirection.OUTBOUND,
             MessageLog.id > func.coalesce(last_inbound, 0),
-            MessageLog.payload.is_not(None),
+            # a JSON column keeps "no payload" as JSON null, which IS NOT NULL does not exclude
+            cast(MessageLog.payload, Text).contains('"buttons"'),
         )
         .order_by(MessageLog.id.desc())
-        .limit(5)
+        .limit(1)
     ):
         if isinstance(payload, dict) and payload.get("buttons"):
             return payload

@@ -82,3 +82,19 @@ async def test_a_title_typed_after_the_citizen_moved_on_is_text(db_url: str) -> 
             row.payload = None
     await gateway.handle(said(3, "解决了"))
     assert engine.seen == ["工资被拖欠怎么办", "我是在建筑工地干活的", "解决了"]
+
+
+class ChattyEngine(FaqEngine):
+    """The buttons, then several messages without any (a long answer split up)."""
+
+    async def send(self, sender: str, text: str) -> list[dict[str, Any]]:
+        replies = await super().send(sender, text)
+        return replies + [{"text": f"补充说明 {i}"} for i in range(6)]
+
+
+async def test_buttons_followed_by_several_plain_replies_still_answer_a_typed_title(db_url: str) -> None:
+    engine = ChattyEngine()
+    gateway = Gateway(engine, db_url)
+    await gateway.handle(said(1, "工资被拖欠怎么办"))
+    await gateway.handle(said(2, "没解决"))
+    assert engine.seen == ["工资被拖欠怎么办", "/deny"]
