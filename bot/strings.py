@@ -148,6 +148,8 @@ DESK_EVENT_KINDS = {
     "kb_proposed": "提议知识库条目",
     "kb_approved": "批准知识库条目",
     "kb_rejected": "退回知识库条目",
+    "pii_masked": "保留期满，已遮盖电话/证件号",
+    "privacy_erased": "应市民要求删除个人信息",
 }
 # Knowledge-base proposals (issue 10): /kb_propose by operators; /kb_pending, /kb_approve, /kb_reject by
 # supervisors. Refusals from hotline.knowledge.texts are shown as they are.

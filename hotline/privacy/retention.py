@@ -61,6 +61,7 @@ from hotline.db.models import (
     ReviewItem,
     Ticket,
     TicketEvent,
+    utcnow,
 )
 from hotline.learning.inbox import PENDING, REJECTED
 from hotline.privacy.masking import mask_pii
@@ -255,6 +256,7 @@ def expire_attachments(session: Session, before: dt.datetime, *, dry_run: bool) 
 # for up to this long are caught up; `python -m hotline privacy retention` (by hand) reads every finished
 # ticket, e.g. once when retention is switched on for an existing database.
 RESCAN = dt.timedelta(days=7)
+MASKED_EVENT = "pii_masked"  # on the ticket's audit trail: which free-text fields the pass masked
 
 
 def mask_finished_tickets(
@@ -282,11 +284,11 @@ def mask_finished_tickets(
     tickets = session.scalars(
         select(Ticket).where(lately()).order_by(Ticket.id).execution_options(yield_per=BATCH)
     )
-    changed: set[int] = set()
+    changed: dict[int, set[str]] = {}  # ticket id -> the free-text fields masked, for its audit trail
     for ticket in tickets:  # streamed: a full pass holds one batch of tickets, not the year
         masked = mask_pii(ticket.description or "")
         if masked != (ticket.description or ""):
-            changed.add(ticket.id)
+            changed.setdefault(ticket.id, set()).add("description")
             if not dry_run:
                 ticket.description = masked
     ratings = session.scalars(
@@ -298,7 +300,7 @@ def mask_finished_tickets(
     for rating in list(ratings):
         masked = mask_pii(rating.comment or "")
         if masked != rating.comment:
-            changed.add(rating.ticket_id)
+            changed.setdefault(rating.ticket_id, set()).add("rating_comment")
             if not dry_run:
                 rating.comment = masked
     reviews = session.scalars(
@@ -309,9 +311,21 @@ def mask_finished_tickets(
     for review in list(reviews):
         masked = mask_pii(review.detail or "")
         if masked != (review.detail or ""):
-            changed.add(review.ticket_id)
+            changed.setdefault(review.ticket_id, set()).add("review_detail")
             if not dry_run:
                 review.detail = masked
+    if not dry_run:
+        at = now or utcnow()
+        session.add_all(
+            TicketEvent(
+                ticket_id=ticket_id,
+                kind=MASKED_EVENT,
+                actor="system:retention",
+                data={"fields": sorted(fields)},
+                created_at=at,
+            )
+            for ticket_id, fields in changed.items()
+        )
     return len(changed)
 
 

@@ -96,6 +96,12 @@ def test_retention_erases_old_data_and_keeps_report_figures(
     assert all(m.text != ERASED_MARKER for m in recent)
     # Closed old tickets: PII masked in free text; the open one untouched.
     assert result.tickets_masked == 2
+    masked = session.scalars(select(TicketEvent).where(TicketEvent.kind == "pii_masked")).all()
+    assert sorted(e.ticket_id for e in masked) == sorted(
+        seeded.tickets[k].id for k in ("a_old", "b_old")
+    )  # audited, with what was masked
+    assert all(e.actor == "system:retention" for e in masked)
+    assert {tuple(e.data["fields"]) for e in masked} == {("description", "rating_comment", "review_detail")}
     closed = session.get(Ticket, seeded.tickets["a_old"].id)
     assert closed is not None and "138****5678" in closed.description and "老板拖欠" in closed.description
     rating = session.scalar(select(Rating).where(Rating.ticket_id == closed.id))
