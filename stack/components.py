@@ -213,8 +213,9 @@ def build_components(
                 str(RASA_BIN),
                 "run",
                 "--enable-api",
-                "--auth-token",
-                secrets.rasa_auth_token,
+                # One argument with "=": a token starting with "-" (token_urlsafe draws one in 64) would
+                # otherwise be read by rasa's argparse as an option, and the engine would not start.
+                f"--auth-token={secrets.rasa_auth_token}",
                 "--model",
                 str(model),
                 "--port",

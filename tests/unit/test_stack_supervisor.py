@@ -160,6 +160,26 @@ def test_each_run_gets_its_own_secrets_for_engine_and_action_server(tmp_path: Pa
         secrets=one,
     )
     assert actions.env["ACTION_SERVER_TOKEN"] == engine.env["ACTION_SERVER_TOKEN"] == one.action_server_token
-    assert engine.argv[engine.argv.index("--auth-token") + 1] == one.rasa_auth_token
+    assert f"--auth-token={one.rasa_auth_token}" in engine.argv
     assert engine.argv[engine.argv.index("--interface") + 1] == "127.0.0.1"
     assert engine.env["RASA_TRACKER_DB"].endswith("rasa_tracker.db")
+
+
+def test_an_engine_token_starting_with_a_dash_reaches_rasa_intact(tmp_path: Path) -> None:
+    """token_urlsafe draws a leading "-" once in 64 runs; `rasa run` (argparse) then refused to start."""
+    import argparse
+
+    token = "-Yq3x_token-from-the-secret-store"
+    _, engine = build_components(
+        model=tmp_path / "model.tar.gz",
+        rasa_port=5005,
+        action_port=5055,
+        log_dir=tmp_path,
+        secrets=Secrets(rasa_auth_token=token, action_server_token="a" * 32),
+    )
+    rasa_like = argparse.ArgumentParser(exit_on_error=False)
+    rasa_like.add_argument("-t", "--auth-token")
+    known, _ = rasa_like.parse_known_args([a for a in engine.argv[2:] if a.startswith("--auth-token")])
+    assert known.auth_token == token
+    with pytest.raises((argparse.ArgumentError, SystemExit)):  # the old two-argument form
+        rasa_like.parse_known_args(["--auth-token", token])
