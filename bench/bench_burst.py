@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = ["| path | citizens at once | first reply p50 s | p90 s | max s |", "|---|---:|---:|---:|---:|"]
     ratios = []
     with (
-        running_stack("hotline-burst-") as (rasa_url, token, db_url),
+        running_stack("hotline-burst-") as (rasa_url, token, db_url, _),
         telegram_gateway(rasa_url, token, db_url) as api,
     ):
         asyncio.run(bare_burst(rasa_url, 3))  # warm-up: the first turns load lazily

@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     chosen = openers(args.eval_dir, args.per_category or None, args.seed)
-    with running_stack("hotline-conv-") as (rasa_url, token, db_url):
+    with running_stack("hotline-conv-") as (rasa_url, token, db_url, _):
         print(f"{len(chosen)} conversations…", flush=True)
         t0 = time.monotonic()
         with telegram_gateway(rasa_url, token, db_url) as api:

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import re
-import signal
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -38,14 +37,13 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
+from bench.telegram_harness import running_stack  # noqa: E402
 from bot.engine import RasaRestEngine  # noqa: E402
 from bot.gateway import Gateway, Inbound  # noqa: E402
 from bot.replies import Reply  # noqa: E402
-from hotline.db.migrate import upgrade  # noqa: E402
 from hotline.db.models import Ticket  # noqa: E402
 from hotline.db.session import session_scope  # noqa: E402
-from stack.background import start_background, wait_engine_ready, with_run_secrets  # noqa: E402
-from tests.integration.services import children_of, free_port, rss_mb  # noqa: E402
+from tests.integration.services import rss_mb  # noqa: E402
 
 OPENERS = ("老板拖欠我三个月工资", "工地老板欠我工钱不给", "公司拖欠工资半年了怎么办")
 COUNTIES = ("定远县", "凤阳县", "全椒县", "明光市", "天长市", "来安县")
@@ -246,20 +244,6 @@ def report(figures: Figures, check: TicketCheck, citizens: int, minutes: float, 
     return "\n".join(lines)
 
 
-def stack_pids(stack_pid: int, rasa_port: int, action_port: int) -> dict[str, int]:
-    pids = {"stack supervisor": stack_pid}
-    for pid in children_of(stack_pid):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if " run " in cmdline and f"--port {rasa_port}" in cmdline:
-            pids["engine (rasa)"] = pid
-        elif "-m actions" in cmdline and f"--port {action_port}" in cmdline:
-            pids["action server"] = pid
-    return pids
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--citizens", type=int, default=50)
@@ -277,35 +261,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    proc = None
-    pids: dict[str, int] = {}
-    token = os.environ.get("RASA_AUTH_TOKEN")
-    if args.rasa_url:
-        if not args.db_url:
-            parser.error("--rasa-url needs --db-url")
-        rasa_url, db_url = args.rasa_url, args.db_url
-    else:
-        tmp = Path(tempfile.mkdtemp(prefix="hotline-soak-"))
-        db_url = f"sqlite:///{tmp / 'soak.db'}"
-        upgrade(db_url)
-        rasa_port, action_port = free_port(), free_port()
-        env = with_run_secrets(
-            {
-                **os.environ,
-                "DATABASE_URL": db_url,
-                "HOTLINE_LOG_DIR": str(tmp / "log"),
-                "RASA_TRACKER_DB": str(tmp / "rasa_tracker.db"),
-            }
-        )
-        env.pop("TELEGRAM_BOT_TOKEN", None)
-        token = env["RASA_AUTH_TOKEN"]
-        rasa_url = f"http://127.0.0.1:{rasa_port}"
-        log = (tmp / "stack.out").open("wb")
-        proc = start_background(rasa_port=rasa_port, action_port=action_port, env=env, log=log)
-        print(f"starting the stack (log {log.name})…", flush=True)
-        print(f"engine ready in {wait_engine_ready(rasa_url, proc, 900, token):.0f} s", flush=True)
-        pids = stack_pids(proc.pid, rasa_port, action_port)
-    try:
+    with contextlib.ExitStack() as stack:
+        if args.rasa_url:
+            if not args.db_url:
+                parser.error("--rasa-url needs --db-url")
+            rasa_url, token, db_url = args.rasa_url, os.environ.get("RASA_AUTH_TOKEN"), args.db_url
+            pids: dict[str, int] = {}
+        else:
+            rasa_url, token, db_url, pids = stack.enter_context(running_stack("hotline-soak-"))
         t0 = time.monotonic()
         figures, check = asyncio.run(
             soak(
@@ -321,10 +284,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(report(figures, check, args.citizens, args.minutes, time.monotonic() - t0))
         return 0 if figures.lost == 0 and check.ok else 1
-    finally:
-        if proc is not None:
-            os.killpg(proc.pid, signal.SIGINT)
-            proc.wait(60)
 
 
 if __name__ == "__main__":
