@@ -134,6 +134,11 @@ class CpuMeter:
     def line(self) -> str:
         return ", ".join(f"{name} {cores:.2f}" for name, cores in self.cores.items())
 
+    def ms_per_turn(self, prefix: str, turns: int) -> float:
+        """CPU milliseconds per turn of the processes whose name starts with `prefix`."""
+        used = sum(v for k, v in self.seconds.items() if k.startswith(prefix))
+        return used / max(1, turns) * 1000
+
 
 # ---- the shared services and the webhook front --------------------------------------------------------
 
@@ -170,6 +175,14 @@ class Front:
 
     def pids(self) -> list[int]:
         return [g.proc.pid for g in self.gateways]
+
+    def split_since(self, before: int, uri: str) -> Counter[str]:
+        """Requests for `uri` nginx passed to each upstream (by port) after its first `before` log lines."""
+        return Counter(
+            entry["upstream"].rsplit(":", 1)[-1]
+            for entry in self.nginx.upstream_log()[before:]
+            if entry.get("uri") == uri
+        )
 
 
 @contextmanager
@@ -330,12 +343,9 @@ def measure_gateways(
         run = asyncio.run(bursts(api, users, args.rounds, args.burst))
         meter.stop()
         run.cpu = meter.line()
-        gateway_cpu = sum(v for k, v in meter.seconds.items() if k.startswith("gateway"))
-        run.gateway_cpu_ms = gateway_cpu / max(1, len(run.turn)) * 1000
+        run.gateway_cpu_ms = meter.ms_per_turn("gateway", len(run.turn))
         run.persisted_out_of_order = persisted_out_of_order(db_url, users)
-        for entry in front.nginx.upstream_log()[before:]:
-            if entry.get("uri") == "/telegram":
-                run.per_gateway[entry["upstream"].rsplit(":", 1)[-1]] += 1
+        run.per_gateway = front.split_since(before, "/telegram")
         with session_scope(db_url) as s:
             run.not_processed = (
                 s.scalar(
@@ -506,11 +516,8 @@ def measure_engines(
         run = asyncio.run(intakes(front, users, args.max_turns))
         meter.stop()
         run.cpu = meter.line()
-        engine_cpu = sum(v for k, v in meter.seconds.items() if k.startswith("engine node"))
-        run.engine_cpu_ms = engine_cpu / max(1, len(run.turn)) * 1000
-        for entry in front.nginx.upstream_log()[before:]:
-            if entry.get("uri") == "/webhooks/rest/webhook":
-                run.per_engine[entry["upstream"].rsplit(":", 1)[-1]] += 1
+        run.engine_cpu_ms = meter.ms_per_turn("engine node", len(run.turn))
+        run.per_engine = front.split_since(before, "/webhooks/rest/webhook")
         with session_scope(db_url) as s:
             run.tickets_in_db = (
                 s.scalar(
