@@ -22,7 +22,7 @@ from functools import partial
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.replies import Button, Reply
+from bot.replies import Reply, buttons_of
 from bot.textsplit import split_text
 from hotline.db.models import Citizen, MessageLog, MessageState, utcnow
 from hotline.db.session import in_thread
@@ -55,10 +55,7 @@ def replies_of(message: MessageLog) -> list[Reply]:
 
     Split to Telegram's limit: a reply over it would be refused on every retry.
     """
-    buttons = tuple(
-        Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
-        for b in (message.payload or {}).get("buttons") or []
-    )
+    buttons = buttons_of(message.payload)
     pieces = split_text(message.text)
     return [Reply(piece) for piece in pieces[:-1]] + [Reply(pieces[-1], buttons)]
 

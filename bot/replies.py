@@ -29,15 +29,21 @@ class Reply:
         return {"buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons]}
 
 
+def buttons_of(message: dict[str, Any] | None) -> tuple[Button, ...]:
+    """The buttons of a Rasa utterance, or of a reply's logged payload (`Reply.as_payload`)."""
+    return tuple(
+        Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
+        for b in (message or {}).get("buttons") or []
+        if isinstance(b, dict)
+    )
+
+
 def from_rasa(messages: list[dict[str, Any]]) -> list[Reply]:
     """Rasa returns one dict per bot utterance: {"text": ..., "buttons": [{"title", "payload"}]}."""
     replies: list[Reply] = []
     for message in messages:
         text = str(message.get("text") or "").strip()
-        buttons = tuple(
-            Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
-            for b in message.get("buttons") or []
-        )
+        buttons = buttons_of(message)
         if text or buttons:
             replies.append(Reply(text=text, buttons=buttons))
     return replies
@@ -60,12 +66,3 @@ def typed_button(text: str, buttons: Iterable[Button]) -> Button | None:
         if b.payload and typed in (_words(b.title), _words(_CLAUSE_END.split(b.title, maxsplit=1)[0]))
     }
     return next(iter(hits.values())) if len(hits) == 1 else None
-
-
-def buttons_of(payload: dict[str, Any] | None) -> list[Button]:
-    """The buttons logged with a reply (`Reply.as_payload`)."""
-    return [
-        Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
-        for b in (payload or {}).get("buttons") or []
-        if isinstance(b, dict)
-    ]
