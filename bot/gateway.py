@@ -432,11 +432,8 @@ class Gateway:
 
         waiting = snapshot if snapshot is not None else await self._db(queue)
         conversation_id = waiting.conversation_id
-        ids = list(waiting.ids)
-        position = -1
-        while position + 1 < len(ids):
-            position += 1
-            message_id = ids[position]
+        ids = list(waiting.ids)  # grows while walked: messages another replica left to this round
+        for position, message_id in enumerate(ids):
             taken = await self._take(message_id, conversation_id, mark_dispatch=not engine_blocked)
             if isinstance(taken, _Done):
                 continue  # answered meanwhile by another task (the snapshot was stale)

@@ -166,7 +166,7 @@ def offered_since_last_inbound(session: Session, citizen_id: int) -> dict[str, A
     last_inbound = (
         select(func.max(MessageLog.id)).where(mine, MessageLog.direction == MessageDirection.INBOUND)
     ).scalar_subquery()
-    for payload in session.scalars(
+    payload = session.scalar(
         select(MessageLog.payload)
         .where(
             mine,
@@ -177,10 +177,8 @@ def offered_since_last_inbound(session: Session, citizen_id: int) -> dict[str, A
         )
         .order_by(MessageLog.id.desc())
         .limit(1)
-    ):
-        if isinstance(payload, dict) and payload.get("buttons"):
-            return payload
-    return None
+    )
+    return payload if isinstance(payload, dict) and payload.get("buttons") else None
 
 
 def pending_for(session: Session, citizen_id: int) -> list[MessageLog]:
