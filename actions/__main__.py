@@ -31,9 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         print(refusal, file=sys.stderr)
         return 2
     ready_database(settings)
-    setup_logging(
-        "actions", settings.log_dir, max_mb=settings.logging.max_mb, backups=settings.logging.backups
-    )
+    setup_logging("actions", settings.log_dir, files=settings.logging)
     from actions.probes import add_probe_routes
 
     app = add_probe_routes(create_action_app(token), settings.database_url)  # /metrics /readyz /healthz

@@ -58,9 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(
         "gateway",
         settings.log_dir,
-        max_mb=settings.logging.max_mb,
-        backups=settings.logging.backups,
         level=logging.INFO,
+        files=settings.logging,
     )
     if transport == "console":
         logging.getLogger().handlers[:] = [

@@ -754,8 +754,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         "scheduler",
         settings.log_dir,
         logging.DEBUG if args.verbose else logging.INFO,
-        max_mb=settings.logging.max_mb,
-        backups=settings.logging.backups,
+        files=settings.logging,
     )
     service = SchedulerService(settings)
     print("调度器运行中（Ctrl+C 退出）；多实例时仅一个为主节点")

@@ -12,6 +12,7 @@ import logging.handlers
 from pathlib import Path
 
 from hotline.privacy.masking import mask_pii
+from hotline.settings import LoggingSettings
 
 __all__ = ["PiiMaskingFormatter", "mask_pii", "rotate_if_large", "setup_logging"]
 
@@ -24,7 +25,7 @@ class PiiMaskingFormatter(logging.Formatter):
 
 
 MB = 1024 * 1024
-DEFAULT_MAX_MB, DEFAULT_BACKUPS = 20, 5  # hotline.settings.LoggingSettings
+DEFAULT_FILES = LoggingSettings()  # the `logging:` section's defaults
 
 
 def setup_logging(
@@ -32,8 +33,7 @@ def setup_logging(
     log_dir: str | Path | None = None,
     level: int = logging.INFO,
     *,
-    max_mb: int = DEFAULT_MAX_MB,
-    backups: int = DEFAULT_BACKUPS,
+    files: LoggingSettings = DEFAULT_FILES,
 ) -> None:
     """Root logger to stderr (and a per-process file when log_dir is given, rotated by size so a busy
     year does not fill the disk), PII masked."""
@@ -43,7 +43,10 @@ def setup_logging(
         path.mkdir(parents=True, exist_ok=True)
         handlers.append(
             logging.handlers.RotatingFileHandler(
-                path / f"{process}.log", maxBytes=max_mb * MB, backupCount=backups, encoding="utf-8"
+                path / f"{process}.log",
+                maxBytes=files.max_mb * MB,
+                backupCount=files.backups,
+                encoding="utf-8",
             )
         )
     fmt = PiiMaskingFormatter(f"%(asctime)s {process} %(levelname)s %(name)s: %(message)s")
@@ -56,15 +59,15 @@ def setup_logging(
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def rotate_if_large(path: Path, max_mb: int = DEFAULT_MAX_MB, backups: int = DEFAULT_BACKUPS) -> bool:
+def rotate_if_large(path: Path, files: LoggingSettings = DEFAULT_FILES) -> bool:
     """Shift `path` to `path.1` (… `.backups`, the oldest dropped) when it has reached `max_mb`.
 
     For output files another program writes (the engine's `rasa.out`): they are rotated when the stack
     starts that program, since its open descriptor cannot be swapped under it.
     """
-    if not path.exists() or path.stat().st_size < max_mb * MB:
+    if not path.exists() or path.stat().st_size < files.max_mb * MB:
         return False
-    for n in range(backups - 1, 0, -1):
+    for n in range(files.backups - 1, 0, -1):
         older = path.with_name(f"{path.name}.{n}")
         if older.exists():
             older.replace(path.with_name(f"{path.name}.{n + 1}"))

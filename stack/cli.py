@@ -91,8 +91,7 @@ def run(argv: list[str] | None = None) -> int:
             return 2
 
     log_dir = PROJECT_ROOT / settings.log_dir
-    rotation = (settings.logging.max_mb, settings.logging.backups)
-    setup_logging("stack", log_dir, max_mb=rotation[0], backups=rotation[1])
+    setup_logging("stack", log_dir, files=settings.logging)
     logging.getLogger().handlers[:] = [  # the terminal gets `say`, the file everything
         h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)
     ]
@@ -109,7 +108,7 @@ def run(argv: list[str] | None = None) -> int:
         log_dir=log_dir,
         secrets=secrets,
         endpoints=args.endpoints.resolve(),
-        rotation=rotation,
+        log_files=settings.logging,
     )
     policy = RestartPolicy(
         max_failures=args.max_failures, window=args.failure_window, ready_timeout=args.timeout

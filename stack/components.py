@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from hotline.logging_setup import DEFAULT_BACKUPS, DEFAULT_MAX_MB, rotate_if_large
-from hotline.settings import PROJECT_ROOT
+from hotline.logging_setup import DEFAULT_FILES, rotate_if_large
+from hotline.settings import PROJECT_ROOT, LoggingSettings
 
 RASA_BIN = Path(os.environ.get("RASA_BIN", PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"))
 CURRENT_MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
@@ -59,8 +59,8 @@ class Component:
     log_path: Path | None
     env: dict[str, str] = field(default_factory=dict)
     ready_check: Callable[[httpx.Response], bool] = _ok
-    # (max MB, backups) for the output file, rotated at each start (settings.logging).
-    rotation: tuple[int, int] = (DEFAULT_MAX_MB, DEFAULT_BACKUPS)
+    # How the output file is rotated, at each start (settings.logging).
+    log_files: LoggingSettings = DEFAULT_FILES
     # A clean exit (code 0) of this component ends the whole stack: the console user typed /quit.
     exit_ends_stack: bool = False
     process: subprocess.Popen[bytes] | None = None
@@ -69,7 +69,7 @@ class Component:
         own_terminal = self.log_path is None
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            rotate_if_large(self.log_path, *self.rotation)
+            rotate_if_large(self.log_path, self.log_files)
         with contextlib.ExitStack() as files:  # the child keeps its own copy of the descriptor
             log = None if self.log_path is None else files.enter_context(self.log_path.open("ab"))
             self.process = subprocess.Popen(
@@ -179,7 +179,7 @@ def build_components(
     log_dir: Path,
     secrets: Secrets,
     endpoints: Path = DEFAULT_ENDPOINTS,
-    rotation: tuple[int, int] = (DEFAULT_MAX_MB, DEFAULT_BACKUPS),
+    log_files: LoggingSettings = DEFAULT_FILES,
 ) -> list[Component]:
     """The action server and the engine. The endpoints file (default `endpoints.yml`; for several
     machines `config/endpoints.distributed.yml`) reads `${ACTION_SERVER_URL}`, `${ACTION_SERVER_TOKEN}`
@@ -203,7 +203,7 @@ def build_components(
             argv=[sys.executable, "-m", "actions", "--port", str(action_port)],
             ready_url=f"http://127.0.0.1:{action_port}/health",
             log_path=log_dir / "actions.out",
-            rotation=rotation,
+            log_files=log_files,
             env=action_env,
         ),
         Component(
@@ -231,7 +231,7 @@ def build_components(
             ],
             ready_url=f"http://127.0.0.1:{rasa_port}/status?token={secrets.rasa_auth_token}",
             log_path=log_dir / "rasa.out",
-            rotation=rotation,
+            log_files=log_files,
             env=engine_env,
             ready_check=model_loaded,
         ),

@@ -10,8 +10,10 @@ import pytest
 
 from hotline.cli import main as cli_main
 from hotline.logging_setup import MB, rotate_if_large, setup_logging
-from hotline.settings import PROJECT_ROOT, load_settings
+from hotline.settings import PROJECT_ROOT, LoggingSettings, load_settings
 from stack.components import Component
+
+SMALL = LoggingSettings(max_mb=1, backups=2)
 
 
 @pytest.fixture()
@@ -26,7 +28,7 @@ def restore_root_logger() -> Iterator[None]:
 
 
 def test_process_log_rotates_at_max_size_and_keeps_backups(tmp_path: Path, restore_root_logger: None) -> None:
-    setup_logging("gateway", tmp_path, max_mb=1, backups=2)
+    setup_logging("gateway", tmp_path, files=SMALL)
     log = logging.getLogger("hotline.test")
     line = "市民来电 13912345678 " + "x" * 1000
     for _ in range(3 * 1100):  # ~3.3 MB: the file rotates three times, the oldest is dropped
@@ -41,12 +43,12 @@ def test_process_log_rotates_at_max_size_and_keeps_backups(tmp_path: Path, resto
 
 def test_rotate_if_large_shifts_old_files_and_drops_the_oldest(tmp_path: Path) -> None:
     out = tmp_path / "rasa.out"
-    assert rotate_if_large(out, 1, 2) is False  # no file yet
+    assert rotate_if_large(out, SMALL) is False  # no file yet
     out.write_bytes(b"small")
-    assert rotate_if_large(out, 1, 2) is False and out.read_bytes() == b"small"
+    assert rotate_if_large(out, SMALL) is False and out.read_bytes() == b"small"
     for generation in (b"a", b"b", b"c"):
         out.write_bytes(generation * MB)
-        assert rotate_if_large(out, 1, 2) is True and not out.exists()
+        assert rotate_if_large(out, SMALL) is True and not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rasa.out.1", "rasa.out.2"]
     assert (tmp_path / "rasa.out.1").read_bytes()[:1] == b"c"
     assert (tmp_path / "rasa.out.2").read_bytes()[:1] == b"b"
@@ -56,7 +58,12 @@ def test_stack_component_rotates_its_output_file_when_started(tmp_path: Path) ->
     out = tmp_path / "actions.out"
     out.write_bytes(b"old" * MB)
     component = Component(
-        name="echo", label="测试", argv=["true"], ready_url=None, log_path=out, rotation=(1, 3)
+        name="echo",
+        label="测试",
+        argv=["true"],
+        ready_url=None,
+        log_path=out,
+        log_files=LoggingSettings(max_mb=1, backups=3),
     )
     component.start()
     assert component.process is not None and component.process.wait(10) == 0
